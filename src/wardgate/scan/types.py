@@ -1,0 +1,170 @@
+"""Value types shared by every scanner: what goes in (Message) and what comes out (Verdict).
+
+They are plain frozen dataclasses so scanners stay pure functions and results can be compared,
+hashed and serialised without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class Direction(str, enum.Enum):
+    """Which way a message travels, and so which layers inspect it."""
+
+    REQUEST = "request"  # agent -> world (HTTP request, WebSocket frame out)
+    RESPONSE = "response"  # world -> agent (HTTP response, WebSocket frame in)
+    TOOL_DESCRIPTION = "tool"  # MCP tool/prompt/resource descriptions (tools/list)
+    TOOL_CALL = "tool_call"  # MCP client -> server (tools/call arguments)
+    TOOL_RESULT = "tool_result"  # MCP server -> client (tool results, resources)
+
+    @property
+    def outbound(self) -> bool:
+        """True when the agent is the sender: credentials must not leave this way."""
+        return self in (Direction.REQUEST, Direction.TOOL_CALL)
+
+
+class Action(str, enum.Enum):
+    """What a policy decides. Ordered by strength: see `Action.rank`."""
+
+    ALLOW = "allow"
+    WARN = "warn"
+    REDACT = "redact"
+    ASK = "ask"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return _ACTION_RANK[self]
+
+    @classmethod
+    def strongest(cls, actions: Sequence[Action]) -> Action:
+        return max(actions, key=lambda a: a.rank, default=cls.ALLOW)
+
+
+_ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.REDACT: 2, Action.ASK: 3, Action.BLOCK: 4}
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class Layer(str, enum.Enum):
+    """The scanner family that produced a finding."""
+
+    DLP = "dlp"
+    ENV_LEAK = "env_leak"
+    SPLIT = "split_secret"
+    INJECTION = "injection"
+    URL = "url"
+    SSRF = "ssrf"
+    POLICY = "policy"
+    DECODE = "decode"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One unit of traffic to inspect.
+
+    `body` is text already decoded from the wire charset; compressed or binary bodies are
+    passed as `raw_body` with `content_encoding` so the decoder can bound decompression.
+    `parts` carries separately transmitted fields (JSON leaves, form values, query values)
+    when the transport already parsed them; the pipeline derives them itself otherwise.
+    """
+
+    direction: Direction
+    body: str = ""
+    url: str = ""
+    destination: str = ""  # host (no port) the message is going to or coming from
+    headers: Sequence[tuple[str, str]] = ()
+    raw_body: bytes | None = None
+    content_encoding: str = ""
+    content_type: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule firing. `start`/`end` index the scanned text the finding was made on
+    (for a decoded finding: the span of the encoded source in the original text).
+    `excerpt` is always safe to log: secrets are redacted before a Finding exists."""
+
+    layer: Layer
+    rule: str
+    severity: Severity
+    start: int
+    end: int
+    excerpt: str
+    score: float = 1.0
+    decoded_via: tuple[str, ...] = ()  # e.g. ("base64", "url") when found after decoding
+    field: str = ""  # where in the message: "body", "url", "header:authorization", ...
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "layer": self.layer.value,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "start": self.start,
+            "end": self.end,
+            "excerpt": self.excerpt,
+        }
+        if self.score != 1.0:
+            out["score"] = round(self.score, 4)
+        if self.decoded_via:
+            out["decoded_via"] = list(self.decoded_via)
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDecision:
+    """A finding together with the action policy assigned to it."""
+
+    finding: Finding
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The pipeline's answer for one message. `action` is what enforce mode does;
+    in audit mode the transport passes the message and logs `action` as would_action."""
+
+    action: Action
+    decisions: tuple[RuleDecision, ...] = ()
+    redacted_body: str | None = None  # set when action is REDACT and the body was rewritten
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(d.finding for d in self.decisions)
+
+    @property
+    def blocking_rule(self) -> str | None:
+        """The rule id behind the verdict's action (for the block response body)."""
+        for d in self.decisions:
+            if d.action is self.action:
+                return d.finding.rule
+        return None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action.value,
+            "findings": [
+                {**d.finding.to_dict(), "action": d.action.value} for d in self.decisions
+            ],
+        }
+
+
+CLEAN = Verdict(action=Action.ALLOW)
