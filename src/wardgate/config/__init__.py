@@ -1,0 +1,73 @@
+"""Configuration: pydantic models, YAML loading and the shipped presets.
+
+`load_config` is the one entry point the CLI needs; `Config` carries the policy helpers
+(`rule_action`, `destination_allowed`) that the pipeline and transports consult.
+"""
+
+from wardgate.config.loader import (
+    DEFAULT_PRESET,
+    ConfigError,
+    list_presets,
+    load_config,
+    preset_data,
+)
+from wardgate.config.models import (
+    AuditSettings,
+    Config,
+    DecodeSettings,
+    DestinationDefault,
+    DestinationSettings,
+    DlpSettings,
+    DnsSettings,
+    EnvLeakSettings,
+    InjectionSettings,
+    LayerSettings,
+    LimitSetting,
+    LimitSettings,
+    Mode,
+    RuleAction,
+    RuleSetting,
+    SplitSecretSettings,
+    SsrfSettings,
+    TlsSettings,
+    ToolSettings,
+    UrlSettings,
+    glob_match,
+    host_matches,
+    normalize_host,
+    parse_destination,
+    parse_endpoint,
+)
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "AuditSettings",
+    "Config",
+    "ConfigError",
+    "DecodeSettings",
+    "DestinationDefault",
+    "DestinationSettings",
+    "DlpSettings",
+    "DnsSettings",
+    "EnvLeakSettings",
+    "InjectionSettings",
+    "LayerSettings",
+    "LimitSetting",
+    "LimitSettings",
+    "Mode",
+    "RuleAction",
+    "RuleSetting",
+    "SplitSecretSettings",
+    "SsrfSettings",
+    "TlsSettings",
+    "ToolSettings",
+    "UrlSettings",
+    "glob_match",
+    "host_matches",
+    "list_presets",
+    "load_config",
+    "normalize_host",
+    "parse_destination",
+    "parse_endpoint",
+    "preset_data",
+]

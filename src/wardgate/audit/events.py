@@ -1,0 +1,297 @@
+"""The audit event: one record per decision, written as one JSON line.
+
+The schema is part of the wire contract (DESIGN.md): operators grep these lines, ship them to a
+SIEM and build alerts on them, so field names, value types and key order are stable. Every text
+field that can carry attacker-controlled data is length-capped here, so a hostile request cannot
+turn one event into a megabyte log line, and the URL is stored in a redacted form so a credential
+in a query string or userinfo never reaches the log in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from wardgate.scan.types import Action, Direction, Finding, Layer, Severity, Verdict
+
+Mode = Literal["enforce", "audit"]
+
+MAX_EXCERPT = 200
+MAX_FINDINGS = 64
+MASK = "***"
+
+# Layers whose findings point at secret material: their spans inside a URL get masked.
+_SECRET_LAYERS = frozenset({Layer.DLP, Layer.ENV_LEAK, Layer.SPLIT})
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+_URL_LIMIT = 2048
+_URL_WORK_LIMIT = 2 * _URL_LIMIT
+_TOKEN_LENGTH = 16  # user names this long in a URL are treated as credentials
+
+
+def _clip(value: str, *, limit: int) -> str:
+    """Cap a free-text field; the ellipsis tells a reader the value was longer."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _clipped(limit: int) -> AfterValidator:
+    return AfterValidator(partial(_clip, limit=limit))
+
+
+# ---------------------------------------------------------------------------------------------
+# Time stamps and event ids
+
+
+def format_ts(epoch_ms: int) -> str:
+    """RFC 3339 UTC with milliseconds ("2026-11-26T01:02:03.456Z"); integer maths, no float
+    rounding, so the stamp and the event id made from the same instant always agree."""
+    secs, millis = divmod(epoch_ms, 1000)
+    return f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _MonotonicIds:
+    """ULID-style ids (48-bit millisecond time + 80 random bits, Crockford base32, 26 chars).
+
+    Ids from one process sort in creation order even within one millisecond or when the wall
+    clock steps back: the random part is incremented instead of redrawn, as in the ULID
+    monotonic variant. That is the one piece of shared state in this module, hence the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._last_rand = 0
+
+    def next(self, now_ms: int) -> str:
+        with self._lock:
+            if now_ms > self._last_ms:
+                ms, rand = now_ms, int.from_bytes(os.urandom(_RANDOM_BITS // 8), "big")
+            else:
+                ms, rand = self._last_ms, self._last_rand + 1
+                if rand >> _RANDOM_BITS:  # 2**80 ids in one millisecond: borrow the next one
+                    ms, rand = ms + 1, 0
+            self._last_ms, self._last_rand = ms, rand
+        return _encode_id((ms << _RANDOM_BITS) | rand)
+
+
+def _encode_id(value: int) -> str:
+    chars = [_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]
+    return "".join(chars)
+
+
+_IDS = _MonotonicIds()
+
+
+def new_event_id(now_ms: int | None = None) -> str:
+    """A unique, time-ordered, 26-character id (sortable as plain strings)."""
+    return _IDS.next(_now_ms() if now_ms is None else now_ms)
+
+
+# ---------------------------------------------------------------------------------------------
+# URL redaction
+
+
+def redact_url(url: str, findings: Iterable[Finding] = ()) -> str:
+    """The form of `url` that is safe to log.
+
+    The userinfo password is replaced, every query value (and every `key=value` fragment value,
+    where OAuth implicit flows put tokens) is masked while names stay readable, and the span of
+    each secret finding made on the URL itself (field "url") is masked too, so a key hidden in a
+    path segment does not survive. Splitting is done by hand on the raw string: it never
+    raises on malformed input and never re-encodes, so the log shows the URL as sent.
+    """
+    url = _mask_spans(url, findings)[:_URL_WORK_LIMIT]  # the event keeps 2048 chars anyway
+    rest, hash_, fragment = url.partition("#")
+    rest, qmark, query = rest.partition("?")
+    if "=" in fragment:
+        fragment = _mask_params(fragment)
+    return _strip_password(rest) + qmark + _mask_params(query) + hash_ + fragment
+
+
+def _mask_spans(url: str, findings: Iterable[Finding]) -> str:
+    spans = sorted(
+        (f.start, f.end)
+        for f in findings
+        if f.field == "url" and f.layer in _SECRET_LAYERS and 0 <= f.start < f.end <= len(url)
+    )
+    if not spans:
+        return url
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if start >= pos:
+            out.append(url[pos:start] + MASK)
+        pos = max(pos, end)  # overlapping spans share one mask
+    out.append(url[pos:])
+    return "".join(out)
+
+
+def _strip_password(head: str) -> str:
+    """`head` is scheme://authority/path (or a bare path or host:port, which pass unchanged).
+
+    The password always goes. A user name of token length goes too: git hosts accept an access
+    token as the user name (https://TOKEN@host/repo), while real user names are short.
+    """
+    scheme, sep, rest = head.partition("://")
+    if not sep:
+        return head
+    slash = rest.find("/")
+    authority, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
+    userinfo, at, hostport = authority.rpartition("@")
+    if not at:
+        return head
+    user, colon, _password = userinfo.partition(":")
+    if len(user) >= _TOKEN_LENGTH:
+        user = MASK
+    password = ":" + MASK if colon else ""
+    return f"{scheme}://{user}{password}@{hostport}{path}"
+
+
+def _mask_params(params: str) -> str:
+    if not params:
+        return params
+    masked = []
+    for item in params.split("&"):
+        name, eq, value = item.partition("=")
+        masked.append(f"{name}={MASK}" if eq and value else item)
+    return "&".join(masked)
+
+
+# ---------------------------------------------------------------------------------------------
+# The event model
+
+
+class AuditFinding(BaseModel):
+    """One finding as logged. The excerpt is already redacted by the scanner that made it; it is
+    only capped here, as a last guard against a scanner emitting a whole body as an excerpt."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    layer: Layer
+    rule: str
+    severity: Severity
+    excerpt: Annotated[str, _clipped(MAX_EXCERPT)]
+    action: Action | None = None  # what policy assigned to this rule (the event may be milder)
+    decoded_via: tuple[str, ...] | None = None
+    field: str | None = None
+
+    @classmethod
+    def from_finding(cls, finding: Finding, action: Action | None = None) -> AuditFinding:
+        return cls(
+            layer=finding.layer,
+            rule=finding.rule,
+            severity=finding.severity,
+            excerpt=finding.excerpt,
+            action=action,
+            decoded_via=finding.decoded_via or None,
+            field=finding.field or None,
+        )
+
+
+class AuditEvent(BaseModel):
+    """One decision about one message. Field order here is the key order in the JSON line."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ts: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+    event_id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    transport: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    direction: Direction
+    destination: Annotated[str, _clipped(300)]
+    action: Action
+    mode: Mode
+    would_action: Action | None = None
+    findings: tuple[AuditFinding, ...] = ()
+    findings_dropped: int = Field(default=0, ge=0)
+    duration_ms: float = Field(ge=0, allow_inf_nan=False)
+    bytes: int = Field(ge=0)
+    method: Annotated[str, _clipped(32)] | None = None
+    url: Annotated[str, _clipped(_URL_LIMIT)] | None = None
+    status: int | None = None
+    error: Annotated[str, _clipped(500)] | None = None
+    session: Annotated[str, _clipped(128)] | None = None
+    tool: Annotated[str, _clipped(200)] | None = None
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> AuditEvent:
+        """Audit mode never acts, so it can only log allow or warn; enforce has nothing 'would'."""
+        if self.mode == "audit" and self.action not in (Action.ALLOW, Action.WARN):
+            raise ValueError(f"audit mode cannot log action {self.action.value!r}")
+        if self.mode == "enforce" and self.would_action is not None:
+            raise ValueError("would_action is only set in audit mode")
+        return self
+
+    @classmethod
+    def from_verdict(
+        cls,
+        verdict: Verdict,
+        *,
+        transport: str,
+        direction: Direction,
+        destination: str,
+        mode: Mode,
+        duration_ms: float,
+        bytes: int,  # shadows the builtin: the wire field is called "bytes"
+        event_id: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        error: str | None = None,
+        session: str | None = None,
+        tool: str | None = None,
+    ) -> AuditEvent:
+        """Build the event for a pipeline verdict.
+
+        In audit mode the message passes: the logged action is "warn" for anything stronger than
+        warn and `would_action` records what enforce would have done. The URL is redacted here
+        so no caller can forget. Pass `event_id` when the transport already quoted it (block
+        body, X-Wardgate-Event header). Only the MAX_FINDINGS strongest findings are kept.
+        """
+        now = _now_ms()
+        action, would = verdict.action, None
+        if mode == "audit":
+            would = action
+            if action.rank > Action.WARN.rank:
+                action = Action.WARN
+        ranked = sorted(verdict.decisions, key=lambda d: -d.action.rank)
+        findings = tuple(AuditFinding.from_finding(d.finding, d.action) for d in ranked)
+        return cls(
+            ts=format_ts(now),
+            event_id=event_id or new_event_id(now),
+            transport=transport,
+            direction=direction,
+            destination=destination,
+            action=action,
+            mode=mode,
+            would_action=would,
+            findings=findings[:MAX_FINDINGS],
+            findings_dropped=max(0, len(findings) - MAX_FINDINGS),
+            duration_ms=round(duration_ms, 3),
+            bytes=bytes,
+            method=method,
+            url=None if url is None else redact_url(url, verdict.findings),
+            status=status,
+            error=error,
+            session=session,
+            tool=tool,
+        )
+
+    def to_json(self) -> str:
+        """One line of ASCII JSON (non-ASCII escaped, so no U+2028 can split a line for a
+        reader), no NaN, keys in declaration order; unset optional fields are left out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not self.findings_dropped:
+            del data["findings_dropped"]
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)

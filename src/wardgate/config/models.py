@@ -1,0 +1,464 @@
+"""The configuration schema: one frozen pydantic model per YAML section.
+
+Every model forbids unknown keys so a typo is an error instead of a silently ignored setting,
+and every default is the *balanced* behaviour, so `Config()` is the balanced preset. Numbers
+and booleans are strict (YAML already types them): `max_depth: "4"` or `enabled: 1` is far more
+likely a mistake than an intent.
+
+Host globs (destinations, rule scopes, URL lists, limits, TLS passthrough) share one meaning,
+implemented once in `host_matches`: case-insensitive, a trailing dot ignored, and `*` matches
+any run of characters, dots included, so `*.example.com` matches every subdomain of
+example.com at any depth but not `example.com` itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import string
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    model_validator,
+)
+
+_MAX_LIST = 10_000  # bounds every list/mapping in the file; far above any real config
+
+
+class RuleAction(enum.StrEnum):
+    """What a rule does when it fires. `off` disables the rule."""
+
+    OFF = "off"
+    WARN = "warn"
+    BLOCK = "block"
+    REDACT = "redact"
+    ASK = "ask"
+
+
+class Mode(enum.StrEnum):
+    """`audit` logs what `enforce` would have done and lets the traffic pass."""
+
+    ENFORCE = "enforce"
+    AUDIT = "audit"
+
+
+class DestinationDefault(enum.StrEnum):
+    """What happens to a destination that neither `allow` nor `deny` lists."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+# --------------------------------------------------------------------------- value parsing
+
+_HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + "-._*:")
+_ENV_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+_RULE_CHARS = frozenset(string.ascii_lowercase + string.digits + "-._*")
+
+
+def normalize_host(host: str) -> str:
+    """The comparable form of a host name: lower case, no trailing dot, no IPv6 brackets."""
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host
+
+
+def glob_match(glob: str, text: str) -> bool:
+    """True when `text` matches `glob`, in which only `*` (any run of characters) is special.
+
+    Anchoring the first and last literal pieces and finding the middle ones left to right is
+    exact for `*`-only globs and takes time linear in len(text) per piece, so a hostile host
+    name or rule id cannot make matching slow.
+    """
+    pieces = glob.split("*")
+    if len(pieces) == 1:
+        return glob == text
+    first, last = pieces[0], pieces[-1]
+    if len(first) + len(last) > len(text) or not (text.startswith(first) and text.endswith(last)):
+        return False
+    pos, stop = len(first), len(text) - len(last)
+    for piece in pieces[1:-1]:
+        found = text.find(piece, pos, stop)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
+def host_matches(glob: str, host: str) -> bool:
+    """True when `host` matches the host glob `glob` (semantics in the module docstring)."""
+    return glob_match(normalize_host(glob), normalize_host(host))
+
+
+def _check_host_glob(value: str) -> str:
+    """A host name, IP address or glob over them; stored normalized."""
+    host = normalize_host(value)
+    if not host or not set(host) <= _HOST_CHARS:
+        raise ValueError(
+            f"expected a host name or glob such as 'example.com' or '*.example.com' (got {value!r})"
+        )
+    return host
+
+
+def split_host_port(value: str) -> tuple[str, str | None]:
+    """Split HOST[:PORT], with IPv6 addresses in brackets when a port follows.
+
+    A bare IPv6 address (several colons, no brackets) is a host without a port.
+    """
+    if value.startswith("["):
+        close = value.find("]")
+        if close < 0:
+            raise ValueError(f"unclosed '[' in {value!r}")
+        rest = value[close + 1 :]
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"expected ':PORT' after ']' in {value!r}")
+        return value[1:close], (rest[1:] if rest else None)
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, port
+    return value, None
+
+
+def _parse_port(text: str, whole: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"port must be a number from 1 to 65535 (got {text!r} in {whole!r})")
+    return int(text)
+
+
+def parse_endpoint(value: str) -> tuple[str, int]:
+    """Parse a listen/admin address "HOST:PORT" ("[::1]:8888" for IPv6) into (host, port)."""
+    host, port = split_host_port(value)
+    if port is None:
+        raise ValueError(
+            f"expected HOST:PORT, e.g. '127.0.0.1:8888' or '[::1]:8888' (got {value!r})"
+        )
+    if not host:
+        raise ValueError(f"missing host before the port in {value!r}")
+    if ":" in host:
+        ipaddress.IPv6Address(host)  # bracketed, so it must be an IPv6 address
+    else:
+        _check_host_glob(host)
+        if "*" in host:
+            raise ValueError(f"a listen address cannot contain '*' (got {value!r})")
+    return host, _parse_port(port, value)
+
+
+def _check_endpoint(value: str) -> str:
+    parse_endpoint(value)
+    return value
+
+
+def _check_dns_server(value: str) -> str:
+    host, port = split_host_port(value)
+    if port is None:
+        raise ValueError(f"expected IP:PORT, e.g. '127.0.0.1:53' or '[::1]:53' (got {value!r})")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"expected an IP address before the port (got {value!r})") from None
+    _parse_port(port, value)
+    return value
+
+
+def parse_destination(value: str) -> tuple[str, int | None]:
+    """Parse a destinations entry "HOST_GLOB" or "HOST_GLOB:PORT" into (glob, port or None)."""
+    host, port = split_host_port(value)
+    return _check_host_glob(host), (None if port is None else _parse_port(port, value))
+
+
+def _check_destination(value: str) -> str:
+    host, port = parse_destination(value)
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _check_ssrf_allow(value: str) -> str:
+    """A CIDR, an IP, a host name or a host glob; CIDRs and IPs are kept in canonical form."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        return _check_host_glob(value)
+
+
+def _check_env_name(value: str) -> str:
+    if not value or value[0].isdigit() or not set(value) <= _ENV_CHARS:
+        raise ValueError(
+            f"expected an environment variable name like 'GITHUB_TOKEN' (got {value!r})"
+        )
+    return value
+
+
+def _check_rule_key(value: str) -> str:
+    """`<layer>.<name>` or a glob containing `*`; the ids themselves are checked elsewhere."""
+    ok = bool(value) and set(value) <= _RULE_CHARS
+    if ok and "*" not in value:
+        layer, dot, name = value.partition(".")
+        ok = bool(layer and dot and name)
+    if not ok:
+        raise ValueError(
+            "expected a rule id '<layer>.<name>' such as 'dlp.jwt' or a glob such as "
+            f"'injection.*' (lower case, digits, '_', '-', '.', '*'; got {value!r})"
+        )
+    return value
+
+
+def _yaml_off(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted `off` as false; in an action field it means "off"."""
+    return "off" if value is False else value
+
+
+def _as_list(value: Any) -> Any:
+    """A rule override may be one mapping or a list of them; normalize to a list."""
+    return [value] if isinstance(value, dict) else value
+
+
+StrictBool = Annotated[bool, Strict()]
+PosInt = Annotated[int, Strict(), Field(gt=0)]
+NonNegInt = Annotated[int, Strict(), Field(ge=0)]
+Fraction = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Action = Annotated[RuleAction, BeforeValidator(_yaml_off)]
+HostGlob = Annotated[str, Strict(), AfterValidator(_check_host_glob)]
+HostGlobPort = Annotated[str, Strict(), AfterValidator(_check_destination)]
+Endpoint = Annotated[str, Strict(), AfterValidator(_check_endpoint)]
+DnsServer = Annotated[str, Strict(), AfterValidator(_check_dns_server)]
+SsrfAllow = Annotated[str, Strict(), AfterValidator(_check_ssrf_allow)]
+EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
+RuleKey = Annotated[str, Strict(), AfterValidator(_check_rule_key)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class DecodeSettings(_Section):
+    """Bounds on recursive decoding (base64, URL, gzip, ...) of hostile bodies."""
+
+    max_depth: Annotated[int, Strict(), Field(ge=0, le=16)] = 4
+    max_bytes: PosInt = 1_048_576
+    max_decompressed_bytes: PosInt = 16_777_216
+    max_ratio: PosInt = 100
+
+
+class LayerSettings(_Section):
+    enabled: StrictBool = True
+    action: Action = RuleAction.BLOCK
+
+
+class DlpSettings(LayerSettings):
+    """Known credential formats (cloud keys, tokens, private keys, ...)."""
+
+
+class EnvLeakSettings(LayerSettings):
+    """Values of the agent's own secret environment variables leaving in traffic."""
+
+    names: Annotated[tuple[EnvName, ...], Field(max_length=_MAX_LIST)] = ()
+    auto: StrictBool = True
+    min_length: Annotated[int, Strict(), Field(ge=4)] = 8
+
+
+class SplitSecretSettings(LayerSettings):
+    """Secrets split across fields, or dripped across requests over time."""
+
+    drip_window_seconds: PosInt = 600
+    drip_min_fragment: PosInt = 4
+
+
+class InjectionSettings(LayerSettings):
+    """Prompt injection in responses and tool results: block at `threshold`, warn from
+    `warn_threshold`."""
+
+    threshold: Fraction = 0.5
+    warn_threshold: Fraction = 0.3
+
+    @model_validator(mode="after")
+    def _warn_below_block(self) -> InjectionSettings:
+        if self.warn_threshold > self.threshold:
+            raise ValueError(
+                f"warn_threshold ({self.warn_threshold}) must not be above "
+                f"threshold ({self.threshold})"
+            )
+        return self
+
+
+class ToolSettings(_Section):
+    """Poisoned MCP tool descriptions."""
+
+    action: Action = RuleAction.BLOCK
+    threshold: Fraction = 0.5
+
+
+class UrlSettings(LayerSettings):
+    """Exfiltration through URLs: known paste/webhook hosts, long or high-entropy URLs."""
+
+    extra_deny_hosts: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
+    allow_hosts: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
+    max_length: Annotated[int, Strict(), Field(ge=64)] = 2048
+    entropy_threshold: Annotated[float, Strict(), Field(gt=0.0, le=8.0)] = 4.2
+
+
+class SsrfSettings(LayerSettings):
+    """Requests to internal, loopback and cloud-metadata addresses."""
+
+    allow: Annotated[tuple[SsrfAllow, ...], Field(max_length=_MAX_LIST)] = ()
+
+
+class DestinationSettings(_Section):
+    """Which hosts the agent may reach at all; `deny` wins over `allow`."""
+
+    default: DestinationDefault = DestinationDefault.ALLOW
+    allow: Annotated[tuple[HostGlobPort, ...], Field(max_length=_MAX_LIST)] = ()
+    deny: Annotated[tuple[HostGlobPort, ...], Field(max_length=_MAX_LIST)] = ()
+
+
+class RuleSetting(_Section):
+    """A per-rule override; with `destinations` it applies only to traffic to those hosts."""
+
+    action: Action
+    destinations: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] | None = None
+
+
+class AuditSettings(_Section):
+    file: Annotated[str, Strict(), Field(min_length=1)] | None = None
+    stdout: StrictBool = False
+    max_bytes: PosInt = 10_485_760
+    backups: NonNegInt = 5
+
+
+class DnsSettings(_Section):
+    """Resolvers wardgate uses itself; empty means the system's."""
+
+    servers: Annotated[tuple[DnsServer, ...], Field(max_length=_MAX_LIST)] = ()
+
+
+class LimitSetting(_Section):
+    requests_per_minute: PosInt | None = None
+    bytes_per_hour: PosInt | None = None
+
+
+class LimitSettings(LimitSetting):
+    """Global limits plus per-destination ones (HOST_GLOB -> limits)."""
+
+    domains: Annotated[dict[HostGlob, LimitSetting], Field(max_length=_MAX_LIST)] = Field(
+        default_factory=dict
+    )
+
+
+class TlsSettings(_Section):
+    intercept: StrictBool = False
+    upstream_ca: Annotated[tuple[Annotated[str, Strict()], ...], Field(max_length=_MAX_LIST)] = ()
+    passthrough: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
+
+
+# --------------------------------------------------------------------------- root
+
+
+class _Override:
+    """One rule override prepared for matching; `rank` orders candidates best first."""
+
+    __slots__ = ("key", "rank", "setting")
+
+    def __init__(self, key: str, setting: RuleSetting, order: int) -> None:
+        self.key = key
+        self.setting = setting
+        literal = len(key) - key.count("*")
+        exact = "*" not in key
+        self.rank = (setting.destinations is not None, exact, literal, -order)
+
+    def applies(self, rule_id: str, destination: str) -> bool:
+        if not (self.key == rule_id if self.rank[1] else glob_match(self.key, rule_id)):
+            return False
+        scope = self.setting.destinations
+        return scope is None or any(host_matches(g, destination) for g in scope)
+
+
+class Config(BaseModel):
+    """The whole configuration. `Config()` is the balanced preset.
+
+    Build variants with `Config.model_validate` or `load_config`, not `model_copy(update=...)`:
+    the matching tables for `rules` and `destinations` are prepared once at validation.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Annotated[str, Strict()] = "balanced"
+    mode: Mode = Mode.ENFORCE
+    listen: Endpoint = "127.0.0.1:8888"
+    admin: Endpoint = "127.0.0.1:8889"
+    decode: DecodeSettings = DecodeSettings()
+    dlp: DlpSettings = DlpSettings()
+    env_leak: EnvLeakSettings = EnvLeakSettings()
+    split_secrets: SplitSecretSettings = SplitSecretSettings()
+    injection: InjectionSettings = InjectionSettings()
+    tools: ToolSettings = ToolSettings()
+    urls: UrlSettings = UrlSettings()
+    ssrf: SsrfSettings = SsrfSettings()
+    destinations: DestinationSettings = DestinationSettings()
+    rules: Annotated[
+        dict[
+            RuleKey,
+            Annotated[
+                tuple[RuleSetting, ...], BeforeValidator(_as_list), Field(max_length=_MAX_LIST)
+            ],
+        ],
+        Field(max_length=_MAX_LIST),
+    ] = Field(default_factory=dict)
+    audit: AuditSettings = AuditSettings()
+    dns: DnsSettings = DnsSettings()
+    limits: LimitSettings = LimitSettings()
+    tls: TlsSettings = TlsSettings()
+
+    _overrides: tuple[_Override, ...] = PrivateAttr(default=())
+    _allow: tuple[tuple[str, int | None], ...] = PrivateAttr(default=())
+    _deny: tuple[tuple[str, int | None], ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Pre-sort overrides and pre-parse destinations once, not per message."""
+        flat = [(key, setting) for key, settings in self.rules.items() for setting in settings]
+        prepared = (_Override(k, s, i) for i, (k, s) in enumerate(flat))
+        self._overrides = tuple(sorted(prepared, key=lambda o: o.rank, reverse=True))
+        self._allow = tuple(parse_destination(d) for d in self.destinations.allow)
+        self._deny = tuple(parse_destination(d) for d in self.destinations.deny)
+
+    def rule_action(self, rule_id: str, default: RuleAction, destination: str) -> RuleAction:
+        """The action for `rule_id` on traffic to `destination`, or `default` if no override.
+
+        Among the overrides whose key matches the rule and whose `destinations` (if any)
+        match the destination, the most specific wins: a destination-scoped override beats
+        an unscoped one; then an exact id beats a glob; then the glob with more literal
+        characters wins; then the one written first.
+        """
+        for override in self._overrides:
+            if override.applies(rule_id, destination):
+                return override.setting.action
+        return default
+
+    def destination_allowed(self, host: str, port: int | None) -> bool:
+        """Whether traffic to host[:port] may pass the destination policy.
+
+        `deny` is checked first and wins; then `allow`; otherwise `destinations.default`.
+        An entry without a port matches every port; an entry with a port matches only that
+        port, and never when the port is unknown (None).
+        """
+        if _listed(self._deny, host, port):
+            return False
+        if _listed(self._allow, host, port):
+            return True
+        return self.destinations.default is DestinationDefault.ALLOW
+
+
+def _listed(entries: tuple[tuple[str, int | None], ...], host: str, port: int | None) -> bool:
+    return any(
+        (want is None or want == port) and host_matches(glob, host) for glob, want in entries
+    )
