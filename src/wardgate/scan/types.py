@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     """Which way a message travels, and so which layers inspect it."""
 
     REQUEST = "request"  # agent -> world (HTTP request, WebSocket frame out)
@@ -26,7 +26,7 @@ class Direction(str, enum.Enum):
         return self in (Direction.REQUEST, Direction.TOOL_CALL)
 
 
-class Action(str, enum.Enum):
+class Action(enum.StrEnum):
     """What a policy decides. Ordered by strength: see `Action.rank`."""
 
     ALLOW = "allow"
@@ -47,7 +47,7 @@ class Action(str, enum.Enum):
 _ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.REDACT: 2, Action.ASK: 3, Action.BLOCK: 4}
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -61,7 +61,7 @@ class Severity(str, enum.Enum):
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
-class Layer(str, enum.Enum):
+class Layer(enum.StrEnum):
     """The scanner family that produced a finding."""
 
     DLP = "dlp"
@@ -88,6 +88,7 @@ class Message:
     body: str = ""
     url: str = ""
     destination: str = ""  # host (no port) the message is going to or coming from
+    port: int | None = None  # destination port, when the transport knows it
     headers: Sequence[tuple[str, str]] = ()
     raw_body: bytes | None = None
     content_encoding: str = ""
@@ -161,9 +162,7 @@ class Verdict:
     def to_dict(self) -> dict[str, object]:
         return {
             "action": self.action.value,
-            "findings": [
-                {**d.finding.to_dict(), "action": d.action.value} for d in self.decisions
-            ],
+            "findings": [{**d.finding.to_dict(), "action": d.action.value} for d in self.decisions],
         }
 
 
