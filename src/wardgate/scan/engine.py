@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
@@ -48,37 +49,46 @@ class PatternSet:
         self._patterns = tuple(patterns)
         self._compiled = tuple(re2.compile(p.source) for p in patterns)
         self._always: tuple[int, ...] = tuple(range(len(patterns)))
-        self._db = None
+        self._db: Any = None
         if use_hyperscan and _hs is not None and patterns:
             self._build_prefilter()
 
     def _build_prefilter(self) -> None:
         assert _hs is not None
-        exprs: list[bytes] = []
-        idxs: list[int] = []
-        flags: list[int] = []
-        always: list[int] = []
         base = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
+        entries: list[tuple[int, bytes, int]] = []
+        always: list[int] = []
         for i, p in enumerate(self._patterns):
             if p.caseless and not p.regex.isascii():
                 always.append(i)  # hyperscan's caseless is ASCII-only outside UTF-8 mode
-                continue
-            flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
-            try:
-                probe = _hs.Database()
-                probe.compile(expressions=[p.regex.encode()], ids=[i], flags=[flag])
-            except Exception:  # hyperscan error: let RE2 check this pattern on every text
-                always.append(i)
-                continue
-            exprs.append(p.regex.encode())
-            idxs.append(i)
-            flags.append(flag)
-        if exprs:
-            db = _hs.Database()
-            db.compile(expressions=exprs, ids=idxs, flags=flags)
-            self._db = db
-            self._scratch = _hs.Scratch(db)
-        self._always = tuple(always)
+            else:
+                flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
+                entries.append((i, p.regex.encode(), flag))
+        try:
+            self._db = self._compile(entries)
+        except Exception:  # hyperscan rejected some pattern: find which, RE2 runs it always
+            accepted = []
+            for entry in entries:
+                try:
+                    self._compile([entry])
+                    accepted.append(entry)
+                except Exception:
+                    always.append(entry[0])
+            self._db = self._compile(accepted) if accepted else None
+        if self._db is not None:
+            self._scratch = _hs.Scratch(self._db)
+        self._always = tuple(sorted(always))
+
+    @staticmethod
+    def _compile(entries: Sequence[tuple[int, bytes, int]]) -> Any:
+        assert _hs is not None
+        db = _hs.Database()
+        db.compile(
+            expressions=[e[1] for e in entries],
+            ids=[e[0] for e in entries],
+            flags=[e[2] for e in entries],
+        )
+        return db
 
     def __len__(self) -> int:
         return len(self._patterns)
