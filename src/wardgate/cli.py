@@ -1,0 +1,232 @@
+"""The `wardgate` command line.
+
+Exit codes follow DESIGN.md: 0 = clean / ok, 1 = would block, 2 = usage, input or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from wardgate import __version__
+from wardgate.config import Config, ConfigError, list_presets, load_config
+from wardgate.scan.pipeline import Pipeline
+from wardgate.scan.types import Action, Direction, Message, Verdict
+from wardgate.state.fragments import FragmentWindow
+
+EXIT_OK, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
+MAX_INPUT_BYTES = 64 << 20  # one scan input; larger texts belong to the streaming proxy
+
+_DIRECTIONS = {
+    "request": Direction.REQUEST,
+    "response": Direction.RESPONSE,
+    "tool": Direction.TOOL_DESCRIPTION,
+    "tool_call": Direction.TOOL_CALL,
+    "tool_result": Direction.TOOL_RESULT,
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wardgate", description="An agent firewall.")
+    parser.add_argument("--version", action="version", version=f"wardgate {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", metavar="FILE", help="YAML configuration file")
+        p.add_argument("--preset", metavar="NAME", help="base preset (see `wardgate presets`)")
+        return p
+
+    scan = with_config(
+        commands.add_parser(
+            "scan",
+            help="scan a text, URL or JSONL batch and print the verdict",
+            description="Scan text from FILE (or stdin) as one message. "
+            "Exit 0 = clean, 1 = would block (or redact/ask), 2 = input error.",
+        )
+    )
+    scan.add_argument("input", nargs="?", default="-", metavar="FILE|-")
+    scan.add_argument("--direction", choices=sorted(_DIRECTIONS), default="request")
+    scan.add_argument("--destination", default="", metavar="HOST", help="host the text goes to")
+    scan.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    scan.add_argument("--url", metavar="URL", help="scan URL as the target of a request")
+    scan.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='batch: one {"text"|"url", "direction"?, "destination"?} object per line in, '
+        "one JSON verdict per line out",
+    )
+
+    check = with_config(commands.add_parser("check", help="validate a configuration"))
+    check.add_argument("--mode", choices=["audit", "enforce"])
+    commands.add_parser("presets", help="list the shipped presets")
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "scan":
+            return _cmd_scan(args)
+        if args.command == "check":
+            return _cmd_check(args)
+        if args.command == "presets":
+            for name, description in list_presets():
+                print(f"{name:<15} {description}")
+            return EXIT_OK
+        if args.command == "version":
+            print(f"wardgate {__version__}")
+            return EXIT_OK
+    except (ConfigError, UsageError) as exc:
+        print(f"wardgate: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    parser.print_help()
+    return EXIT_ERROR
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    overrides = {"mode": args.mode} if args.mode else None
+    config = load_config(args.config, preset=args.preset, overrides=overrides)
+    source = args.config or "(no file)"
+    print(f"ok: {source}: preset {config.preset}, mode {config.mode.value}")
+    return EXIT_OK
+
+
+# -- scan ------------------------------------------------------------------------------------
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    config = load_config(args.config, preset=args.preset)
+    pipeline = Pipeline(config, environ=os.environ)
+    direction = _DIRECTIONS[args.direction]
+    if args.jsonl:
+        return _scan_batch(pipeline, _open_input(args.input), direction, args.destination)
+    if args.url is not None:
+        message = _url_message(args.url, args.destination)
+    else:
+        text = _read_text(_open_input(args.input))
+        message = Message(direction=direction, body=text, destination=args.destination)
+    verdict = pipeline.scan(message)
+    if args.json:
+        print(json.dumps(verdict.to_dict(), ensure_ascii=False))
+    else:
+        _print_human(verdict, config, sys.stdout)
+    return EXIT_BLOCK if verdict.action.rank >= Action.REDACT.rank else EXIT_OK
+
+
+def _url_message(url: str, destination: str) -> Message:
+    """A request to `url`; the destination defaults to the URL's host and port."""
+    host, port = None, None
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        except ValueError:  # malformed authority: the URL scanner reports what it can
+            pass
+    return Message(
+        direction=Direction.REQUEST, url=url, destination=destination or host or "", port=port
+    )
+
+
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _read_text(stream: IO[bytes]) -> str:
+    with stream:
+        data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(f"input is larger than {MAX_INPUT_BYTES >> 20} MiB")
+    return data.decode("utf-8", "replace")
+
+
+def _batch_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    with stream:
+        yield from stream
+
+
+def _scan_batch(
+    pipeline: Pipeline, stream: IO[bytes], direction: Direction, destination: str
+) -> int:
+    """One verdict line per input line, in order; bad lines get {"error": ...} and the batch
+    goes on. Exit 1 if any line would be blocked, 2 if any line was unusable."""
+    drip = FragmentWindow(window_seconds=pipeline.config.split_secrets.drip_window_seconds)
+    worst = EXIT_OK
+    out = sys.stdout
+    for number, raw in enumerate(_batch_lines(stream), start=1):
+        try:
+            message = _batch_message(raw, direction, destination)
+        except UsageError as exc:
+            out.write(json.dumps({"error": f"line {number}: {exc}"}) + "\n")
+            worst = EXIT_ERROR
+            continue
+        verdict = pipeline.scan(message, drip=drip, now=time.monotonic())
+        out.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
+        if verdict.action.rank >= Action.REDACT.rank and worst == EXIT_OK:
+            worst = EXIT_BLOCK
+    out.flush()
+    return worst
+
+
+def _batch_message(raw: bytes, direction: Direction, destination: str) -> Message:
+    try:
+        row: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise UsageError("not valid UTF-8") from None
+    if not isinstance(row, dict):
+        raise UsageError("expected a JSON object")
+    if "direction" in row:
+        if row["direction"] not in _DIRECTIONS:
+            raise UsageError(f"direction must be one of {', '.join(sorted(_DIRECTIONS))}")
+        direction = _DIRECTIONS[row["direction"]]
+    dest = row.get("destination", destination)
+    if not isinstance(dest, str):
+        raise UsageError('"destination" must be a string')
+    if isinstance(row.get("url"), str):
+        return _url_message(row["url"], dest)
+    if not isinstance(row.get("text"), str):
+        raise UsageError('expected a string field "text" or "url"')
+    return Message(direction=direction, body=row["text"], destination=dest)
+
+
+def _print_human(verdict: Verdict, config: Config, out: IO[str]) -> None:
+    findings = verdict.decisions
+    label = verdict.action.value.upper()
+    if config.mode.value == "audit" and verdict.action.rank >= Action.REDACT.rank:
+        label += " (audit mode: would be logged and passed)"
+    out.write(f"{label}: {len(findings)} finding{'s' if len(findings) != 1 else ''}\n")
+    for d in findings:
+        f = d.finding
+        where = f.field or "text"
+        if f.end > f.start:
+            where += f"[{f.start}:{f.end}]"
+        via = f"  (decoded: {' > '.join(f.decoded_via)})" if f.decoded_via else ""
+        score = f"  score {f.score:.2f}" if f.score != 1.0 else ""
+        out.write(
+            f"  {d.action.value:<6} {f.rule:<34} {f.severity.value:<8} {where:<18} "
+            f"{f.excerpt}{via}{score}\n"
+        )

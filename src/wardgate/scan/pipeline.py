@@ -1,0 +1,386 @@
+"""The scanner pipeline: one Message in, one Verdict out, no I/O.
+
+Which layers run depends on the direction: outbound traffic (requests, tool calls) is checked
+for credentials, the agent's own secrets, split secrets, dangerous URLs and destinations;
+inbound traffic (responses, tool results) and tool descriptions for injection. Every finding is
+then given an action by the configuration (layer default, per-rule overrides scoped by
+destination), and the strongest action becomes the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl
+
+from wardgate.config import Config, RuleAction
+from wardgate.scan.decode import DecodeError, Segment, decompress, expand
+from wardgate.scan.dlp import scan_secrets
+from wardgate.scan.envleak import EnvLeakDetector
+from wardgate.scan.injection import scan_injection
+from wardgate.scan.split import Fragment, find_drip, find_split_secrets
+from wardgate.scan.types import (
+    Action,
+    Direction,
+    Finding,
+    Layer,
+    Message,
+    RuleDecision,
+    Severity,
+    Verdict,
+)
+from wardgate.scan.urls import UrlPolicy, scan_url, url_fields
+from wardgate.state.fragments import FragmentWindow
+
+# Headers that describe the transfer rather than carry data; never worth scanning.
+_TRANSPORT_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "host",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "proxy-connection",
+    }
+)
+_MAX_JSON_LEAVES = 256
+_MAX_JSON_BYTES = 1 << 20
+
+DESTINATION_DENIED = "policy.destination_denied"
+MALFORMED_BODY = "decode.malformed_body"
+SCANNER_ERROR = "policy.scanner_error"
+
+_ACTIONS = {
+    RuleAction.WARN: Action.WARN,
+    RuleAction.BLOCK: Action.BLOCK,
+    RuleAction.REDACT: Action.REDACT,
+    RuleAction.ASK: Action.ASK,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A piece of the message scanned on its own: the URL, one header value, the body."""
+
+    field: str
+    text: str
+
+
+class Pipeline:
+    """Runs the scanners a configuration enables. Build one per configuration and reuse it:
+    construction compiles the environment-leak automaton; `scan` is cheap and thread-safe
+    apart from the optional drip window, which the caller owns."""
+
+    def __init__(self, config: Config, *, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        leak = config.env_leak
+        self.env_leaks = EnvLeakDetector.from_environ(
+            environ or {}, names=leak.names, auto=leak.auto, min_length=leak.min_length
+        )
+        self.url_policy = UrlPolicy(
+            deny_hosts=tuple(
+                h
+                for h in (*UrlPolicy().deny_hosts, *config.urls.extra_deny_hosts)
+                if h not in config.urls.allow_hosts
+            ),
+            max_length=config.urls.max_length,
+            entropy_threshold=config.urls.entropy_threshold,
+            ssrf=config.ssrf.enabled,
+            ssrf_allow=tuple(config.ssrf.allow),
+        )
+
+    # -- public -------------------------------------------------------------------------
+
+    def scan(
+        self, message: Message, *, drip: FragmentWindow | None = None, now: float = 0.0
+    ) -> Verdict:
+        """Scan one message. With `drip`, outbound fragments are checked against what was
+        sent to the same destination recently, and remembered when the message passes.
+
+        Fails closed: a scanner that raises yields a BLOCK verdict naming the error type
+        only (its message could quote the traffic)."""
+        try:
+            return self._scan(message, drip, now)
+        except Exception as exc:  # any scanner bug must not let traffic through unseen
+            error = Finding(
+                layer=Layer.POLICY,
+                rule=SCANNER_ERROR,
+                severity=Severity.HIGH,
+                start=0,
+                end=0,
+                excerpt=f"internal scanner error ({type(exc).__name__})",
+            )
+            return Verdict(Action.BLOCK, (RuleDecision(error, Action.BLOCK),))
+
+    def _scan(self, message: Message, drip: FragmentWindow | None, now: float) -> Verdict:
+        body, body_error = self._body_text(message)
+        findings: list[Finding] = []
+        if body_error is not None:
+            findings.append(body_error)
+        fragments: list[Fragment] = []
+        if message.direction.outbound:
+            fragments = self._fragments(message, body)
+            findings += self._outbound(message, body, fragments, drip, now)
+        elif message.direction is Direction.TOOL_DESCRIPTION:
+            findings += self._injection(body, tool=True, threshold=self.config.tools.threshold)
+        else:
+            findings += self._injection(body, tool=False, threshold=None)
+        verdict = self._decide(message, body, findings)
+        if drip is not None and message.direction.outbound and verdict.action.rank < 2:
+            drip.add(message.destination, fragments, now)
+        return verdict
+
+    # -- body ---------------------------------------------------------------------------
+
+    def _body_text(self, message: Message) -> tuple[str, Finding | None]:
+        """The body as text, decompressed within the configured bounds."""
+        if message.raw_body is None:
+            return message.body, None
+        data = message.raw_body
+        limits = self.config.decode
+        if message.content_encoding and message.content_encoding.lower() != "identity":
+            try:
+                data = decompress(
+                    data,
+                    message.content_encoding,
+                    max_bytes=limits.max_decompressed_bytes,
+                    max_ratio=limits.max_ratio,
+                )
+            except DecodeError as exc:
+                return "", Finding(
+                    layer=Layer.DECODE,
+                    rule=MALFORMED_BODY,
+                    severity=Severity.HIGH,
+                    start=0,
+                    end=0,
+                    excerpt=str(exc)[:200],
+                    field="body",
+                )
+        return data.decode("utf-8", "replace"), None
+
+    # -- outbound -------------------------------------------------------------------------
+
+    def _units(self, message: Message, body: str) -> Iterator[_Unit]:
+        if message.url:
+            yield _Unit("url", message.url)
+        for name, value in message.headers:
+            if name.lower() not in _TRANSPORT_HEADERS:
+                yield _Unit(f"header:{name.lower()}", value)
+        if body:
+            yield _Unit("body", body)
+
+    def _fragments(self, message: Message, body: str) -> list[Fragment]:
+        """Separately transmitted values, in wire order, for split-secret reassembly."""
+        out = (
+            [Fragment(name, value) for name, value in url_fields(message.url)]
+            if message.url
+            else []
+        )
+        out += [
+            Fragment(f"header:{name.lower()}", value)
+            for name, value in message.headers
+            if name.lower() not in _TRANSPORT_HEADERS
+        ]
+        out += _body_fragments(body, message.content_type)
+        return out
+
+    def _outbound(
+        self,
+        message: Message,
+        body: str,
+        fragments: Sequence[Fragment],
+        drip: FragmentWindow | None,
+        now: float,
+    ) -> list[Finding]:
+        config = self.config
+        findings: list[Finding] = []
+        if message.destination and not config.destination_allowed(
+            message.destination, message.port
+        ):
+            findings.append(
+                Finding(
+                    layer=Layer.POLICY,
+                    rule=DESTINATION_DENIED,
+                    severity=Severity.HIGH,
+                    start=0,
+                    end=0,
+                    excerpt=message.destination,
+                    field="destination",
+                )
+            )
+        if message.url and (config.urls.enabled or config.ssrf.enabled):
+            findings += [
+                replace(f, field="url")
+                for f in scan_url(message.url, self.url_policy)
+                if (f.layer is Layer.SSRF and config.ssrf.enabled)
+                or (f.layer is Layer.URL and config.urls.enabled)
+            ]
+        run_dlp, run_env = config.dlp.enabled, config.env_leak.enabled and len(self.env_leaks) > 0
+        if run_dlp or run_env:
+            for unit in self._units(message, body):
+                for segment in self._segments(unit.text):
+                    if run_dlp:
+                        findings += _relocate(scan_secrets(segment.text), segment, unit.field)
+                    if run_env:
+                        findings += _relocate(
+                            self.env_leaks.scan(segment.text), segment, unit.field
+                        )
+        if config.split_secrets.enabled:
+            findings += find_split_secrets(fragments)
+            if drip is not None and message.destination:
+                history = drip.recent(message.destination, now)
+                if history:
+                    findings += find_drip(history, fragments)
+        return _dedupe(findings)
+
+    def _segments(self, text: str) -> list[Segment]:
+        limits = self.config.decode
+        return expand(text, max_depth=limits.max_depth, max_bytes=limits.max_bytes)
+
+    # -- inbound --------------------------------------------------------------------------
+
+    def _injection(self, body: str, *, tool: bool, threshold: float | None) -> list[Finding]:
+        config = self.config.injection
+        if not config.enabled or not body:
+            return []
+        block_at = config.threshold if threshold is None else threshold
+        findings: list[Finding] = []
+        for segment in self._segments(body):
+            result = scan_injection(segment.text, tool=tool)
+            if result.score < min(config.warn_threshold, block_at):
+                continue
+            findings += [
+                replace(f, score=result.score)
+                for f in _relocate(list(result.findings), segment, "body")
+            ]
+        return _dedupe(findings)
+
+    # -- decision ---------------------------------------------------------------------------
+
+    def _default_action(self, finding: Finding, direction: Direction) -> RuleAction:
+        config = self.config
+        if finding.layer is Layer.INJECTION:
+            section = config.tools if direction is Direction.TOOL_DESCRIPTION else config.injection
+            # The text scored between the warn and the block threshold: report, let it pass.
+            return section.action if finding.score >= section.threshold else RuleAction.WARN
+        return {
+            Layer.DLP: config.dlp.action,
+            Layer.ENV_LEAK: config.env_leak.action,
+            Layer.SPLIT: config.split_secrets.action,
+            Layer.URL: config.urls.action,
+            Layer.SSRF: config.ssrf.action,
+            Layer.POLICY: RuleAction.BLOCK,
+            Layer.DECODE: RuleAction.BLOCK,
+        }[finding.layer]
+
+    def _decide(self, message: Message, body: str, findings: Sequence[Finding]) -> Verdict:
+        decisions: list[RuleDecision] = []
+        for finding in findings:
+            setting = self.config.rule_action(
+                finding.rule, self._default_action(finding, message.direction), message.destination
+            )
+            if setting is RuleAction.OFF:
+                continue
+            action = _ACTIONS[setting]
+            if action is Action.REDACT and finding.field != "body":
+                action = Action.BLOCK  # only a body can be rewritten in place
+            decisions.append(RuleDecision(finding, action))
+        if not decisions:
+            return Verdict(Action.ALLOW)
+        action = Action.strongest([d.action for d in decisions])
+        redacted = _redact(body, decisions) if action is Action.REDACT else None
+        return Verdict(action=action, decisions=tuple(decisions), redacted_body=redacted)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _relocate(findings: Sequence[Finding], segment: Segment, field: str) -> list[Finding]:
+    """Express findings made on a decoded segment in the coordinates of the unit it came from."""
+    if not segment.via:
+        return [replace(f, field=field) for f in findings]
+    return [
+        replace(
+            f,
+            start=segment.start,
+            end=segment.end,
+            decoded_via=segment.via + f.decoded_via,
+            field=field,
+        )
+        for f in findings
+    ]
+
+
+def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
+    seen: dict[tuple[str, str, int, int], Finding] = {}
+    for f in findings:
+        key = (f.field, f.rule, f.start, f.end)
+        if key not in seen or len(f.decoded_via) < len(seen[key].decoded_via):
+            seen[key] = f
+    return sorted(seen.values(), key=lambda f: (f.field, f.start, f.rule))
+
+
+def _body_fragments(body: str, content_type: str) -> list[Fragment]:
+    """JSON leaves or form values of a body, in document order."""
+    stripped = body.lstrip()
+    if stripped[:1] in ("{", "[") and len(body) <= _MAX_JSON_BYTES:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return []
+        leaves: list[Fragment] = []
+        _json_leaves(document, "$", leaves, depth=0)
+        return leaves
+    if "x-www-form-urlencoded" in content_type.lower():
+        pairs = parse_qsl(body, keep_blank_values=False, max_num_fields=_MAX_JSON_LEAVES)
+        return [Fragment(f"form.{k}", v) for k, v in pairs]
+    return []
+
+
+def _json_leaves(node: object, path: str, out: list[Fragment], depth: int) -> None:
+    if len(out) >= _MAX_JSON_LEAVES or depth > 32:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _json_leaves(value, f"{path}.{key}", out, depth + 1)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _json_leaves(value, f"{path}[{i}]", out, depth + 1)
+    elif isinstance(node, str):
+        out.append(Fragment(f"json:{path}", node))
+
+
+def _redact(body: str, decisions: Sequence[RuleDecision]) -> str:
+    """Replace every redacted body span (merged where they overlap) with a marker."""
+    spans = sorted(
+        (
+            d.finding
+            for d in decisions
+            if d.action is Action.REDACT and d.finding.field == "body" and d.finding.end > 0
+        ),
+        key=lambda f: (f.start, f.end),
+    )
+    out: list[str] = []
+    cursor = 0
+    for finding in spans:
+        start, end = max(finding.start, cursor), finding.end
+        if start >= end:
+            continue
+        out.append(body[cursor:start])
+        if finding.layer is Layer.INJECTION:
+            out.append("[removed by wardgate: suspected prompt injection]")
+        else:
+            out.append(f"[REDACTED:{finding.rule}]")
+        cursor = end
+    out.append(body[cursor:])
+    return "".join(out)

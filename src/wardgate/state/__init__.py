@@ -1,0 +1,1 @@
+"""State that outlives one message: drip windows (later: rate limits, tool baselines)."""
