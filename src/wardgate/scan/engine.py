@@ -18,7 +18,7 @@ import re2
 try:  # optional accelerator: wheels exist for x86_64/aarch64 Linux and macOS
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from wardgate.scan.types import Finding, Layer, Severity
 try:
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - platforms without the wheel
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 RULE_ID = "env_leak.value"
 

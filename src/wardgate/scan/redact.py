@@ -28,4 +28,3 @@ def excerpt(text: str, start: int, end: int, *, context: int = 20) -> str:
         window = window[:_MAX_EXCERPT] + "…"
     window = " ".join(window.split())
     return ("…" if lo > 0 else "") + window + ("…" if hi < len(text) else "")
-
