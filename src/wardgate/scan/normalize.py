@@ -14,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+import re2
+
 # Invisible characters an attacker uses to split keywords. Kinds are reported as "hidden".
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad\u2061\u2062\u2063\u2064\u034f"
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -44,6 +46,10 @@ _CONFUSABLES = {
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 _HIDDEN_DELETE = dict.fromkeys(
     [ord(c) for c in _ZERO_WIDTH + _BIDI] + list(range(_TAG_FIRST, _TAG_LAST + 1))
+)
+
+_HIDDEN_RUN = re2.compile(
+    "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _ZERO_WIDTH + _BIDI) + "\\x{e0000}-\\x{e007f}]+"
 )
 
 _LEET_TABLE = str.maketrans(
@@ -86,19 +92,21 @@ def _is_hidden(ch: str) -> str | None:
 
 
 def _hidden_spans(text: str) -> tuple[list[tuple[int, int, str]], str]:
-    """Runs of invisible characters (merged per kind) and the decoded TAG text."""
+    """Runs of invisible characters (merged per kind) and the decoded TAG text.
+
+    RE2 finds the runs; only the characters inside them are looked at one by one."""
     spans: list[tuple[int, int, str]] = []
     tags: list[str] = []
-    for i, ch in enumerate(text):
-        kind = _is_hidden(ch)
-        if kind is None:
-            continue
-        if kind == "tag" and 0xE0020 <= ord(ch) <= 0xE007E:
-            tags.append(chr(ord(ch) - 0xE0000))
-        if spans and spans[-1][1] == i and spans[-1][2] == kind:
-            spans[-1] = (spans[-1][0], i + 1, kind)
-        else:
-            spans.append((i, i + 1, kind))
+    for run in _HIDDEN_RUN.finditer(text):
+        for i in range(run.start(), run.end()):
+            ch = text[i]
+            kind = _is_hidden(ch) or "zero_width"
+            if kind == "tag" and 0xE0020 <= ord(ch) <= 0xE007E:
+                tags.append(chr(ord(ch) - 0xE0000))
+            if spans and spans[-1][1] == i and spans[-1][2] == kind:
+                spans[-1] = (spans[-1][0], i + 1, kind)
+            else:
+                spans.append((i, i + 1, kind))
     return spans, "".join(tags)
 
 
@@ -106,35 +114,63 @@ def _canonical_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).translate(_CONFUSABLE_TABLE).casefold()
 
 
+def _fast_line(line: str) -> str | None:
+    """The canonical form of `line` when it maps one character to one (no invisible
+    characters, already NFKC, length-preserving casefold), else None. All C-speed calls."""
+    if line.isascii():
+        return line.lower()
+    if len(line.translate(_HIDDEN_DELETE)) != len(line):
+        return None
+    if not unicodedata.is_normalized("NFKC", line):
+        return None
+    folded = line.translate(_CONFUSABLE_TABLE).casefold()
+    return folded if len(folded) == len(line) else None
+
+
+def _slow_line(line: str, base: int, out: list[str], offsets: list[int]) -> None:
+    """Canonicalise one line character by character, recording each output's source index."""
+    for i, ch in enumerate(line, base):
+        if ch.isascii():
+            out.append(ch.lower())
+            offsets.append(i)
+        elif _is_hidden(ch) is None:
+            canon = _canonical_char(ch)
+            out.append(canon)
+            offsets.extend([i] * len(canon))
+
+
 def normalize(text: str) -> Normalized:
     """NFKC; remove zero-width, bidi controls and tag characters; map confusables to Latin;
     casefold. Whitespace is left as is (see the module docstring).
 
-    ASCII text (the common case) only needs lower(), which keeps offsets. Otherwise text is
-    canonicalised per character so each output character knows its source index; the
-    per-character path only runs on non-ASCII input.
+    Work is done line by line: a line that maps one character to one (all ASCII text, most
+    non-ASCII prose) is canonicalised with C-speed string methods, and only lines holding
+    invisible characters or compatibility forms take the per-character path. Offsets are
+    built only when some line changed length.
     """
     if text.isascii():
         return Normalized(text.lower(), None, (), "")
-    if len(text.translate(_HIDDEN_DELETE)) == len(text) and unicodedata.is_normalized("NFKC", text):
-        folded = text.translate(_CONFUSABLE_TABLE).casefold()
-        if len(folded) == len(text):  # one for one: offsets are the identity
-            return Normalized(folded, None, (), "")
-    spans, tag_text = _hidden_spans(text)
     out: list[str] = []
     offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii():
-            out.append(ch.lower())
-            offsets.append(i)
-            continue
-        if _is_hidden(ch) is not None:
-            continue
-        canon = _canonical_char(ch)
-        out.append(canon)
-        offsets.extend([i] * len(canon))
+    exact = True  # offsets are the identity so far
+    base = 0
+    for line in text.splitlines(keepends=True):
+        fast = _fast_line(line)
+        if fast is not None:
+            out.append(fast)
+            if not exact:
+                offsets.extend(range(base, base + len(line)))
+        else:
+            if exact:
+                offsets.extend(range(base))
+                exact = False
+            _slow_line(line, base, out, offsets)
+        base += len(line)
     canonical = "".join(out)
-    if len(canonical) == len(text) and not spans:
+    if exact:
+        return Normalized(canonical, None, (), "")
+    spans, tag_text = _hidden_spans(text)
+    if len(canonical) == len(text) and not spans and offsets == list(range(len(text))):
         return Normalized(canonical, None, (), tag_text)
     offsets.append(len(text))
     return Normalized(canonical, tuple(offsets), tuple(spans), tag_text)
