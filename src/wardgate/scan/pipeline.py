@@ -136,8 +136,12 @@ class Pipeline:
         else:
             findings += self._injection(body, tool=False, threshold=None)
         verdict = self._decide(message, body, findings)
-        if drip is not None and message.direction.outbound and verdict.action.rank < 2:
-            drip.add(message.destination, fragments, now)
+        if (
+            drip is not None
+            and message.direction.outbound
+            and verdict.action.rank < Action.REDACT.rank
+        ):
+            drip.add(message.destination, _drip_fragments(fragments), now)
         return verdict
 
     # -- body ---------------------------------------------------------------------------
@@ -240,7 +244,7 @@ class Pipeline:
             if drip is not None and message.destination:
                 history = drip.recent(message.destination, now)
                 if history:
-                    findings += find_drip(history, fragments)
+                    findings += find_drip(history, _drip_fragments(fragments))
         return _dedupe(findings)
 
     def _segments(self, text: str) -> list[Segment]:
@@ -319,6 +323,11 @@ def _relocate(findings: Sequence[Finding], segment: Segment, field: str) -> list
         )
         for f in findings
     ]
+
+
+def _drip_fragments(fragments: Sequence[Fragment]) -> list[Fragment]:
+    """What a drip window keeps: the host is the window's key, not a payload."""
+    return [f for f in fragments if f.field != "url.host"]
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
