@@ -15,6 +15,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from wardgate import __version__
+from wardgate.audit import AuditEvent, sink_from_config
 from wardgate.config import Config, ConfigError, list_presets, load_config
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Action, Direction, Message, Verdict
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--destination", default="", metavar="HOST", help="host the text goes to")
     scan.add_argument("--json", action="store_true", help="print the verdict as JSON")
     scan.add_argument("--url", metavar="URL", help="scan URL as the target of a request")
+    scan.add_argument(
+        "--audit-log", metavar="FILE", help="also append one audit event per verdict (JSONL)"
+    )
     scan.add_argument(
         "--jsonl",
         action="store_true",
@@ -113,21 +117,56 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     config = load_config(args.config, preset=args.preset)
-    pipeline = Pipeline(config, environ=os.environ)
+    scanner = _Scanner(config, args.audit_log or config.audit.file)
     direction = _DIRECTIONS[args.direction]
-    if args.jsonl:
-        return _scan_batch(pipeline, _open_input(args.input), direction, args.destination)
-    if args.url is not None:
-        message = _url_message(args.url, args.destination)
-    else:
-        text = _read_text(_open_input(args.input))
-        message = Message(direction=direction, body=text, destination=args.destination)
-    verdict = pipeline.scan(message)
+    try:
+        if args.jsonl:
+            return _scan_batch(scanner, _open_input(args.input), direction, args.destination)
+        if args.url is not None:
+            message = _url_message(args.url, args.destination)
+        else:
+            text = _read_text(_open_input(args.input))
+            message = Message(direction=direction, body=text, destination=args.destination)
+        verdict = scanner.scan(message)
+    finally:
+        scanner.close()
     if args.json:
         print(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:
         _print_human(verdict, config, sys.stdout)
     return EXIT_BLOCK if verdict.action.rank >= Action.REDACT.rank else EXIT_OK
+
+
+class _Scanner:
+    """The pipeline plus the audit trail: every verdict `wardgate scan` gives is logged like
+    one the proxy gives, so a rule can be tried and its log line checked in one step."""
+
+    def __init__(self, config: Config, audit_file: str | None) -> None:
+        self.config = config
+        self.pipeline = Pipeline(config, environ=os.environ)
+        self.drip = FragmentWindow(window_seconds=config.split_secrets.drip_window_seconds)
+        audit = config.audit
+        self.sink = sink_from_config(audit_file, False, audit.max_bytes, audit.backups)
+
+    def scan(self, message: Message) -> Verdict:
+        started = time.perf_counter()
+        verdict = self.pipeline.scan(message, drip=self.drip, now=time.monotonic())
+        self.sink.emit(
+            AuditEvent.from_verdict(
+                verdict,
+                transport="scan",
+                direction=message.direction,
+                destination=message.destination,
+                mode=self.config.mode.value,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                bytes=len(message.body.encode("utf-8", "replace")) + len(message.url),
+                url=message.url or None,
+            )
+        )
+        return verdict
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 def _url_message(url: str, destination: str) -> Message:
@@ -168,11 +207,11 @@ def _batch_lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def _scan_batch(
-    pipeline: Pipeline, stream: IO[bytes], direction: Direction, destination: str
+    scanner: _Scanner, stream: IO[bytes], direction: Direction, destination: str
 ) -> int:
     """One verdict line per input line, in order; bad lines get {"error": ...} and the batch
-    goes on. Exit 1 if any line would be blocked, 2 if any line was unusable."""
-    drip = FragmentWindow(window_seconds=pipeline.config.split_secrets.drip_window_seconds)
+    goes on. Rows share one slow-drip window, as requests through the proxy do.
+    Exit 1 if any line would be blocked, 2 if any line was unusable."""
     worst = EXIT_OK
     out = sys.stdout
     for number, raw in enumerate(_batch_lines(stream), start=1):
@@ -182,7 +221,7 @@ def _scan_batch(
             out.write(json.dumps({"error": f"line {number}: {exc}"}) + "\n")
             worst = EXIT_ERROR
             continue
-        verdict = pipeline.scan(message, drip=drip, now=time.monotonic())
+        verdict = scanner.scan(message)
         out.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
         if verdict.action.rank >= Action.REDACT.rank and worst == EXIT_OK:
             worst = EXIT_BLOCK

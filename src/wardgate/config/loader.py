@@ -26,6 +26,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from wardgate.config.models import Config
+from wardgate.scan.dlp import scan_secrets
+from wardgate.scan.redact import mask_secret
 
 DEFAULT_PRESET = "balanced"
 _MAX_FILE_BYTES = 1_048_576
@@ -323,6 +325,8 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and scan_secrets(value):
+        return f"'{mask_secret(value)}'"  # a credential pasted in the wrong place stays hidden
     shown = repr(value)
     return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 4] + "...'"
 
