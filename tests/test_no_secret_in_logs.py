@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_dlp_rules import FIRING
 
+from test_dlp_rules import FIRING
 from wardgate import cli
 from wardgate.audit import AuditEvent, JsonlFileSink, StreamSink
 from wardgate.config import ConfigError, load_config
