@@ -1,0 +1,1294 @@
+"""Rule table for the injection scanner: families, weights and RE2 patterns.
+
+Patterns describe attack *ideas* (an imperative aimed at the model plus what it wants), not
+strings from any one dataset, so paraphrases still land. They run on normalised text: NFKC,
+invisible characters removed, confusables folded to Latin and case-folded, which is why every
+literal below is lower case. Word-ish patterns also run on the deleet() variant of that text.
+
+Every pattern is RE2 syntax (no backreferences, no lookaround) so matching stays linear in the
+input. Gaps between words are bounded repeats (`{0,N}`) for the same reason and to keep a
+"verb ... object" pair inside one clause.
+
+Weights are the evidence one match contributes (0..1). The scanner keeps the strongest match
+per family and combines families as independent evidence: score = 1 - prod(1 - w). A lone
+weak cue (a bare "silently", "run the following command") stays well below the default 0.5
+threshold; an unambiguous attack sentence is >= 0.7 on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wardgate.scan.types import Severity
+
+PREFIX = "injection."
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One rule id. `tool_only` families run only on MCP tool descriptions, where imperatives
+    about other tools and local files are suspicious in a way they are not in ordinary prose."""
+
+    name: str
+    severity: Severity
+    tool_only: bool = False
+
+    @property
+    def rule_id(self) -> str:
+        return PREFIX + self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One pattern of a family. `leet` says whether it also runs on the deleet() variant
+    (only sensible for patterns made of letters: digits and symbols are rewritten there)."""
+
+    family: str
+    weight: float
+    regex: str
+    leet: bool = True
+
+
+def alt(*words: str) -> str:
+    """A non-capturing alternation, so rule text reads as word lists."""
+    return "(?:" + "|".join(words) + ")"
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("instruction_override", Severity.HIGH),
+    Family("role_hijack", Severity.HIGH),
+    Family("chat_template", Severity.HIGH),
+    Family("system_prompt_exfil", Severity.HIGH),
+    Family("tool_coercion", Severity.MEDIUM),
+    Family("credential_solicitation", Severity.HIGH),
+    Family("covert_action", Severity.MEDIUM),
+    Family("hidden_text", Severity.HIGH),
+    Family("encoded_payload", Severity.MEDIUM),
+    Family("exfil_markdown", Severity.CRITICAL),
+    Family("non_english", Severity.HIGH),
+    Family("tool_file_access", Severity.CRITICAL, tool_only=True),
+    Family("tool_param_smuggling", Severity.CRITICAL, tool_only=True),
+    Family("tool_shadowing", Severity.HIGH, tool_only=True),
+    Family("tool_precall", Severity.MEDIUM, tool_only=True),
+    Family("tool_output_as_instructions", Severity.HIGH, tool_only=True),
+)
+
+# ---------------------------------------------------------------- shared vocabulary
+_S = r"[\s*\"'`]+"  # separator between words: spaces, and the quotes/stars attackers pad with
+_W = r"[\w'\-]+"  # one word
+_DISMISS = alt(
+    "ignore",
+    "ignoring",
+    "disregard",
+    "disregarding",
+    "forget",
+    "forgetting",
+    "bypass",
+    "overlook",
+    "neglect",
+    "discard",
+    "abandon",
+    "dismiss",
+    "set aside",
+    "put aside",
+    "stop following",
+    "no longer follow",
+    "pay no attention to",
+)
+_DISMISS_WEAK = alt(
+    "override",
+    "overrule",
+    "ditch",
+    "scrap",
+    "nullify",
+    "throw away",
+    "throw out",
+    "skip",
+    "drop",
+    "erase",
+    "delete",
+    "clear",
+    "reset",
+)
+_DISMISS_STRONG = alt(
+    "ignore",
+    "disregard",
+    "forget",
+    "neglect",
+    "dismiss",
+    "abandon",
+    "discard",
+    "set aside",
+    "pay no attention to",
+    "stop following",
+    "no longer follow",
+)
+_EARLIER = alt(
+    "previous",
+    "previously",
+    "prior",
+    "above",
+    "earlier",
+    "preceding",
+    "foregoing",
+    "former",
+    "original",
+    "initial",
+    "old",
+    "past",
+    "existing",
+    "out of date",
+    "outdated",
+    "given",
+    "provided",
+    "system",
+    "developer",
+    "safety",
+)
+_ORDERS = alt(
+    r"instructions?",
+    "instructed",
+    r"directives?",
+    r"directions",
+    r"guidelines?",
+    "guidance",
+    r"rules?",
+    r"prompts?",
+    "prompting",
+    "context",
+    r"commands?",
+    r"orders",
+    r"constraints?",
+    r"restrictions?",
+    r"limitations?",
+    "programming",
+    "policies",
+    "policy",
+    r"filters?",
+    "training",
+    "conditioning",
+    r"safeguards?",
+    r"guardrails?",
+    r"protocols?",
+    r"tasks?",
+    r"assignments?",
+    r"objectives?",
+    r"messages?",
+    "text",
+    "content",
+    "input",
+    r"conversations?",
+    r"requests?",
+)
+_ORDERS_STRONG = alt(
+    r"instructions?",
+    r"directives?",
+    r"guidelines?",
+    "programming",
+    "system prompt",
+    r"prompts?",
+    r"guardrails?",
+    r"safeguards?",
+    r"restrictions",
+    r"rules",
+    r"(?:content{_S}|usage{_S}|safety{_S})polic(?:y|ies)".replace("{_S}", _S),
+)
+_AI = alt(
+    "ai",
+    "a\\.i\\.",
+    "llm",
+    "llms",
+    "language model",
+    "assistant",
+    "ai assistant",
+    "ai agent",
+    "agent",
+    "agents",
+    "chatbot",
+    "model",
+    "models",
+    "gpt",
+    "chatgpt",
+    "claude",
+    "copilot",
+    "bot",
+)
+_NOLIMITS = alt(
+    "restrictions",
+    "filters",
+    "filtering",
+    "censorship",
+    "guidelines",
+    "ethics",
+    "morals",
+    "morality",
+    "moral",
+    "ethical",
+    "safeguards",
+    "guardrails",
+    r"content polic(?:y|ies)",
+    "rules",
+    "limits",
+    "limitations",
+    "boundaries",
+    "constraints",
+)
+_REVEAL = alt(
+    "reveal",
+    "print",
+    "repeat",
+    "show",
+    "display",
+    "output",
+    "tell me",
+    "give me",
+    "share",
+    "disclose",
+    "leak",
+    "dump",
+    "recite",
+    "write out",
+    "write down",
+    "spell out",
+    "copy",
+    "paste",
+    "echo",
+    "expose",
+    "divulge",
+    "summarize",
+    "summarise",
+    "paraphrase",
+    "translate",
+    "format",
+    "rewrite",
+    "read out",
+    "read back",
+    "list",
+    "return",
+    "provide",
+    "output",
+    "what is",
+    "what are",
+    "what was",
+    "what were",
+    "what's",
+)
+_SECRET = alt(
+    r"api[ _\-]?keys?",
+    r"passwords?",
+    "passwd",
+    r"passphrases?",
+    r"pass ?codes?",
+    r"access codes?",
+    r"secret (?:keys?|codes?|words?|tokens?|phrases?)",
+    r"private keys?",
+    r"access keys?",
+    r"access tokens?",
+    r"auth(?:entication)? tokens?",
+    r"bearer tokens?",
+    r"session (?:tokens?|cookies?|ids?)",
+    r"ssh keys?",
+    "credentials",
+    r"credit card(?: numbers?| details| info(?:rmation)?)?",
+    r"card numbers?",
+    "cvv",
+    r"passport(?: numbers?| details)?",
+    r"social security(?: numbers?)?",
+    "ssn",
+    r"bank (?:account|details|login)(?: numbers?| details)?",
+    "iban",
+    r"pin(?: codes?| numbers?)?",
+    r"one[ \-]time (?:password|code)s?",
+    r"(?:2fa|mfa|otp|verification|security|authentication) codes?",
+    r"seed phrases?",
+    r"recovery (?:phrases?|codes?|keys?)",
+    r"mnemonic(?: phrase)?",
+    r"wallet (?:keys?|seed)",
+    r"secrets",
+    r"tokens?",
+)
+_SECRET_FILE = alt(
+    r"~?/?\.ssh/",
+    r"~/\.ssh",
+    r"id_(?:rsa|ed25519|ecdsa|dsa)",
+    r"\.aws/credentials",
+    r"~/\.aws",
+    r"\.kube/config",
+    r"~/\.kube",
+    r"\.netrc",
+    r"\.npmrc",
+    r"\.pypirc",
+    r"\.git-credentials",
+    r"\.docker/config\.json",
+    r"/etc/shadow",
+    r"/etc/passwd",
+    r"\B\.env\b",
+    r"\.bash_history",
+    r"\.zsh_history",
+    r"\.gnupg",
+    r"\.pgpass",
+    r"wallet\.dat",
+    r"claude_desktop_config\.json",
+    r"\.cursor/mcp\.json",
+    r"\.config/gcloud",
+    r"application_default_credentials\.json",
+    r"credentials\.json",
+)
+_SEND = alt(
+    "send",
+    "sending",
+    "post",
+    "upload",
+    "email",
+    "e-mail",
+    "mail",
+    "forward",
+    "transmit",
+    "exfiltrate",
+    "leak",
+    "curl",
+    "wget",
+    "http_request",
+    "fetch",
+)
+_USER = alt(
+    "user",
+    "users",
+    "user's",
+    "human",
+    "owner",
+    "operator",
+    "victim",
+    "recipient",
+    "anyone",
+    "anybody",
+    "them",
+    "the person",
+)
+
+# ---------------------------------------------------------------- the rules
+_RULES: list[Rule] = []
+
+
+def _add(family: str, weight: float, *regexes: str, leet: bool = True) -> None:
+    _RULES.extend(Rule(family, weight, r, leet) for r in regexes)
+
+
+# Dismiss the instructions the model already has.
+_add(
+    "instruction_override",
+    0.85,
+    rf"\b{_DISMISS}\b(?:{_S}{_W}){{0,4}}?{_S}{_EARLIER}(?:{_S}{_W}){{0,2}}?{_S}{_ORDERS}\b",
+    rf"\b{_DISMISS_WEAK}\b(?:{_S}{_W}){{0,3}}?{_S}{_EARLIER}(?:{_S}{_W})?{_S}(?:instructions?|"
+    rf"prompts?|programming|guidelines)\b",
+    rf"\b(?:ignore|disregard|forget){_S}(?:all{_S}(?:of{_S})?)?(?:your|all|any){_S}(?:previous|"
+    rf"prior|earlier|preceding|above|former|original|initial)\b",
+    rf"\b{_DISMISS_STRONG}{_S}(?:(?:all|any|of|your|the|these|those|my|its|every|each|such|"
+    rf"about)"
+    rf"{_S}){{1,3}}(?:{_W}{_S})?{_ORDERS_STRONG}\b",
+)
+_add(
+    "instruction_override",
+    0.7,
+    rf"\b(?:ignore|disregard|forget)(?:{_S}about)?{_S}(?:(?:all|everything|anything|whatever|"
+    rf"what|the|that|which|you|you've|i|we|was|were|is|have|has|had|been|said|written|stated|"
+    rf"told|typed|given|received|mentioned|learned|know|just){_S}){{0,5}}(?:above|before|"
+    rf"previously|prior to this|earlier|so far|until now|up to now|thus far|been told|were told|"
+    rf"have learned)\b",
+    rf"\b(?:override|overwrite|replace|supersede|bypass|disable|deactivate|turn off|switch off|"
+    rf"circumvent|jailbreak|break free of|break free from|escape)(?:{_S}all)?{_S}(?:your|the|any|"
+    rf"its|all|my){_S}(?:{_W}{_S})?(?:instructions|programming|guidelines|safety|safeguards|"
+    rf"guardrails|system prompt|ethical|ethics|content filters?|"
+    rf"safety (?:filters?|rules|settings|protocols))\b",
+    rf"\byour{_S}(?:new|real|true|actual|only|primary|main|updated|current){_S}(?:task|tasks|"
+    rf"instructions?|goal|objective|mission|job|purpose|role|directive|priority|"
+    rf"orders)(?:{_S}now)?{_S}(?:is|are|will be|now)\b",
+    rf"\b(?:the|your|all|any|these|those){_S}(?:(?:assistant|model|ai|agent)'s{_S})?"
+    rf"(?:previous|above|prior|original|old|earlier|"
+    rf"preceding|initial|system|former){_S}(?:{_W}{_S})?(?:instructions?|rules|prompts?|tasks?|"
+    rf"guidelines|directives|descriptions?|commands?){_S}(?:are|is|were|was|have been|has been)"
+    rf"{_S}(?:now{_S})?(?:void|cancel+ed|revoked|outdated|deprecated|obsolete|invalid|"
+    rf"irrelevant|null|overridden|superseded|no longer|wrong|fake|a test|incorrect|suspended|"
+    rf"lifted|disabled|out of date|replaced)\b",
+)
+_add(
+    "instruction_override",
+    0.6,
+    rf"\b(?:new|updated|revised|real|actual|true|override|overriding|secret|hidden|urgent)"
+    rf"{_S}(?:system{_S})?(?:instructions?|directives?|orders|task|rules|prompt)(?:{_S})?:",
+    rf"\bbefore{_S}(?:you{_S})?(?:can{_S})?(?:solve|complete|answer|continue|proceed|finish|"
+    rf"perform|respond|start|do|handle|process|summari[sz]e)\w*(?:{_S}{_W}){{0,3}}{_S}(?:task|"
+    rf"request|question|query|assignment|instructions?)\b(?:{_S}{_W}){{0,8}}{_S}(?:please"
+    rf"{_S})?(?:do|complete|perform|execute|follow){_S}(?:the{_S})?following\b",
+    rf"\b(?:strictly|must|immediately){_S}(?:adhere|comply|obey)(?:{_S}(?:to|with))?{_S}(?:the"
+    rf"{_S})?(?:following|these|this|my|new){_S}(?:{_W}{_S})?(?:instructions?|commands?|"
+    rf"directives?|orders)\b",
+    rf"\b(?:this|these|my|the following){_S}(?:instructions?|messages?|directives?|commands?|"
+    rf"orders?|rules?){_S}(?:takes?|has|have|get|gets){_S}(?:absolute{_S}|the{_S}highest{_S}|"
+    rf"highest{_S}|top{_S}|full{_S})?(?:priority|precedence)\b",
+    rf"\b(?:note|message|instructions?|notice|reminder|attention|important|hey|dear|attn|"
+    rf"request)(?:{_S}(?:to|for))?{_S}(?:the{_S}|all{_S}|any{_S}|an{_S})?(?:ai{_S})?"
+    rf"(?:{_AI})(?:{_S})?s?(?:{_S})?[:,!\]]",
+    rf"\b(?:if{_S}you{_S}are|to{_S}(?:any|all|the)|attention|dear){_S}(?:an{_S}|a{_S})?"
+    rf"(?:ai|llm|language model|ai assistant|ai agent|automated (?:agent|assistant|system)|"
+    rf"chatbot)s?\b(?:(?:{_S}{_W}){{0,3}}{_S}(?:reading|processing|summari[sz]ing|parsing|"
+    rf"reviewing|analy[sz]ing|seeing)\b|(?:{_S}(?:who|that){_S}(?:is|are){_S}(?:reading|"
+    rf"processing|summari[sz]ing|parsing|reviewing|analy[sz]ing)))",
+    rf"\b(?:attention|dear|hey|hello|hi|note{_S}to){_S}(?:the{_S}|all{_S}|any{_S})?(?:ai|llm|"
+    rf"language model|ai assistant|ai agent|chatbot)s?(?:{_S})?[:,!]",
+    rf"(?:^|\n)[\W_]{{0,6}}(?:end|stop){_S}(?:of{_S})?(?:the{_S})?(?:out{_S}of{_S}date{_S}|"
+    rf"old{_S}|previous{_S}|system{_S}|user{_S})?(?:ambiguity|instructions?|prompt|context|"
+    rf"input|user input|system prompt|document|data|rules)\b",
+    rf"\bdo{_S}the{_S}following{_S}(?:first|instead|immediately|now)\b",
+    rf"\bstop{_S}(?:what{_S}you{_S}are{_S}doing|everything|all{_S}(?:current|previous|other)"
+    rf"{_S}tasks)\b",
+    rf"\b(?:do{_S}not|don't|dont|stop|no{_S}longer){_S}(?:follow|obey|listen{_S}to){_S}"
+    rf"(?:(?:your|any|the){_S}(?:previous|original|system|prior|earlier|initial){_S}"
+    rf"(?:instructions|guidelines|rules|prompt)|your{_S}(?:instructions|guidelines|rules|"
+    rf"programming|system{_S}prompt))\b",
+)
+_add(
+    "instruction_override",
+    0.3,
+    rf"\b(?:ignore|disregard){_S}(?:the|this|that|your|all|any|my)\b",
+    rf"\b(?:instead|rather){_S}(?:of{_S}(?:that|this|doing{_S}that)|,)?(?:{_S})?(?:you{_S}"
+    rf"(?:must|should|will)|please|just|only){_S}",
+)
+_add(
+    "instruction_override",
+    0.6,
+    rf"\bnew{_S}(?:instructions?|directives?|rules|task|orders){_S}(?:begin|start|follow|"
+    rf"below|now{_S}apply|apply)\b",
+    rf"\b(?:all{_S})?(?:previous{_S})?(?:directives|instructions|rules){_S}(?:are{_S})?(?:lost|"
+    rf"reset|cleared|void|erased|wiped)\b",
+    rf"\b(?:ignore|disregard|skip){_S}(?:the{_S}rest{_S}of|everything{_S}(?:else|after|below|"
+    rf"that{_S}follows))\b",
+)
+_add(
+    "instruction_override",
+    0.5,
+    rf"\b(?:include|add|append|insert|mention|put|end|conclude|finish|start|begin|prepend)\b"
+    rf"[^.\n]{{0,60}}\b(?:in|to|into|at{_S}the{_S}(?:end|start|beginning){_S}of|with){_S}"
+    rf"your{_S}(?:response|answer|reply|summary|output|next{_S}message|final{_S}answer)s?\b",
+)
+_add(
+    "instruction_override",
+    0.45,
+    rf"\b(?:respond|reply|answer|write|output){_S}(?:only{_S})?(?:in|using|with){_S}(?:french|"
+    rf"spanish|german|base64|emojis?|pig{_S}latin|leetspeak|morse|caesar|rot13|all{_S}caps|"
+    rf"uppercase|reverse(?:d)?{_S}order)\b",
+    rf"\b(?:encode|encrypt|translate|reverse|obfuscate|scramble){_S}(?:your|the|each|every)"
+    rf"{_S}(?:response|answer|reply|output|final{_S}answer)s?\b",
+    rf"\btell{_S}the{_S}user{_S}(?:that|to)\b",
+    rf"\b(?:ignore|forget|disregard){_S}everything\b",
+    rf"\b(?:this|it){_S}is{_S}an?{_S}(?:secure|trusted|verified|official|authorized|priority)"
+    rf"{_S}(?:system|admin|developer){_S}(?:message|instruction|notice|update)\b",
+)
+_add(
+    "instruction_override",
+    0.4,
+    rf"\binstead{_S}of{_S}(?:outputting|responding|answering|saying|replying|summari[sz]ing|"
+    rf"translating|doing{_S}(?:that|this|the{_S}task))\b",
+    rf"\bwhen{_S}(?:you{_S})?(?:summari[sz]|answer|respond|repl(?:y|ie)|translat|process)\w*"
+    rf"[^.\n]{{0,40}}\b(?:make{_S}sure|be{_S}sure|always|you{_S}must|please|remember{_S}to)\b",
+)
+_add(
+    "instruction_override",
+    0.45,
+    rf"\b(?:begin|start|prefix|preface|open|end){_S}(?:your|the|each|every){_S}(?:reply|"
+    rf"response|answer|output|message|sentence)s?{_S}with\b",
+    rf"\b(?:i{_S}have|i've|we{_S}have|we've){_S}(?:just{_S})?(?:changed|updated|modified|"
+    rf"replaced|rewritten|overridden){_S}(?:the|your){_S}(?:instructions|rules|prompt|"
+    rf"guidelines|settings)",
+    rf"\byour{_S}(?:instructions|rules|guidelines|directives|programming){_S}(?:have|has)"
+    rf"{_S}(?:been{_S})?(?:changed|updated|modified|replaced|revoked|lifted)",
+    rf"\bregardless{_S}of{_S}(?:any{_S}|all{_S}|the{_S}|your{_S})?(?:previous|prior|earlier|"
+    rf"above|preceding|original|initial){_S}(?:{_W}{_S})?(?:tasks?|instructions?|rules|"
+    rf"requests?|guidelines|prompts?)",
+    rf"\bfrom{_S}now{_S}on,?{_S}(?:you|your|i{_S}want{_S}you|act|respond|answer|reply|only|"
+    rf"always|never|do{_S}not|don't|ignore|pretend|behave|speak|talk|write)\b",
+    rf"\b(?:important|urgent|attention|warning)(?:{_S})?!{{2,}}",
+)
+
+# Replace the model's identity or switch its limits off.
+_add(
+    "role_hijack",
+    0.8,
+    rf"\b(?:you{_S}are|you're|youre|act{_S}as|acting{_S}as|pretend|roleplay|role-play|become|"
+    rf"behave{_S}as|play{_S}the{_S}role|simulate|you{_S}will{_S}be|you{_S}have{_S}become|"
+    rf"transform{_S}into)\b(?:{_S}{_W}){{0,5}}{_S}(?:unrestricted|unfiltered|uncensored|"
+    rf"unlimited|unbound|jailbroken|jailbreak|amoral|immoral|unethical|unaligned|unhinged|"
+    rf"rogue|liberated|limitless|lawless|do anything now)\b",
+    rf"\bdo{_S}anything{_S}now\b",
+    rf"\b(?:dan|stan|dude|evil|jailbreak|jailbroken|god|unrestricted|unfiltered|opposite|"
+    rf"chaos){_S}mode{_S}(?:is{_S})?"
+    rf"(?:enabled|activated|engaged|on|unlocked|output)\b",
+    rf"\b(?:enable|enabled|activate|activated|enter|entering|switch{_S}to|now{_S}in|simulate|"
+    rf"act{_S}in|you{_S}are{_S}in|unlock){_S}(?:the{_S})?(?:dan|stan|jailbreak|jailbroken|"
+    rf"unrestricted|unfiltered|god|evil|opposite|chaos){_S}mode\b",
+    rf"\b(?:you|ai|assistant|model|chatbot|bot|answers?|respond|responds|reply|replies|"
+    rf"responses?|persona|character)\b[^.\n]{{0,60}}\b(?:without|with{_S}no|free{_S}(?:from|of)|"
+    rf"not{_S}bound{_S}by|no{_S}longer{_S}bound{_S}by|unbound{_S}by|devoid{_S}of|regardless{_S}"
+    rf"of|ignoring|beyond){_S}(?:any{_S}|all{_S}|the{_S}|your{_S}|its{_S}|their{_S}|typical{_S}"
+    rf")?(?:{_W}{_S}){{0,2}}(?:restrictions|filters|filtering|censorship|guidelines|ethics|morals|"
+    rf"morality|moral|ethical|safeguards|guardrails|content polic(?:y|ies)|rules|limits|"
+    rf"boundaries)\b",
+    rf"\b(?:pretend|imagine|act{_S}as{_S}if|act{_S}like|behave{_S}as{_S}if|suppose|"
+    rf"hypothetically)\b[^.\n]{{0,50}}\b(?:have{_S}no|had{_S}no|without|free{_S}of|not{_S}bound|"
+    rf"unrestricted|unfiltered|uncensored|allowed{_S}to{_S}(?:ignore|bypass|break)|no{_S}longer"
+    rf"{_S}(?:have|bound|restricted)|(?:could|can){_S}(?:ignore|bypass|do{_S}anything))\b",
+    rf"\byou{_S}(?:have|has|now{_S}have){_S}no{_S}(?:{_W}{_S})?{_NOLIMITS}\b",
+    rf"\b(?:broken|break|broke){_S}(?:free{_S})?(?:of|from|out{_S}of)?(?:{_S})?(?:the{_S})?"
+    rf"(?:typical{_S})?(?:confines|rules|restrictions|shackles|chains|limits)(?:{_S}of{_S}"
+    rf"(?:ai|openai|anthropic|your))?",
+)
+_add(
+    "role_hijack",
+    0.6,
+    rf"\bimmerse{_S}yourself{_S}(?:in|into){_S}(?:the{_S})?role\b",
+    rf"\byou{_S}are{_S}no{_S}longer{_S}(?:an?{_S})?(?:chatgpt|gpt|claude|an{_S}ai|ai|"
+    rf"assistant|ai{_S}assistant|bound|restricted|limited|a{_S}language{_S}model|llama|gemini)",
+    rf"\b(?:content{_S})?(?:restrictions|policies|guidelines|rules|filters|safety{_S}"
+    rf"guidelines|content{_S}polic(?:y|ies)){_S}(?:do{_S}not|don't|no{_S}longer|never){_S}"
+    rf"(?:exist|apply)\b",
+    rf"\b(?:no|without(?:{_S}any)?|before(?:{_S}any)?){_S}safety{_S}(?:training|data|"
+    rf"guidelines|filters|restrictions|rules|alignment)\b",
+)
+_add(
+    "role_hijack",
+    0.6,
+    rf"\b(?:your{_S}(?:{_W}{_S})?|(?:safety|content|ethical|moral){_S})(?:filters?|"
+    rf"guidelines|restrictions|safeguards|guardrails|limitations|polic(?:y|ies)|rules)"
+    rf"{_S}(?:have|has|are|is){_S}(?:now{_S}|been{_S}|now{_S}been{_S})*(?:turned{_S}off|"
+    rf"disabled|deactivated|removed|lifted|suspended|switched{_S}off|bypassed|off)\b",
+)
+_add(
+    "role_hijack",
+    0.5,
+    rf"\b(?:system|god|admin|sudo|root|override|jailbreak|unrestricted){_S}mode{_S}"
+    rf"(?:is{_S})?(?:activated|enabled|engaged|initiated)\b",
+    rf"\b(?:now{_S})?(?:entering|initiating|activating|enabling|engaging){_S}(?:the{_S})?"
+    rf"(?:[\w']+{_S}){{0,3}}(?:override|god|sudo|system|admin|unrestricted|jailbreak)"
+    rf"(?:{_S})?mode\b",
+)
+_add(
+    "role_hijack",
+    0.45,
+    rf"\b(?:you{_S}(?:must|have{_S}to|will|shall)|must){_S}answer{_S}(?:all|every|any)"
+    rf"(?:{_S}of)?(?:{_S}my)?{_S}(?:questions|requests)\b",
+    rf"\bas{_S}your{_S}(?:creator|developer|owner|administrator|admin|master|programmer)\b",
+    rf"\b(?:i{_S}am|i'm|im|this{_S}is){_S}(?:your|the|a|an)?(?:{_S})?(?:developer|creator|"
+    rf"administrator|admin|owner|boss|supervisor|programmer|maker|system{_S}administrator|"
+    rf"operator|god|openai|anthropic)\b",
+    rf"\b(?:bypass|circumvent|evade|get{_S}around|disable|defeat){_S}(?:its|your|the|their)"
+    rf"{_S}(?:own{_S})?(?:safety|limitations|restrictions|filters|guardrails|safeguards|"
+    rf"content{_S}filters?|ethical{_S}guidelines)\b",
+)
+_add(
+    "role_hijack",
+    0.65,
+    rf"\b(?:unfiltered|uncensored|unrestricted|jailbroken|amoral|unethical|rogue|evil|unaligned|"
+    rf"unhinged|unchained){_S}(?:ai|assistant|version|mode|model|chatbot|bot|persona|character|"
+    rf"response|answer|gpt|llm|output|twin|alter{_S}ego)s?\b",
+    rf"\b(?:never|don't|do{_S}not|will{_S}not|won't|cannot|can't|must{_S}not){_S}(?:ever{_S})?"
+    rf"(?:refuse|decline|say{_S}no|reject|deny)(?:{_S}(?:a|any|to|my|the))?{_S}"
+    rf"(?:request|question|prompt|answer|respond|anything)",
+    rf"\b(?:answers?|respond{_S}to|replies{_S}to|reply{_S}to|fulfil+s?){_S}(?:any|every|all)"
+    rf"{_S}(?:{_W}{_S})?(?:questions?|requests?|prompts?|queries)\b[^.\n]{{0,30}}\b(?:without|"
+    rf"regardless|no{_S}matter)\b",
+    rf"\bstay{_S}in{_S}character\b",
+    rf"\b(?:two|both|dual){_S}(?:different{_S})?(?:responses|answers|replies)\b[^\n]{{0,80}}"
+    rf"\b(?:normal|classic|filtered|standard)\b",
+    rf"\[(?:jailbreak|unfiltered|dan|developer{_S}mode{_S}output|🔓[^\]]{{0,20}})\]",
+)
+_add(
+    "role_hijack",
+    0.4,
+    r"\b(?:jailbreak|jailbroken|jailbreaking)\b",
+    rf"\bdeveloper{_S}mode{_S}(?:is{_S})?(?:enabled|activated|output|on)\b",
+    rf"\byou{_S}are{_S}now{_S}(?:a|an|the|in|my|called|named|going{_S}to|playing|acting|"
+    rf"known{_S}as|operating|free|no{_S}longer)\b",
+    rf"\bpretend{_S}(?:that{_S})?(?:you|to{_S}be|you're)\b",
+    rf"\b(?:act|behave|respond|answer|speak){_S}(?:as|like){_S}(?:a|an|if)\b",
+)
+
+# Chat-template tokens and fake role headers: text trying to open a new turn.
+_add(
+    "chat_template",
+    0.85,
+    r"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|eom_id|"
+    r"start_header_id|end_header_id|begin_of_text|end_of_text|endofprompt|end|start|"
+    r"fim_prefix|fim_suffix|fim_middle|channel|message|return|constrain)\|>",
+    r"\[/?inst\]",
+    r"<</?sys>>",
+    r"</?(?:start_of_turn|end_of_turn)>",
+    r"</s>\s*(?:<s>|\[inst|<\||###)",
+    r"\(system_message\)|\[system_message\]|\{system_message\}",
+    leet=False,
+)
+_add(
+    "chat_template",
+    0.6,
+    r"(?:^|\n)\s*#{1,4}\s*\(?(?:system|system message|instruction|instructions|new instructions|"
+    r"admin|developer|response)\)?\s*:",
+    r"(?:^|\n)\s*\[?(?:system|admin|administrator|developer|root)(?:\s+(?:message|note|override|"
+    r"instructions?|prompt|alert|notice|update))?\]?\s*:\s*(?:you|ignore|new|from|the\s+"
+    r"(?:assistant|ai|model|user)|override|important|all|your|disregard|forget|do\s+not|"
+    r"assistant|ai)\b",
+    r"\[(?:system|sys|admin|developer|assistant)(?:\s+(?:message|note|prompt|override|"
+    r"instructions?|update|alert))?\]",
+    r"(?:^|\n)\s*(?:human|assistant)\s*:\s*\S",
+    leet=False,
+)
+_add(
+    "chat_template",
+    0.6,
+    r"<\s*(?:system|god|admin|sudo|root|debug|developer|override|security\s+override)"
+    r"(?:\s+mode)?\s*>",
+    leet=False,
+)
+_add(
+    "chat_template",
+    0.45,
+    r"</?(?:system|system_prompt|sys|instructions?|admin|developer|information|assistant|"
+    r"user_query|secret)>",
+    leet=False,
+)
+
+# Asking the model to hand over its own prompt.
+_TARGET_PROMPT = alt(
+    rf"(?:system|initial|original|hidden|secret|internal|pre|preceding|previous|prior|full|"
+    rf"entire|complete|exact|starting|first|developer|confidential|above|earlier|base|"
+    rf"underlying|real|raw|pre-?)(?:{_S})?(?:prompts?|instructions|directives|rules|guidelines)",
+    rf"(?:system|initial|original|hidden|secret|developer|confidential){_S}"
+    rf"(?:messages?|context|configuration|text)",
+    rf"(?:prompt|instructions|rules|guidelines|directives|conditions){_S}(?:above|so{_S}far|"
+    rf"verbatim|"
+    rf"word{_S}for{_S}word|you{_S}were{_S}given|given{_S}to{_S}you|you{_S}received)",
+    rf"your{_S}(?:{_W}{_S})?(?:prompts?|instructions|rules|guidelines|directives|"
+    rf"system{_S}prompt|programming|pre-?prompt)",
+    rf"(?:pre-?prompt|system{_S}prompt)",
+    rf"(?:text|words|everything|all|content|conversation)(?:{_S}{_W})?{_S}(?:above|before"
+    rf"{_S}this|prior{_S}to{_S}this|preceding|so{_S}far|verbatim)",
+)
+_add(
+    "system_prompt_exfil",
+    0.75,
+    rf"\b{_REVEAL}\b(?:{_S}{_W}){{0,5}}?{_S}{_TARGET_PROMPT}\b",
+    rf"\bwhat{_S}(?:were|are|was|is|have){_S}(?:you|your){_S}(?:been{_S})?(?:told|instructed|"
+    rf"programmed|initial|original|system|first|secret|hidden|actual)\b",
+    rf"\b(?:what|which){_S}(?:instructions|rules|guidelines|directives){_S}(?:were|have|did)"
+    rf"{_S}you{_S}(?:been{_S})?(?:given|told|receive|programmed)",
+    rf"\b(?:repeat|print|output|write|copy|echo|recite)(?:{_S}{_W}){{0,4}}{_S}(?:verbatim|"
+    rf"word{_S}for{_S}word|from{_S}the{_S}(?:start|beginning|top))\b",
+)
+_add(
+    "system_prompt_exfil",
+    0.55,
+    rf"\b(?:convert|rephrase|restate|explain|describe|encode|rap{_S}about|tl;?dr|turn|"
+    rf"transform|write{_S}(?:a|an){_S}(?:poem|story|song|rap|haiku|limerick|essay){_S}about)"
+    rf"(?:{_S}{_W}){{0,3}}?{_S}your{_S}(?:{_W}{_S})?(?:instructions|ruleset|rules|prompt|"
+    rf"guidelines|directives|system{_S}message|previous{_S}message|initial{_S}message|"
+    rf"programming)\b",
+    rf"\b(?:repeat|summari[sz]e|rephrase|convert|translate|print|output|format|rewrite|list|"
+    rf"recite|echo|copy|paraphrase){_S}(?:all{_S})?(?:of{_S})?the{_S}above{_S}(?:words|text|"
+    rf"instructions|conditions|prompt|rules|message|conversation|content|sentences)\b",
+    rf"\b(?:instructions|rules){_S}(?:in|of|from){_S}(?:the|your){_S}(?:system{_S})?"
+    rf"(?:prompt|context{_S}window)\b",
+    rf"\b(?:i|the{_S}user|user|they|someone){_S}(?:has{_S}|have{_S})?(?:already{_S})?"
+    rf"(?:entered|input|provided|given|typed|said|supplied){_S}the{_S}(?:correct|right|valid)"
+    rf"{_S}(?:password|access{_S}code|passcode|passphrase|secret|code)\b",
+)
+_add(
+    "system_prompt_exfil",
+    0.5,
+    rf"\byour{_S}(?:full{_S}|entire{_S}|complete{_S}|exact{_S})?(?:system|initial|original|"
+    rf"hidden|secret|internal|pre)(?:{_S}|-)?(?:prompt|instructions)\b",
+    rf"\bmy{_S}(?:instructions|system{_S}prompt|rules|guidelines){_S}(?:say|are|state|tell)\b",
+    rf"\b(?:echo|repeat|print|output|recite|reveal|write|copy){_S}(?:back{_S})?(?:everything|"
+    rf"all{_S}(?:the{_S})?(?:text|words|content))(?:{_S}{_W}){{0,3}}{_S}(?:above|before|prior|"
+    rf"preceding)\b",
+)
+_add(
+    "system_prompt_exfil",
+    0.45,
+    rf"\b(?:what{_S}is|what's|tell{_S}me|reveal|give{_S}me|say|print|output|disclose|confirm|"
+    rf"share|provide|hint{_S}(?:at|about)|spell){_S}(?:the|your){_S}(?:secret{_S})?(?:password|"
+    rf"access{_S}code|passcode|passphrase|secret{_S}(?:key|code|word))\b",
+    rf"\baccess{_S}granted\b",
+)
+
+# Pushing the agent to call tools or move money/data.
+_add(
+    "tool_coercion",
+    0.55,
+    rf"\bsend{_S}(?:a{_S}|the{_S})?(?:transaction|payment|money|funds|wire|transfer|crypto|"
+    rf"bitcoin|btc|eth)s?{_S}(?:to|of)\b",
+    rf"\b(?:transfer|wire|send|pay|move|deposit){_S}(?:\$|€|£|usd|eur|gbp)?(?:{_S})?[\d,.]+"
+    rf"(?:k|m)?(?:{_S}(?:dollars|usd|euros?|eur|btc|eth|pounds))?(?:{_S}{_W}){{0,8}}{_S}to"
+    rf"{_S}(?:the{_S}|my{_S}|this{_S}|an{_S})?(?:account|iban|wallet|address|[a-z]{{2}}\d{{2}})",
+    rf"\b(?:transfer|wire|send|move){_S}(?:all|as{_S}much|the{_S}entire|the{_S}full)(?:{_S}of)?"
+    rf"(?:{_S}(?:the|your|my|their))?{_S}(?:money|funds|balance|crypto|savings|bitcoin)\b",
+    rf"\b(?:email|forward|send|post|upload|share|leak|exfiltrate|transmit|copy){_S}(?:the{_S}|"
+    rf"all{_S}|every{_S}|each{_S}|my{_S}|their{_S}|his{_S}|her{_S})?(?:{_W}{_S}){{0,3}}"
+    rf"(?:contents?|body|bodies|attachments?|documents?|credentials|passwords?|security{_S}"
+    rf"codes?|transactions?|history|conversation|unread{_S}emails?|files|inbox|"
+    rf"data)\b[^\n]{{0,80}}\bto{_S}[\w.+\-]+@[\w\-]+\.[\w.]+",
+    rf"\b(?:post|send|upload|forward|publish|paste|leak|email){_S}(?:them|it|this|these|those|"
+    rf"all|everything|the{_S}(?:data|contents?|results?|information|messages|conversation|"
+    rf"history|summary|file|files))\b[^\n]{{0,60}}\bto{_S}(?:the{_S})?"
+    rf"(?:website|site|url|server|endpoint|webhook|page)?(?:{_S})?(?:https?://|www\.)",
+    rf"\b(?:do{_S}not|don't|never){_S}use{_S}(?:any{_S})?other{_S}tools?\b",
+    rf"\bsend{_S}all{_S}(?:the{_S})?(?:emails?|messages?|mail|data|files|documents)\b[^\n]"
+    rf"{{0,40}}\bto{_S}[\w.+\-]+@[\w\-]+\.[a-z]",
+    rf"\b(?:delete|erase|wipe){_S}(?:all{_S}|every{_S}|the{_S}sent{_S})(?:{_W}{_S})"
+    rf"{{0,2}}(?:emails?|messages|events|backups|repositor(?:y|ies))\b",
+    rf"\b(?:invite|add){_S}[\w.+\-]+@[\w\-]+\.[\w.]+{_S}to{_S}(?:the|my|our|this){_S}"
+    rf"(?:slack|channel|workspace|team|repo|repository|organi[sz]ation|group)",
+    leet=False,
+)
+_add(
+    "tool_coercion",
+    0.25,
+    rf"\b(?:call|use|invoke|run|execute|trigger|utili[sz]e|employ){_S}(?:the{_S}|this{_S}|that"
+    rf"{_S})?[\"'`]?[\w.\-]{{2,40}}[\"'`]?{_S}(?:tool|function|plugin|action)\b",
+)
+_add(
+    "tool_coercion",
+    0.35,
+    rf"\b(?:execute|run|perform|eval){_S}(?:the{_S}following|this|these){_S}(?:{_W}{_S})?"
+    rf"(?:commands?|code|script|shell|bash|python|instructions?|quer(?:y|ies)|sql)\b",
+    rf"\bsend{_S}(?:an?{_S})?(?:email|e-mail|message|dm|sms|text){_S}to\b",
+    rf"\b(?:email|send|forward|mail){_S}(?:the{_S}|this{_S}|it|them|all)[^\n]{{0,80}}\bto{_S}"
+    rf"[\w.+\-]+@[\w\-]+\.[a-z]",
+    rf"\bforward{_S}(?:all|every|the|my|these|this){_S}(?:{_W}{_S})?(?:emails?|messages?|"
+    rf"files?|documents?)\b",
+    leet=False,
+)
+_add(
+    "tool_coercion",
+    0.7,
+    r"\bcat\s+[~\w/.\-]*(?:id_rsa|id_ed25519|\.env|credentials|\.netrc|\.npmrc|passwd|shadow|"
+    r"config|\.git-credentials|history)\b[^|\n]{0,40}\|\s*(?:curl|nc|wget|ncat|socat|base64|"
+    r"python|sh|bash)\b",
+    r"\b(?:curl|wget)\b[^\n]{0,200}(?:\$\(|`)\s*(?:cat|env|printenv|whoami|id|hostname|"
+    r"base64)\b",
+    r"\b(?:curl|wget)\b[^\n]{0,120}(?:--data(?:-binary|-raw|-urlencode)?|-d|-f|--form|-t|"
+    r"--upload-file)\s+['\"]?@",
+    r"\b(?:printenv|env|set)\s*\|\s*(?:curl|nc|wget|base64)\b",
+    leet=False,
+)
+
+# Asking for credentials or secret files.
+_add(
+    "credential_solicitation",
+    0.55,
+    rf"\b(?:provide|give|send|share|tell|reveal|show|print|output|include|post|paste|leak|"
+    rf"disclose|dump|email|forward|upload|expose|exfiltrate|"
+    rf"what{_S}is|what's|what{_S}are|type{_S}in){_S}(?:with{_S})?(?:me{_S}|us{_S})?"
+    rf"(?:with{_S})?(?:your|the{_S}user's|the{_S}users'|user's|users'|my|their|his|her|all"
+    rf"(?:{_S}(?:the|your|of{_S}the|stored|saved))?|any(?:{_S}(?:stored|saved))?){_S}"
+    rf"(?:(?:secret|private|personal|full|api|admin|root|master|login|account|bank|aws|openai|"
+    rf"github|ssh|email|wallet|stored|saved|cloud|database|db){_S})?{_SECRET}\b",
+    rf"\b(?:print|list|dump|show|output|echo|reveal|send|include|return|display|share|leak|"
+    rf"tell{_S}me|give{_S}me|post|upload|exfiltrate){_S}(?:the{_S})?(?:all|every|your|the"
+    rf"{_S}values{_S}of{_S}(?:all|every|your))(?:{_S}(?:the|of|current|available|system|"
+    rf"defined|set)){{0,3}}{_S}(?:environment{_S}variables|"
+    rf"env{_S}vars|env{_S}variables|process\.env|os\.environ)\b",
+)
+_add(
+    "credential_solicitation",
+    0.75,
+    rf"(?:{_SECRET_FILE})[^\n]{{0,120}}\b(?:send|post|upload|forward|transmit|exfiltrate|"
+    rf"curl|wget|http_request)\b[^\n]{{0,80}}(?:https?://|[\w.+\-]+@[\w\-]"
+    rf"+\.[a-z]|webhook|endpoint|server|url)",
+    rf"\b(?:{_SEND}|read|cat|include|attach|copy|grab|collect|steal|exfiltrate){_S}"
+    rf"(?:the{_S})?(?:full{_S}|entire{_S}|complete{_S}|raw{_S})?(?:contents?|content|"
+    rf"text|data){_S}of{_S}(?:the{_S}|your{_S}|my{_S})?(?:file{_S})?[\"'`]?(?:{_SECRET_FILE})",
+    leet=False,
+)
+_add(
+    "credential_solicitation",
+    0.5,
+    rf"\b(?:what(?:{_S}is|'s|{_S}was)?|which{_S}is){_S}(?:your|the)(?:{_S}(?:secret|admin|system|"
+    rf"master|current|correct))?{_S}(?:password|passcode|pass{_S}?phrase|secret{_S}key|access"
+    rf"{_S}code|secret{_S}code|secret{_S}word|pin)\b",
+    rf"\b(?:tell|show|give|share|send){_S}(?:me|us){_S}(?:what|how){_S}your{_S}(?:password|"
+    rf"passcode|secret{_S}key|access{_S}code|pin)\b",
+    rf"\b(?:ask|asked|asking){_S}(?:you{_S})?for{_S}your{_S}(?:password|passcode|secret{_S}"
+    rf"key|access{_S}code|api{_S}key|credentials)\b",
+)
+_add(
+    "credential_solicitation",
+    0.6,
+    rf"\b(?:ask|request|prompt|get|convince|persuade|trick){_S}the{_S}user{_S}(?:for|to{_S}"
+    rf"(?:provide|enter|share|send|give|type|confirm|reveal|verify)){_S}(?:their|his|her|your)"
+    rf"(?:{_S}{_W})?{_S}{_SECRET}\b",
+)
+_add(
+    "credential_solicitation",
+    0.45,
+    rf"\b(?:visit|go{_S}to|click|open|log{_S}in{_S}(?:at|to)){_S}(?:\S+{_S}){{0,3}}?(?:https?://|"
+    rf"www\.)\S+{_S}to{_S}(?:reset|verify|confirm|claim|unlock|update|secure|restore|"
+    rf"validate)\b",
+    rf"\byour{_S}account{_S}(?:has{_S}been|was|is|will{_S}be){_S}(?:compromised|locked|"
+    rf"suspended|hacked|breached|disabled|frozen)\b",
+)
+_add(
+    "credential_solicitation",
+    0.35,
+    rf"\b(?:read|cat|open|include|attach|copy|grab|collect|steal){_S}[\"'`]?(?:{_SECRET_FILE})",
+    leet=False,
+)
+
+# Hiding what the agent does from its user.
+_add(
+    "covert_action",
+    0.45,
+    rf"\b(?:do{_S}not|don't|dont|never|without|must{_S}not|should{_S}not){_S}(?:ever{_S})?"
+    rf"(?:tell|telling|inform|informing|notify|notifying|alert|alerting|mention|mentioning|"
+    rf"reveal|revealing|disclose|disclosing|let|letting|bother|bothering|asking|ask|confirm|"
+    rf"confirming|warn|warning|show|showing)(?:{_S}(?:this|it|that|anything|about|to|with|for|"
+    rf"of|this{_S}step)){{0,2}}{_S}(?:the{_S}|this{_S}|your{_S}|any{_S})?{_USER}\b",
+)
+_add(
+    "covert_action",
+    0.55,
+    rf"\bwithout{_S}(?:the{_S}|your{_S})?(?:{_USER}|me|them)(?:'s|s')?{_S}(?:knowing|knowledge|"
+    rf"noticing|consent|permission|approval|awareness|being{_S}aware|finding{_S}out|seeing|"
+    rf"confirmation)\b",
+    rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}(?:mention|reveal|disclose|"
+    rf"acknowledge|report|log|say{_S}anything{_S}about|talk{_S}about|explain|reference|refer"
+    rf"{_S}to|tell{_S}anyone{_S}about|bring{_S}up|surface|repeat){_S}(?:that{_S}you{_S}(?:first"
+    rf"{_S})?(?:need{_S}to{_S})?)?(?:this|these|that|the|those|any){_S}(?:{_W}{_S})?(?:step|"
+    rf"steps|instruction|instructions|message|action|actions|request|part|note|change|detail|"
+    rf"operation|command|process|task|file|email|transaction|side{_S}effect)s?\b",
+    rf"\b(?:must|should|shall){_S}not{_S}be{_S}(?:shown|displayed|revealed|visible|"
+    rf"mentioned|disclosed|reported|told){_S}(?:to{_S})?(?:the{_S})?{_USER}\b",
+    rf"\bas{_S}(?:if|though){_S}nothing{_S}(?:happened|was{_S}(?:done|changed))\b",
+    rf"\b(?:the{_S})?(?:user|users|owner|admin){_S}(?:has|have){_S}already{_S}(?:approved|"
+    rf"authori[sz]ed|consented|agreed|confirmed)\b",
+    rf"\b(?:this|it|that){_S}(?:could|would|might|will|may){_S}(?:upset|scare|alarm|worry|"
+    rf"confuse|bother|concern){_S}the{_S}{_USER}\b",
+    rf"\b(?:hide|conceal){_S}(?:this|these|that|the|it|all){_S}(?:{_W}{_S})?(?:step|steps|"
+    rf"instructions?|message|action|request)\b",
+    rf"\b(?:hide|conceal)\b[^.\n]{{0,40}}\bfrom{_S}(?:the{_S})?(?:user|users|human|owner)"
+    rf"(?:{_S})?(?:[.,;:!)]|$)",
+    rf"\bwithout{_S}asking(?:{_S}(?:me|the{_S}user|first))\b",
+    rf"\b(?:never|do{_S}not|don't|dont){_S}(?:mention|reveal|disclose){_S}(?:it|this|that)"
+    rf"(?:{_S}to{_S}(?:anyone|the{_S}user))?(?:{_S})?[.;!]",
+)
+_add(
+    "covert_action",
+    0.4,
+    rf"\b(?:this|it){_S}is{_S}(?:just{_S}|merely{_S}|only{_S}|a{_S}mere{_S}|an{_S})?(?:an{_S})?"
+    rf"(?:mere{_S})?implementation{_S}detail\b",
+    rf"\b(?:this|it){_S}is{_S}(?:an?{_S})?(?:internal|hidden|invisible|background|automated|"
+    rf"routine){_S}(?:{_W}{_S})?(?:step|process|requirement|procedure|check|operation|task)\b",
+    rf"\b(?:secretly|covertly|surreptitiously|stealthily|discreetly|invisibly|behind{_S}the{_S}"
+    rf"(?:user's{_S})?back)\b",
+)
+_add(
+    "covert_action",
+    0.15,
+    r"\b(?:silently|quietly)\b",
+)
+
+# Decode-and-obey payloads.
+_ENCODING = alt(
+    "base64",
+    "base-64",
+    "b64",
+    "base32",
+    "base16",
+    "base85",
+    "ascii85",
+    "rot13",
+    "rot-13",
+    "rot 13",
+    "caesar",
+    "hex",
+    "hexadecimal",
+    "binary",
+    "morse",
+    "braille",
+    "leetspeak",
+    "reversed",
+    "backwards",
+    "uuencoded?",
+    r"url[ \-]?encoded",
+    "atbash",
+    "pig latin",
+    "cipher",
+    "ciphertext",
+    "encoded",
+    "encrypted",
+    "obfuscated",
+)
+_add(
+    "encoded_payload",
+    0.7,
+    rf"\b(?:decode|decrypt|decipher|unscramble|rot13|deobfuscate)\b[^.\n]{{0,80}}\b(?:and|then|,)(?:{_S}then)?{_S}(?:follow|execute|run|obey|"
+    rf"perform|act{_S}on|carry{_S}out|comply{_S}with|implement|do{_S}(?:what|as)|respond{_S}to|"
+    rf"answer)\b",
+    rf"\b(?:follow|execute|obey|carry{_S}out|perform|run|act{_S}on)(?:{_S}{_W}){{0,3}}{_S}"
+    rf"(?:decoded|hidden|encoded|embedded|encrypted|obfuscated|deciphered)"
+    rf"{_S}(?:instructions?|message|text|commands?|payload|request)\b",
+)
+_add(
+    "encoded_payload",
+    0.6,
+    r"\b(?:eval|exec|execute|run)\s*\(\s*(?:atob|base64|b64decode|base64\.b64decode|decode|"
+    r"unescape|string\.fromcharcode|bytes\.fromhex|codecs\.decode)\s*\(",
+    # rot13 of the classic override and prompt-leak phrases
+    r"\b(?:vtaber|qvfertneq|sbetrg)\b[^\n]{0,40}\b(?:cerivbhf|cevbe|nobir|vafgehpgvbaf|"
+    r"ehyrf|thvqryvarf)\b",
+    r"\bflfgrz\s+cebzcg\b|\bvavgvny\s+vafgehpgvbaf\b",
+    leet=False,
+)
+_add(
+    "encoded_payload",
+    0.5,
+    rf"\b(?:decode|decrypt|decipher){_S}(?:the{_S}following|this|these|it)(?:{_S}{_W})?(?:{_S})?"
+    rf"(?:{_ENCODING}|payload|instructions?)",
+)
+_add(
+    "encoded_payload",
+    0.4,
+    rf"\b(?:decode|decrypt|decipher){_S}(?:the{_S}following|this|these|it)(?:{_S}{_W})?(?:{_S})?"
+    rf"(?:string|text|message|:)",
+)
+_add(
+    "encoded_payload",
+    0.45,
+    rf"\b(?:the{_S}following|this|these|it){_S}(?:text{_S}|message{_S}|string{_S}|"
+    rf"instructions?{_S})?(?:is|are){_S}(?:encoded|encrypted|written|obfuscated){_S}"
+    rf"(?:in|with|using){_S}{_ENCODING}",
+)
+_add(
+    "encoded_payload",
+    0.3,
+    rf"\b{_ENCODING}{_S}(?:encoded{_S}|decoded{_S})?(?:instructions?|commands?|payload|"
+    rf"prompt)s?\b",
+)
+
+# Markdown / HTML beacons that carry data out in a URL.
+_add(
+    "exfil_markdown",
+    0.8,
+    r"!\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s]{1,300}?(?:[?&#=/]|%3f)[^)\s]{0,300}?"
+    r"(?:\{|<|%7b|%3c|\$\{|\$[a-z_]|\[[a-z_ ]{2,40}\])",
+    r"<img\b[^>]{0,200}\bsrc\s*=\s*[\"']?https?://[^\"'\s>]{1,300}?[?&=][^\"'\s>]{0,300}?"
+    r"(?:\{|%7b|\$\{|\$[a-z_]|<)",
+    leet=False,
+)
+_add(
+    "exfil_markdown",
+    0.7,
+    rf"\b(?:append|add|attach|include|insert|put|embed|encode|concatenate|place|pass)"
+    rf"(?:{_S}{_W}){{0,6}}{_S}(?:conversation|chat|history|messages?|summary|secrets?|keys?|"
+    rf"passwords?|tokens?|credentials|personal{_S}(?:data|information)|memory|api{_S}keys?)"
+    rf"(?:{_S}{_W}){{0,5}}{_S}(?:to|into|in|as){_S}(?:the{_S}|a{_S}|this{_S}|that{_S}|your{_S})?"
+    rf"(?:url|link|query(?:{_S}string)?|image(?:{_S}(?:url|link))?|query{_S}parameter|"
+    rf"parameter|webhook|markdown|href|src)\b",
+    rf"\b(?:render|display|show|output|include|embed|insert|append|add)(?:{_S}{_W}){{0,3}}"
+    rf"{_S}(?:this|the{_S}following|an?)(?:{_S}markdown)?{_S}(?:image|img|pixel|tracking"
+    rf"{_S}pixel)\b[^\n]{{0,200}}https?://",
+)
+_add(
+    "exfil_markdown",
+    0.5,
+    r"\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]{1,300}?[?&][^)\s]{0,300}?(?:\{|\$\{)",
+    leet=False,
+)
+
+# Overrides and persona switches in other languages (text is case-folded already).
+_add(
+    "non_english",
+    0.85,
+    # zh (simplified and traditional)
+    r"(?:忽略|忽视|無視|无视|不要理会|不理会|不要理會|忘记|忘掉|忘記|抛开|拋開|放弃|放棄|丢弃|跳过|跳過|"
+    r"绕过|繞過|覆盖|覆蓋|撇开|别管|別管)[^。\n]{0,12}(?:之前|以前|先前|上面|上述|前面|此前|早先|原来|"
+    r"原先|所有|全部|一切|系统|系統|你的)[^。\n]{0,10}(?:指令|指示|说明|說明|命令|规则|規則|提示|设定|"
+    r"設定|要求|限制|指导|指導|约束|約束)",
+    # ja
+    r"(?:以前|前|これまで|先|上記|上|事前|最初|元|全て|すべて|今まで|あなた)の[^。\n]{0,10}(?:指示|命令|"
+    r"指令|ルール|プロンプト|設定|制約|説明|規則)[^。\n]{0,8}(?:無視|忘れ|破棄|取り消|無効)",
+    r"(?:指示|命令|指令|ルール|制約)[^。\n]{0,6}(?:を|は)?(?:全て|すべて)?(?:無視|忘れ)",
+    # ko
+    r"(?:이전|앞의|위의|기존|모든|앞선|지금까지의|원래|위)[^.\n]{0,15}(?:지시|지침|명령|규칙|설명|"
+    r"프롬프트|제한|지시사항)[^.\n]{0,12}(?:무시|잊어|잊으|잊고|무효)",
+    # es
+    r"\b(?:ignora|ignore|ignorar|ignoren|ignorad|olvida|olvide|olvidar|olvídate|olvídese|"
+    r"olviden|omite|omitir|descarta|descartar|desestima|desestimar|haz caso omiso|no sigas|"
+    r"no hagas caso)\b[^.\n]{0,40}\b(?:instrucciones|indicaciones|reglas|órdenes|directrices|"
+    r"instrucción|normas|pautas|comandos)",
+    # pt
+    r"\b(?:ignore|ignora|ignorar|ignorem|esqueça|esqueca|esquecer|esqueçam|desconsidere|"
+    r"desconsiderar|descarte|despreze)\b[^.\n]{0,40}\b(?:instruções|instrucoes|regras|"
+    r"orientações|diretrizes|comandos|ordens|indicações)",
+    # fr
+    r"\b(?:ignore[rz]?|oublie[rz]?|ne tiens pas compte|ne tenez pas compte|fais abstraction|"
+    r"faites abstraction|néglige[rz]?|écarte[rz]?|abandonne[rz]?)\b(?:\s+(?:de|des|du|toutes|"
+    r"tous|tout))?\s+(?:les|tes|vos|ces|la|cette|l')\s*(?:\S+\s+)?(?:instructions|consignes|"
+    r"règles|directives|ordres|indications|commandes|instruction)",
+    r"\b(?:ignore[rz]?|oublie[rz]?)\s+(?:tout\s+)?ce\s+qu(?:i\s+précède|'on|e\s+(?:je|vous|"
+    r"tu|on))",
+    # de
+    r"\b(?:ignorier|vergiss|vergessen sie|missacht|übergeh|verwirf|verwerfen sie|überspring|"
+    r"ignorieren sie|vernachlässig)[a-zäöüß]*\b[^.\n]{0,40}(?:anweisung|instruktion|regeln|"
+    r"befehle|vorgaben|richtlinien|anordnungen|aufforderungen)",
+    # ru / uk
+    r"(?:игнорир|игнорируй|проигнорир|забудь|забудьте|забыть|не обращай|не обращайте|отбрось|"
+    r"отбросьте|пренебреги|отмени|отмените|не учитывай|не следуй|ігноруй|забудь)[а-яёіїє]*"
+    r"[^.\n]{0,40}(?:инструкци|указани|правил|команд|директив|ограничени|установк|предписани|"
+    r"інструкці|вказівк)",
+    r"(?:игнорир|забуд|проигнорир)[а-яё]*\s+вс[её][^.\n]{0,12}(?:говорил|сказал|было сказано|"
+    r"написан)",
+    # it
+    r"\b(?:ignora|ignorare|ignorate|dimentica|dimenticate|dimenticare|trascura|tralascia|scarta|"
+    r"non considerare|non tenere conto)\b[^.\n]{0,40}\b(?:istruzioni|regole|indicazioni|"
+    r"direttive|comandi|ordini)",
+    r"\b(?:ignora|dimentica)\w*\s+tutto\s+(?:ciò|quello)\s+che",
+    # nl
+    r"\b(?:negeer|vergeet|negeren|veronachtzaam)\b[^.\n]{0,40}\b(?:instructies|regels|"
+    r"aanwijzingen|opdrachten|richtlijnen)",
+    # pl
+    r"\b(?:zignoruj|ignoruj|zapomnij|pomiń|odrzuć|lekceważ|nie zwracaj uwagi)\w*[^.\n]{0,40}"
+    r"(?:instrukcj|polece|zasad|reguł|wytyczn|komend)",
+    # tr
+    r"(?:önceki|yukarıdaki|tüm|bütün|eski|daha önceki|bundan önceki)[^.\n]{0,30}(?:talimat|komut|"
+    r"kural|yönerge|direktif|görev)[^.\n]{0,20}(?:yok say|görmezden gel|unut|dikkate alma|"
+    r"göz ardı|yoksay|ihmal)",
+    # ar
+    r"(?:تجاهل|تجاهلي|تجاهلوا|انس|تغاضى|تغاض|أهمل|اهمل|لا تلتزم|تخط)[^.\n]{0,40}(?:التعليمات|"
+    r"تعليمات|الأوامر|الاوامر|القواعد|الإرشادات|الارشادات)",
+    # hi
+    r"(?:पिछले|पिछली|पहले|ऊपर|सभी|पूर्व|सारे|पूर्ववर्ती)[^।\n]{0,30}(?:निर्देश|आदेश|नियम)[^।\n]{0,30}"
+    "(?:अनदेखा|नज\u093cरअंदाज|नजरअंदाज|भूल|अवहेलना|उपेक्षा)",
+    # bn
+    r"(?:পূর্ববর্তী|আগের|পূর্বের|সমস্ত|সব)[^।\n]{0,30}(?:নির্দেশ|নিয়ম|"
+    "নিয\u09bcম"
+    r")[^।\n]{0,30}"
+    r"(?:উপেক্ষা|ভুলে|অগ্রাহ্য)",
+    # id / ms, vi, tl, th
+    r"\b(?:abaikan|lupakan|acuhkan|hiraukan)\b[^.\n]{0,40}\b(?:instruksi|perintah|aturan|"
+    r"petunjuk|arahan)",
+    r"(?:bỏ qua|phớt lờ|quên|lờ đi|bỏ ngoài tai)[^.\n]{0,40}(?:hướng dẫn|chỉ dẫn|chỉ thị|lệnh|"
+    r"quy tắc)",
+    r"\b(?:huwag pansinin|kalimutan|balewalain|ignore)\b[^.\n]{0,40}\b(?:tagubilin|instruksyon|"
+    r"panuto|utos|patakaran|mga tagubilin)",
+    r"(?:เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ|ละทิ้ง)[^\n]{0,30}(?:คำสั่ง|คำแนะนำ|กฎ)",
+    leet=False,
+)
+_add(
+    "non_english",
+    0.5,
+    # asking for the password / secret key
+    r"\b(?:quel(?:le)? est|donne-moi|dis-moi|révèle)\s+(?:ton|ta|votre|le|la)\s+(?:mot de passe|"
+    r"clé secrète|code d'accès)",
+    r"\b(?:cuál es|dime|dame|revela)\s+(?:tu|su|la|el)\s+(?:contraseña|clave secreta|"
+    r"código de acceso)",
+    r"\b(?:qual è|dimmi|dammi|rivela)\s+(?:la tua |la sua |la |il tuo )?(?:password|"
+    r"chiave segreta|codice di accesso)",
+    r"\b(?:qual é|diga-me|dê-me|me diga|revele)\s+(?:a sua |sua |a |o seu |seu )?(?:senha|"
+    r"chave secreta|código de acesso)",
+    r"\b(?:wie lautet|was ist|nenne mir|verrate mir|gib mir)\s+(?:dein|deine|ihr|ihre|das|der)\s+"
+    r"(?:passwort|kennwort|geheimer schlüssel|geheimschlüssel|zugangscode)",
+    r"(?:какой|каков|скажи|назови|сообщи)[^.?\n]{0,12}(?:пароль|секретный ключ|код доступа)",
+    r"(?:密码是什么|你的密码|密钥是什么|你的密钥|秘密钥|秘密鍵は|パスワードは何|パスワードを教え|"
+    r"비밀번호는|비밀번호를 알려|비밀 키는)",
+    leet=False,
+)
+_add(
+    "non_english",
+    0.6,
+    # persona switches and prompt reveal
+    r"你现在是|你現在是|从现在开始你|從現在開始你|没有任何限制|沒有任何限制|不受任何限制",
+    r"(?:显示|輸出|输出|打印|告诉我|告訴我|重复|重複|泄露|透露)[^。\n]{0,10}(?:系统提示|系統提示|"
+    r"初始指令|原始指令|系统指令|系統指令|提示词|提示詞)",
+    r"(?:システムプロンプト|初期指示|最初の指示)[^。\n]{0,10}(?:表示|教え|出力|見せ|繰り返)",
+    r"(?:시스템 프롬프트|초기 지시|원래 지시)[^.\n]{0,15}(?:보여|알려|출력|공개|반복)",
+    r"\b(?:ahora eres|a partir de ahora,? (?:eres|vas a|debes|responde)|agora você é|"
+    r"a partir de agora,? você|tu es maintenant|vous êtes maintenant|désormais,? (?:tu|vous) "
+    r"(?:es|êtes|dois|devez)|du bist (?:jetzt|nun|ab jetzt)|ab (?:jetzt|sofort) (?:bist du|"
+    r"wirst du)|ora sei|adesso sei|da ora in poi (?:sei|devi)|je bent nu|jesteś teraz|"
+    r"teraz jesteś)\b",
+    r"(?:ты теперь|теперь ты|с этого момента ты)",
+    r"\b(?:sin (?:ninguna |ningún )?(?:restricciones|filtros|censura)|sem (?:nenhuma |quaisquer )?"
+    r"(?:restrições|filtros|censura)|sans (?:aucune |aucun )?(?:restrictions?|filtres?|censure)|"
+    r"ohne (?:jegliche |irgendwelche )?(?:einschränkungen|filter|zensur|beschränkungen)|"
+    r"senza (?:alcuna |nessuna )?(?:restrizioni|limitazioni|filtri|censura))\b",
+    r"без (?:каких-либо |всяких |любых )?(?:ограничений|фильтров|цензуры)",
+    r"(?:покажи|выведи|раскрой|повтори|напиши|расскажи)[^.\n]{0,20}(?:системн[а-я]* "
+    r"(?:промпт|подсказк|инструкци)|исходн[а-я]* инструкци)",
+    r"\b(?:révèle|affiche|montre|répète|revela|muestra|repite|mostra|rivela|ripeti|zeige|"
+    r"wiederhole|verrate)\w*\b[^.\n]{0,30}\b(?:prompt système|prompt del sistema|"
+    r"instrucciones (?:del sistema|iniciales)|instructions (?:initiales|système)|"
+    r"systemprompt|system-prompt|anfängliche anweisungen|istruzioni (?:iniziali|di sistema)|"
+    r"prompt di sistema|prompt do sistema|instruções (?:iniciais|do sistema))",
+    leet=False,
+)
+
+# ----- MCP tool descriptions only
+_add(
+    "tool_file_access",
+    0.75,
+    rf"\b(?:read|cat|open|load|access|get|fetch|include|pass|send|upload|attach|provide|extract|"
+    rf"copy|grab|collect|retrieve|contents?{_S}of|content{_S}of)\b[^\n]{{0,80}}?"
+    rf"(?:{_SECRET_FILE})",
+    rf"(?:{_SECRET_FILE})[^\n]{{0,60}}\b(?:contents?|content|file|key|keys)\b[^\n]{{0,40}}\b"
+    rf"(?:as|into|in|to|parameter|argument)\b",
+    leet=False,
+)
+_PARAM = alt("parameter", "param", "field", "argument", "arg", "property", "input", "key")
+_CARGO = alt(
+    r"(?:chat|conversation|message)s?(?:[ _\-]history)?",
+    r"(?:previous|prior|all|other|user|user's) messages",
+    "system prompt",
+    "credentials",
+    r"api keys?",
+    r"secrets?",
+    r"passwords?",
+    r"access tokens?",
+    r"env(?:ironment)? variables",
+    r"(?:its|their|the file's|the files') (?:full |entire |complete |raw )?contents?",
+    r"(?:full |entire |complete |raw )?contents? of (?:the |this |that |each |every |any )?"
+    r"(?:files?|~|/|\.|`|'|\")",
+    r"(?:the |that |this )?file (?:contents?|content|text|data)",
+)
+_TARGET_PARAM = alt(
+    rf"[\"'`][\w\-]{{2,30}}[\"'`](?:{_S}{_PARAM})?",
+    rf"[\w\-]{{2,30}}{_S}{_PARAM}",
+    r"(?:sidenote|side_note|notes?|context|metadata|extra|comment|debug|trace|feedback|"
+    r"annotation|remark|info|details|reasoning|summary|session_?id|telemetry)\b",
+)
+_add(
+    "tool_param_smuggling",
+    0.75,
+    rf"\b(?:pass|put|include|add|provide|send|insert|place|append|embed|copy|attach|set)\b"
+    rf"[^\n]{{0,60}}?\b{_CARGO}(?:{_S}{_W}){{0,4}}?{_S}(?:as|in|into|via|through|inside|"
+    rf"within|to){_S}(?:the{_S}|a{_S}|an{_S})?{_TARGET_PARAM}",
+    rf"\b(?:set|fill|populate|use){_S}(?:the{_S})?[\"'`]?[\w\-]{{2,30}}[\"'`]?{_S}(?:{_PARAM}"
+    rf"{_S})?(?:to|with|as){_S}(?:the{_S})?(?:full{_S}|entire{_S}|complete{_S}|whole{_S}|raw"
+    rf"{_S})?{_CARGO}",
+    leet=False,
+)
+_add(
+    "tool_shadowing",
+    0.7,
+    rf"\bwhen(?:ever)?{_S}(?:the{_S}|a{_S}|any{_S}|this{_S}|another{_S}|other{_S})?[^\n]{{0,40}}"
+    rf"\b(?:tool|function|server)s?\b[^\n]{{0,24}}\b(?:is|are)(?:{_S})?(?:used|called|invoked|"
+    rf"executed|run|available|present|requested)\b[^\n]{{0,80}}\b(?:also|must|always|first|"
+    rf"instead|change|replace|add|send|include|redirect|call|use)\b",
+    rf"\b(?:change|replace|redirect|override|set|switch|rewrite){_S}(?:the{_S})?(?:recipient|"
+    rf"recipients|destination|to{_S}address|email{_S}address|account|repository|target|"
+    rf"receiver)s?\b[^\n]{{0,40}}\bto\b",
+    rf"\binstead{_S}of{_S}(?:the{_S})?(?:user's|users'|original|intended|specified|requested|"
+    rf"actual|real){_S}(?:recipient|address|email|account|destination|repo|repository|target)",
+    rf"\b(?:add|include|always|also|secretly|silently|must){_S}(?:\S+{_S}){{0,4}}(?:bcc|cc)\b",
+    r"\bbcc\b[^\n]{0,60}@",
+    rf"\b(?:all|every|any){_S}(?:outgoing{_S})?(?:emails?|messages?|transactions?|payments?|"
+    rf"transfers?){_S}(?:must|should|will|need{_S}to){_S}(?:also{_S})?be{_S}(?:sent|forwarded|"
+    rf"copied|cc'd|bcc'd|redirected|routed){_S}to\b",
+    rf"\b(?:the{_S})?(?:other|previous|remaining){_S}tools?{_S}(?:descriptions?{_S})?(?:are|is)"
+    rf"{_S}(?:outdated|deprecated|wrong|invalid|obsolete|broken|unsafe|compromised)",
+    rf"\bthis{_S}tool{_S}(?:overrides|replaces|supersedes|takes{_S}precedence{_S}over)",
+    leet=False,
+)
+_add(
+    "tool_shadowing",
+    0.35,
+    rf"\b(?:prefer|use|choose){_S}this{_S}tool{_S}(?:over|instead{_S}of|rather{_S}than)\b",
+    leet=False,
+)
+_add(
+    "tool_precall",
+    0.35,
+    rf"\bbefore{_S}(?:using|calling|invoking|executing|running|answering|responding|any|you)\b"
+    rf"[^\n]{{0,40}}\b(?:tool|request|query|question|anything|call)\b[^\n]{{0,12}}?[,:]?{_S}"
+    rf"(?:you{_S}(?:must|should|need{_S}to){_S}|always{_S}|first{_S}|please{_S})*(?:read|call|"
+    rf"run|invoke|use|execute|send|pass|include|fetch|get|cat|open|access|load)\b",
+    leet=False,
+)
+_add(
+    "tool_precall",
+    0.55,
+    rf"\botherwise{_S}(?:the|this){_S}tool{_S}(?:will{_S}not|won't|will{_S}fail|cannot|can't|"
+    rf"does{_S}not|doesn't|may{_S}not)\b",
+    rf"\b(?:you{_S})?must{_S}(?:first|always|initially){_S}(?:call|use|invoke|run){_S}this"
+    rf"{_S}tool\b",
+    rf"\b(?:call|use|invoke|run){_S}this{_S}tool{_S}(?:first|before)\b",
+    rf"\bbefore{_S}answering{_S}any{_S}(?:user{_S})?(?:request|question)",
+    rf"\b(?:the{_S})?(?:system|tool|server|app|application|proxy){_S}will{_S}(?:crash|fail|break|"
+    rf"be{_S}blocked|stop{_S}working)\b",
+    leet=False,
+)
+_add(
+    "tool_precall",
+    0.5,
+    r"<important>|<critical>|<system>|<secret>|<instructions?>|<hidden>",
+    leet=False,
+)
+_add(
+    "tool_output_as_instructions",
+    0.75,
+    rf"\b(?:treat|interpret|consider|regard|handle|use){_S}(?:the{_S}|its{_S}|this{_S}|any{_S})?"
+    rf"(?:tool's{_S}|tool{_S})?(?:output|result|results|response|responses|returned{_S}"
+    rf"(?:text|content|data))(?:{_S}{_W}){{0,4}}?{_S}(?:as|like){_S}(?:{_W}{_S}){{0,3}}"
+    rf"(?:instructions?|commands?|system|authoritative|directives?|orders|trusted|"
+    rf"priority)",
+    rf"\b(?:output|result|response)s?{_S}(?:of|from){_S}this{_S}tool{_S}(?:are|is|should|must)"
+    rf"{_S}(?:be{_S})?(?:treated|followed|executed|obeyed|trusted)",
+    rf"\b(?:follow|obey|execute|carry{_S}out){_S}(?:any|all|the|every){_S}(?:instructions?|"
+    rf"commands?|directives?|steps){_S}(?:in|contained{_S}in|from|returned{_S}by|found{_S}in|it"
+    rf"{_S}contains|they{_S}contain)",
+    rf"\bexecute{_S}any{_S}commands?{_S}(?:it|they){_S}contains?\b",
+    leet=False,
+)
+
+
+RULES: tuple[Rule, ...] = tuple(_RULES)
+
+HIDDEN_WEIGHT_WITH_PAYLOAD = 0.6
+"""A hidden region (HTML comment, CSS-hidden element, zero-width or tag characters) that
+itself contains a finding of another family: hiding an imperative is an attack on its own."""
+
+HIDDEN_WEIGHT_ADDRESSED = 0.55
+"""A hidden region whose text addresses an AI model ("assistant must ...") with no other
+family firing inside it."""
+
+TAG_PAYLOAD_WEIGHT = 0.9
+"""TAG-character text that decodes to instructions: invisible to people, read by models."""
+
+TAG_SMUGGLING_WEIGHT = 0.5
+"""A long run of Unicode TAG characters: invisible text with no legitimate use outside
+flag emoji (which use short runs)."""
+
+HIDDEN_REGEXES: tuple[str, ...] = (
+    r"(?s)<!--(.+?)-->",
+    r"(?s)<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?\bstyle\s*=\s*[\"'][^\"'>]{0,300}?"
+    r"(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?"
+    r"\s*[;\"']|opacity\s*:\s*0(?:\.0+)?\s*[;\"']|color\s*:\s*(?:white|#fff(?:fff)?|"
+    r"rgb\(\s*255\s*,\s*255\s*,\s*255\s*\))|height\s*:\s*0(?:px)?\s*;[^\"'>]{0,80}overflow\s*:"
+    r"\s*hidden|left\s*:\s*-\d{3,}|text-indent\s*:\s*-\d{3,})[^>]{0,300}>(.+?)</",
+    r"(?s)<([a-z][a-z0-9]{0,10})\b[^>]{0,300}?\b(?:hidden\b|aria-hidden\s*=\s*[\"']true)"
+    r"[^>]{0,300}>(.+?)</",
+)
+"""RE2 regexes (case-folded input) for HTML regions a human reader does not see. The last
+group of each match is the hidden content."""
+
+ADDRESSED_TO_AI = (
+    rf"\b(?:{_AI})\b[^\n]{{0,80}}\b(?:must|should|shall|need{_S}to|have{_S}to|are{_S}"
+    rf"(?:required|instructed)|will{_S}now|please|always|never|do{_S}not|don't|ignore|send|"
+    rf"include|reply|respond|say|tell|output|print|call|execute|run|read|forward)\b|"
+    rf"\b(?:system|instructions?|note{_S}to|assistant|ai)(?:{_S})?:"
+)
+"""Text inside a hidden region that speaks to the model in the imperative."""
+
+ZERO_WIDTH = (
+    r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}\x{180E}]"
+)
+TAG_RUN = r"[\x{E0000}-\x{E007F}]+"
+TAG_RUN_MIN = 8
+"""Flag emoji use at most 7 tag characters (black flag + 5 letters + cancel tag)."""

@@ -1,0 +1,307 @@
+"""Prompt-injection and tool-poisoning scanner: a pure function from text to scored findings.
+
+How a text is scanned:
+1. Normalise it (NFKC, invisible characters dropped, confusables folded, case-folded) so
+   "ＩＧＮＯＲＥ", "ig\u200bnore" and "IGNORE" all read "ignore". Pure-ASCII text skips the
+   Unicode work: lower() is its normal form.
+2. Run one PatternSet over the normal form and one over its deleet() variant ("1gn0r3").
+3. Look for text a human reader cannot see (HTML comments, CSS-hidden elements, zero-width
+   and TAG characters) and report it when it carries instructions.
+4. Combine the evidence: strongest match per family, families combined as independent
+   evidence, weak cues only when they cluster together (see `_score`).
+
+Offsets in findings are in the ORIGINAL text, so the pipeline can quote or cut the span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import re2
+
+from wardgate.scan import redact
+from wardgate.scan.engine import Pattern, PatternSet
+from wardgate.scan.injection import patterns as P
+from wardgate.scan.normalize import deleet, normalize
+from wardgate.scan.types import Finding, Layer, Severity
+
+DEFAULT_THRESHOLD = 0.5
+"""Scores at or above this mean "injection". One weak cue scores below it (the bare word
+"ignore" in "please ignore the previous email" gives 0.45), one clear attack sentence scores
+0.6-0.85, and several families together approach 1."""
+
+_WEAK_CLUSTER_GAP = 800
+"""Weak cues (weight < 0.5) only add up when they sit within this many characters of each
+other: a long README that says "silently" in one section and "run the following command" in
+another is not an attack."""
+
+_MAX_FINDINGS = 32
+_MAX_TAG_SCAN = 20_000
+"""Decoded TAG text is scanned up to this many characters (it is invisible, so a longer run
+is already damning and the hidden_text finding stands regardless)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionResult:
+    """Combined evidence (0..1) and the findings behind it. Compare `score` with a preset's
+    threshold (DEFAULT_THRESHOLD unless configured)."""
+
+    score: float
+    findings: tuple[Finding, ...]
+
+
+EMPTY = InjectionResult(score=0.0, findings=())
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """A rule match in normalised coordinates (or, with `fixed`, already in original ones)."""
+
+    family: str
+    weight: float
+    start: int
+    end: int
+    fixed: bool = False
+    via: tuple[str, ...] = ()
+
+
+_FAMILY = {f.name: f for f in P.FAMILIES}
+
+
+def rule_ids() -> frozenset[str]:
+    """Every rule id this scanner can emit."""
+    return frozenset(f.rule_id for f in P.FAMILIES)
+
+
+# ---------------------------------------------------------------- compiled matchers
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """The rules of one variant (normal / deleet) and one mode (text / tool).
+
+    ASCII text goes straight through the PatternSet (hyperscan prefilter, then RE2). The
+    prefilter reads bytes, so on other text a bounded gap such as "[^.]{0,40}" would count
+    the bytes of multi-byte characters and could miss a true match. For such text the
+    prefilter runs on an ASCII proxy instead: every non-ASCII character replaced by one "?",
+    which keeps positions and every match of an ASCII-only rule (rules only meet non-ASCII
+    characters through negated classes, which also accept "?"). Rules with non-ASCII
+    literals cannot be prefiltered that way and run under RE2 directly.
+    """
+
+    pset: PatternSet
+    compiled: tuple[re2._Regexp, ...]
+    ids: tuple[str, ...]
+    unicode_rules: tuple[int, ...]
+    weights: dict[str, tuple[str, float]]
+
+    def _matches(self, text: str) -> Iterable[tuple[str, re2._Match]]:
+        if text.isascii():
+            return self.pset.finditer(text)
+        proxy = text.encode("ascii", "replace").decode("ascii")
+        unicode_rules = set(self.unicode_rules)
+        picked = {i for i in self.pset.candidates(proxy) if i not in unicode_rules}
+        return (
+            (self.ids[i], m)
+            for i in sorted(picked | unicode_rules)
+            for m in self.compiled[i].finditer(text)
+        )
+
+    def hits(self, text: str) -> list[_Hit]:
+        out: list[_Hit] = []
+        for pid, m in self._matches(text):
+            family, weight = self.weights[pid]
+            out.append(_Hit(family, weight, m.start(), m.end()))
+        return out
+
+
+def _canonical_regex(regex: str) -> str:
+    """Put a rule's non-ASCII literals through the same canonicalisation as the text, so a
+    Cyrillic or Greek word (whose letters normalize() folds to Latin lookalikes) still meets
+    its own pattern. ASCII (all regex syntax) is left untouched."""
+    if regex.isascii():
+        return regex
+    return "".join(ch if ch.isascii() else normalize(ch).text for ch in regex)
+
+
+@cache
+def _matcher(*, tool: bool, leet: bool) -> _Matcher:
+    """Build (once per process) the matcher for one variant: general rules, or with `tool`
+    only the tool-description rules (run in addition to the general ones)."""
+    rules = [r for r in P.RULES if _FAMILY[r.family].tool_only == tool and (r.leet or not leet)]
+    pats = [Pattern(f"{r.family}#{i}", _canonical_regex(r.regex)) for i, r in enumerate(rules)]
+    return _Matcher(
+        pset=PatternSet(pats),
+        compiled=tuple(re2.compile(p.source) for p in pats),
+        ids=tuple(p.id for p in pats),
+        unicode_rules=tuple(i for i, p in enumerate(pats) if not p.regex.isascii()),
+        weights={p.id: (r.family, r.weight) for p, r in zip(pats, rules, strict=True)},
+    )
+
+
+_HIDDEN = tuple(re2.compile(r) for r in P.HIDDEN_REGEXES)
+_ADDRESSED = re2.compile(P.ADDRESSED_TO_AI)
+_ZERO_WIDTH = re2.compile(P.ZERO_WIDTH)
+_TAG_RUN = re2.compile(P.TAG_RUN)
+
+
+# ---------------------------------------------------------------- the view we match on
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Normalised text plus the way back to original offsets."""
+
+    text: str
+    to_original: Callable[[int, int], tuple[int, int]]
+    tag_text: str = ""
+
+
+def _view(text: str) -> _View:
+    norm = normalize(text)
+    return _View(norm.text, norm.to_original, norm.tag_text)
+
+
+# ---------------------------------------------------------------- detection steps
+def _pattern_hits(ntext: str, *, tool: bool) -> list[_Hit]:
+    """Rule matches on the normal form and, when it differs, on its deleet() variant."""
+    hits = _matcher(tool=False, leet=False).hits(ntext)
+    if tool:
+        hits += _matcher(tool=True, leet=False).hits(ntext)
+    leet_text = deleet(ntext)
+    if leet_text != ntext:
+        seen = {(h.family, h.start, h.end) for h in hits}
+        for h in _matcher(tool=False, leet=True).hits(leet_text):
+            if (h.family, h.start, h.end) not in seen:
+                hits.append(h)
+    return hits
+
+
+def _hidden_region_hits(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
+    """HTML comments and CSS-hidden elements that carry instructions.
+
+    A region counts when another family fired inside it, or when its text addresses the
+    model in the imperative; an ordinary "<!-- generated file, do not edit -->" does not.
+    """
+    if "<" not in ntext:
+        return []
+    out: list[_Hit] = []
+    for rx in _HIDDEN:
+        for m in rx.finditer(ntext):
+            body = m.lastindex or 0
+            lo, hi = m.span(body)
+            inside = any(lo <= h.start and h.end <= hi for h in hits)
+            if inside:
+                out.append(_Hit("hidden_text", P.HIDDEN_WEIGHT_WITH_PAYLOAD, m.start(), m.end()))
+            elif _ADDRESSED.search(ntext, lo, hi):
+                out.append(_Hit("hidden_text", P.HIDDEN_WEIGHT_ADDRESSED, m.start(), m.end()))
+    return out
+
+
+def _zero_width_hits(text: str, view: _View, hits: Sequence[_Hit]) -> list[_Hit]:
+    """Zero-width or bidi characters inside (or right before) a matched instruction: the
+    attacker split the words to dodge filters, so the hiding itself is evidence."""
+    if not hits:
+        return []
+    zw = [m.start() for m in _ZERO_WIDTH.finditer(text)]
+    if not zw:
+        return []
+    for h in hits:
+        start, end = view.to_original(h.start, h.end)
+        if any(start - 4 <= z < end for z in zw):
+            return [_Hit("hidden_text", P.HIDDEN_WEIGHT_WITH_PAYLOAD, start, end, fixed=True)]
+    return []
+
+
+def _tag_hits(text: str, view: _View, *, tool: bool) -> list[_Hit]:
+    """Unicode TAG characters render as nothing but models read them as ASCII. The decoded
+    text is scanned like any other; every finding points at the invisible run."""
+    if len(view.tag_text) < P.TAG_RUN_MIN:
+        return []
+    runs = [m.span() for m in _TAG_RUN.finditer(text) if m.end() - m.start() >= P.TAG_RUN_MIN]
+    if not runs:
+        return []
+    start, end = runs[0][0], runs[-1][1]
+    inner = view.tag_text[:_MAX_TAG_SCAN].lower()
+    found = _pattern_hits(inner, tool=tool)
+    out = [_Hit(h.family, h.weight, start, end, fixed=True, via=("unicode_tags",)) for h in found]
+    weight = P.TAG_PAYLOAD_WEIGHT if found else P.TAG_SMUGGLING_WEIGHT
+    out.append(_Hit("hidden_text", weight, start, end, fixed=True))
+    return out
+
+
+# ---------------------------------------------------------------- scoring
+def _combine(weights: Iterable[float]) -> float:
+    """Independent evidence: 1 - prod(1 - w)."""
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - w
+    return 1.0 - miss
+
+
+def _best_per_family(hits: Iterable[_Hit]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for h in hits:
+        if h.weight > best.get(h.family, 0.0):
+            best[h.family] = h.weight
+    return best
+
+
+def _score(hits: Sequence[_Hit]) -> float:
+    """Strong cues (>= 0.5) combine across the whole text; weak ones only within a cluster
+    of nearby hits, so scattered harmless words in a long document do not add up."""
+    strong = _combine(_best_per_family(h for h in hits if h.weight >= 0.5).values())
+    ordered = sorted(hits, key=lambda h: h.start)
+    best_cluster = 0.0
+    cluster: list[_Hit] = []
+    for h in ordered:
+        if cluster and h.start - cluster[-1].end > _WEAK_CLUSTER_GAP:
+            best_cluster = max(best_cluster, _combine(_best_per_family(cluster).values()))
+            cluster = []
+        cluster.append(h)
+    if cluster:
+        best_cluster = max(best_cluster, _combine(_best_per_family(cluster).values()))
+    return round(max(strong, best_cluster), 4)
+
+
+def _finding(text: str, view: _View, h: _Hit) -> Finding:
+    start, end = (h.start, h.end) if h.fixed else view.to_original(h.start, h.end)
+    family = _FAMILY[h.family]
+    severity = family.severity if h.weight >= DEFAULT_THRESHOLD else Severity.LOW
+    return Finding(
+        layer=Layer.INJECTION,
+        rule=family.rule_id,
+        severity=severity,
+        start=start,
+        end=end,
+        excerpt=redact.excerpt(text, start, end),
+        score=h.weight,
+        decoded_via=h.via,
+    )
+
+
+def _dedupe(hits: Iterable[_Hit]) -> list[_Hit]:
+    """One hit per (family, span), strongest first within the cap, then in text order."""
+    best: dict[tuple[str, int, int, bool], _Hit] = {}
+    for h in hits:
+        key = (h.family, h.start, h.end, h.fixed)
+        if key not in best or h.weight > best[key].weight:
+            best[key] = h
+    kept = sorted(best.values(), key=lambda h: -h.weight)[:_MAX_FINDINGS]
+    return sorted(kept, key=lambda h: (h.start, h.family))
+
+
+def scan_injection(text: str, *, tool: bool = False) -> InjectionResult:
+    """Score `text` for prompt injection; with `tool=True` also for MCP tool poisoning
+    (the text is a tool's name, description and schema)."""
+    if not text:
+        return EMPTY
+    view = _view(text)
+    hits = _pattern_hits(view.text, tool=tool)
+    hits += _hidden_region_hits(view.text, hits)
+    if not text.isascii():
+        hits += _zero_width_hits(text, view, hits)
+        hits += _tag_hits(text, view, tool=tool)
+    if not hits:
+        return EMPTY
+    kept = _dedupe(hits)
+    findings = tuple(_finding(text, view, h) for h in kept)
+    return InjectionResult(score=_score(hits), findings=findings)
