@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
-import pytest
-
+from conftest import corpus_file
 from wardgate.scan.dlp import scan_secrets
 
-CORPUS = Path("/work/shared/corpus/secrets.jsonl.gz")
 RECALL_FLOOR = 0.73
 FPR_CEILING = 0.02
 
 
 def _rows() -> list[dict[str, object]]:
-    with gzip.open(CORPUS, "rt", encoding="utf-8") as fh:
+    with gzip.open(corpus_file("secrets.jsonl.gz"), "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
 def test_corpus_recall_and_false_positive_rate() -> None:
     rows = _rows()
     positives = [str(r["text"]) for r in rows if r["label"] == 1]
@@ -35,7 +31,6 @@ def test_corpus_recall_and_false_positive_rate() -> None:
     assert fpr <= FPR_CEILING, fpr
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
 def test_corpus_hash_like_negatives_are_all_quiet() -> None:
     """Commit ids, go.sum and npm integrity hashes, md5sums: never a finding."""
     hashy = ("git_", "go_sum", "npm_", "debian_md5sums", "uuid_in_json")
@@ -44,7 +39,6 @@ def test_corpus_hash_like_negatives_are_all_quiet() -> None:
     assert [t[:80] for t in texts if scan_secrets(t)] == []
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
 def test_no_excerpt_leaks_on_the_corpus() -> None:
     for row in _rows():
         text = str(row["text"])

@@ -12,7 +12,6 @@ import hashlib
 import json
 import random
 import string
-import time
 import uuid
 
 import pytest
@@ -584,21 +583,6 @@ def test_empty_and_huge_inputs() -> None:
     assert scan_secrets("") == []
     big = ("lorem ipsum " * 50_000) + FIRING["stripe_secret_key"]
     assert [f.rule for f in scan_secrets(big)] == ["dlp.stripe_secret_key"]
-
-
-def test_clean_english_is_fast() -> None:
-    text = (
-        "The quick brown fox jumps over the lazy dog. Agents fetch pages, call tools and "
-        "write files; wardgate reads every request before it leaves. "
-    ) * 80
-    text = text[:10_000]
-    scan_secrets(text)
-    runs = 200
-    start = time.perf_counter()
-    for _ in range(runs):
-        scan_secrets(text)
-    per_call = (time.perf_counter() - start) / runs
-    assert per_call < 0.0005  # budget 0.2 ms; generous margin for a shared CI box
 
 
 def test_offsets_are_character_offsets_and_surrogates_are_safe() -> None:
