@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from wardgate import __version__
 from wardgate.audit import AuditEvent, sink_from_config
 from wardgate.config import Config, ConfigError, list_presets, load_config
+from wardgate.scan.catalog import all_rule_ids, unknown_rule_keys
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Action, Direction, Message, Verdict
 from wardgate.state.fragments import FragmentWindow
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     check = with_config(commands.add_parser("check", help="validate a configuration"))
     check.add_argument("--mode", choices=["audit", "enforce"])
     commands.add_parser("presets", help="list the shipped presets")
+    commands.add_parser("rules", help="list every rule id (for `rules:` overrides)")
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -88,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "presets":
             for name, description in list_presets():
                 print(f"{name:<15} {description}")
+            return EXIT_OK
+        if args.command == "rules":
+            for rule_id in sorted(all_rule_ids()):
+                print(f"{rule_id:<40} {DESCRIPTIONS.get(rule_id, '')}".rstrip())
             return EXIT_OK
         if args.command == "version":
             print(f"wardgate {__version__}")
@@ -107,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     overrides = {"mode": args.mode} if args.mode else None
     config = load_config(args.config, preset=args.preset, overrides=overrides)
+    problems = unknown_rule_keys(config.rules)
+    if problems:
+        raise ConfigError([f"{args.config or 'config'}: {p}" for p in problems])
     source = args.config or "(no file)"
     print(f"ok: {source}: preset {config.preset}, mode {config.mode.value}")
     return EXIT_OK

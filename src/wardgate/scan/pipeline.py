@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
-from wardgate.config import Config, RuleAction
+from wardgate.config import Config, ConfigError, RuleAction
+from wardgate.scan.catalog import unknown_rule_keys
 from wardgate.scan.decode import DecodeError, Segment, decompress, expand
 from wardgate.scan.dlp import scan_secrets
 from wardgate.scan.envleak import EnvLeakDetector
@@ -82,6 +83,9 @@ class Pipeline:
     apart from the optional drip window, which the caller owns."""
 
     def __init__(self, config: Config, *, environ: Mapping[str, str] | None = None) -> None:
+        problems = unknown_rule_keys(config.rules)
+        if problems:
+            raise ConfigError(problems)
         self.config = config
         leak = config.env_leak
         self.env_leaks = EnvLeakDetector.from_environ(

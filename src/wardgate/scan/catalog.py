@@ -1,0 +1,68 @@
+"""Every rule id wardgate can report, in one place.
+
+Configuration keys under `rules:` are checked against this catalogue, so a typo such as
+`dlp.aws_acess_key_id` is an error at start-up instead of an override that silently never
+applies. `wardgate rules` prints it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from wardgate.config.models import glob_match
+from wardgate.scan import dlp, envleak, injection, split, urls
+from wardgate.scan.ssrf import AddressClass
+
+# Rule ids reported outside the DLP catalogue, with what each means.
+PIPELINE_RULES = {
+    "policy.destination_denied": "destination not allowed by the destinations policy",
+    "policy.scanner_error": "a scanner failed; the message is blocked (fail closed)",
+    "decode.malformed_body": "body could not be decompressed within the configured bounds",
+}
+DESCRIPTIONS = {
+    **PIPELINE_RULES,
+    envleak.RULE_ID: "a value of the agent's own secret environment, raw or encoded",
+    split.REASSEMBLED: "a credential split across fields of one request",
+    split.DRIP: "a credential dripped over several requests to one destination",
+    "url.userinfo_credentials": "password or token in the URL's userinfo",
+    "url.exfil_service": "paste, request-collector or tunnel service (default deny list)",
+    "url.too_long": "URL longer than urls.max_length",
+    "url.high_entropy_path": "random-looking path segment or query value (encoded data)",
+    "url.high_entropy_subdomain": "random-looking or over-long DNS label (DNS exfiltration)",
+    "url.dangerous_scheme": "file:, gopher:, dict: and similar schemes",
+    **{cls.rule_id: f"SSRF: {cls.value} address" for cls in AddressClass},
+    **{rule.id: rule.name for rule in dlp.RULES},
+}
+
+
+def all_rule_ids() -> frozenset[str]:
+    return frozenset(
+        {
+            *dlp.rule_ids(),
+            *injection.rule_ids(),
+            *urls.RULE_IDS,
+            *(cls.rule_id for cls in AddressClass),
+            envleak.RULE_ID,
+            split.REASSEMBLED,
+            split.DRIP,
+            *PIPELINE_RULES,
+        }
+    )
+
+
+def unknown_rule_keys(keys: Iterable[str]) -> list[str]:
+    """Problems with `rules:` keys: an exact id that does not exist, or a glob matching none.
+
+    Each problem is one line naming the key, with a suggestion when one is close."""
+    known = all_rule_ids()
+    problems = []
+    for key in keys:
+        if "*" in key:
+            if not any(glob_match(key, rule) for rule in known):
+                problems.append(f"rules.{key}: matches no rule id")
+        elif key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"rules.{key}: unknown rule id{hint}")
+    return problems
