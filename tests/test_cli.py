@@ -211,3 +211,20 @@ def test_env_secret_is_caught_and_never_printed() -> None:
 def test_version() -> None:
     done = wardgate("version")
     assert done.returncode == 0 and done.stdout.startswith("wardgate ")
+
+
+def test_rules_lists_every_rule_with_a_description() -> None:
+    done = wardgate("rules")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 150
+    assert any(line.startswith("dlp.aws_access_key_id ") and "AWS" in line for line in lines)
+    assert any(line.startswith("ssrf.metadata ") for line in lines)
+
+
+def test_check_rejects_unknown_rule_ids(tmp_path: Path) -> None:
+    config = tmp_path / "rules.yaml"
+    config.write_text("rules:\n  dlp.aws_acess_key_id: {action: warn}\n")
+    done = wardgate("check", "--config", str(config))
+    assert done.returncode == 2
+    assert "did you mean 'dlp.aws_access_key_id'" in done.stderr

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from wardgate import __version__
 from wardgate.audit import AuditEvent, sink_from_config
 from wardgate.config import Config, ConfigError, list_presets, load_config
-from wardgate.scan.catalog import all_rule_ids, unknown_rule_keys
+from wardgate.scan.catalog import DESCRIPTIONS, all_rule_ids, unknown_rule_keys
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Action, Direction, Message, Verdict
 from wardgate.state.fragments import FragmentWindow
