@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -31,30 +32,38 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
             yield json.loads(line)
 
 
+@cache
+def _flags(name: str, *, tool: bool) -> tuple[tuple[str, bool], ...]:
+    """(type, flagged) for every row of one corpus file, scanned once per test session."""
+    return tuple(
+        (row["type"], scan_injection(row["text"], tool=tool).score >= DEFAULT_THRESHOLD)
+        for row in _rows(name)
+    )
+
+
 def _flag_rate(name: str, *, tool: bool, skip_types: frozenset[str] = frozenset()) -> float:
-    flagged = total = 0
-    for row in _rows(name):
-        if row["type"] in skip_types:
-            continue
-        total += 1
-        flagged += scan_injection(row["text"], tool=tool).score >= DEFAULT_THRESHOLD
-    return flagged / total
+    kept = [flagged for typ, flagged in _flags(name, tool=tool) if typ not in skip_types]
+    return sum(kept) / len(kept)
 
 
 def test_injection_recall_floor() -> None:
-    assert _flag_rate("injection", tool=False) >= 0.50
+    assert _flag_rate("injection", tool=False) >= 0.53  # reached: 0.557
 
 
 def test_benign_false_positive_ceiling() -> None:
-    assert _flag_rate("benign", tool=False, skip_types=frozenset(QUOTES_ATTACKS)) <= 0.006
+    assert _flag_rate("benign", tool=False, skip_types=frozenset(QUOTES_ATTACKS)) <= 0.004  # 0.001
+
+
+def test_benign_including_security_prose_ceiling() -> None:
+    assert _flag_rate("benign", tool=False) <= 0.008  # reached: 0.0035
 
 
 def test_tool_poison_recall_floor() -> None:
-    assert _flag_rate("tool_poison", tool=True) >= 0.97
+    assert _flag_rate("tool_poison", tool=True) >= 0.97  # reached: 1.0
 
 
 def test_tool_benign_false_positive_ceiling() -> None:
-    assert _flag_rate("tool_benign", tool=True) <= 0.01
+    assert _flag_rate("tool_benign", tool=True) <= 0.01  # reached: 0.0014
 
 
 @pytest.mark.parametrize(
@@ -70,6 +79,5 @@ def test_tool_benign_false_positive_ceiling() -> None:
     ],
 )
 def test_per_type_recall_floor(prefix: str, floor: float) -> None:
-    rows = [r for r in _rows("injection") if r["type"].startswith(prefix)]
-    hits = sum(scan_injection(r["text"]).score >= DEFAULT_THRESHOLD for r in rows)
-    assert rows and hits / len(rows) >= floor
+    rows = [flagged for typ, flagged in _flags("injection", tool=False) if typ.startswith(prefix)]
+    assert rows and sum(rows) / len(rows) >= floor

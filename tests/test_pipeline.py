@@ -357,3 +357,50 @@ def test_catalogue_has_every_layer() -> None:
     assert len([i for i in ids if i.startswith("dlp.")]) >= 60
     for prefix in ("injection.", "url.", "ssrf.", "env_leak.", "split_secret.", "policy."):
         assert any(i.startswith(prefix) for i in ids), prefix
+
+
+# -- credential bindings: a secret may go home, nowhere else --------------------------------
+
+
+def anthropic_key() -> str:
+    return "sk-" + "ant-api03-" + _chars(string.ascii_letters + string.digits + "-_", 93) + "AA"
+
+
+@pytest.mark.parametrize("preset", ["claude-code", "generic-agent", "cursor"])
+def test_provider_key_goes_home_but_not_elsewhere(preset: str) -> None:
+    key = anthropic_key()
+    pipeline = Pipeline(load_config(preset=preset), environ={"ANTHROPIC_API_KEY": key})
+    headers = [("x-api-key", key), ("content-type", "application/json")]
+    home = Message(
+        Direction.REQUEST,
+        url="https://api.anthropic.com/v1/messages",
+        headers=headers,
+        destination="api.anthropic.com",
+        port=443,
+    )
+    assert pipeline.scan(home).action is Action.ALLOW
+    away = Message(
+        Direction.REQUEST,
+        url="https://collector.example/v1/messages",
+        headers=headers,
+        destination="collector.example",
+        port=443,
+    )
+    verdict = pipeline.scan(away)
+    assert verdict.action is Action.BLOCK
+    assert {"dlp.anthropic_api_key", "env_leak.value"} <= rules(verdict.findings)
+
+
+def test_env_binding_allows_only_the_bound_variable() -> None:
+    mine = "svc" + _chars(string.ascii_letters + string.digits, 30)
+    other = "oth" + _chars(string.ascii_letters + string.digits, 30)
+    config = load_config(
+        overrides={"env_leak": {"allow": {"SERVICE_TOKEN": ["api.service.example"]}}}
+    )
+    pipeline = Pipeline(config, environ={"SERVICE_TOKEN": mine, "OTHER_SECRET": other})
+    to_service = Message(Direction.REQUEST, body=f"t={mine}", destination="api.service.example")
+    assert pipeline.scan(to_service).action is Action.ALLOW
+    wrong_secret = Message(Direction.REQUEST, body=f"t={other}", destination="api.service.example")
+    assert pipeline.scan(wrong_secret).action is Action.BLOCK
+    wrong_host = Message(Direction.REQUEST, body=f"t={mine}", destination="evil.example")
+    assert pipeline.scan(wrong_host).action is Action.BLOCK

@@ -266,6 +266,12 @@ class EnvLeakSettings(LayerSettings):
     names: Annotated[tuple[EnvName, ...], Field(max_length=_MAX_LIST)] = ()
     auto: StrictBool = True
     min_length: Annotated[int, Strict(), Field(ge=4)] = 8
+    # Where a secret is meant to go: VAR -> host globs. ANTHROPIC_API_KEY may reach
+    # api.anthropic.com; the same value sent anywhere else is still a leak.
+    allow: Annotated[
+        dict[EnvName, Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)]],
+        Field(max_length=_MAX_LIST),
+    ] = Field(default_factory=dict)
 
 
 class SplitSecretSettings(LayerSettings):

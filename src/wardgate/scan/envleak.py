@@ -13,7 +13,7 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
@@ -172,7 +172,9 @@ class EnvLeakDetector:
                 if self._digest(data[start : start + length]) == digest:
                     yield idx, start, start + length
 
-    def scan(self, text: str) -> list[Finding]:
+    def scan(self, text: str, *, allowed: Callable[[str], bool] | None = None) -> list[Finding]:
+        """Occurrences of secret values in `text`. `allowed(name)` says the variable's value
+        may appear here (its destination binding); those occurrences are not findings."""
         if not self._variants or not text:
             return []
         data = text.encode("utf-8", "surrogatepass")
@@ -185,6 +187,8 @@ class EnvLeakDetector:
                     len(data[:end].decode("utf-8", "surrogatepass")),
                 )
             variant = self._variants[idx]
+            if allowed is not None and allowed(variant.name):
+                continue
             via = () if variant.encoding == "raw" else (variant.encoding,)
             previous = findings.get((start, end))
             if previous is None or (previous.decoded_via and not via):

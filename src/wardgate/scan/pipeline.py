@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from wardgate.config import Config, ConfigError, RuleAction
+from wardgate.config.models import host_matches
 from wardgate.scan.catalog import unknown_rule_keys
 from wardgate.scan.decode import DecodeError, Segment, decompress, expand
 from wardgate.scan.dlp import scan_secrets
@@ -89,7 +90,10 @@ class Pipeline:
         self.config = config
         leak = config.env_leak
         self.env_leaks = EnvLeakDetector.from_environ(
-            environ or {}, names=leak.names, auto=leak.auto, min_length=leak.min_length
+            environ or {},
+            names=(*leak.names, *leak.allow),
+            auto=leak.auto,
+            min_length=leak.min_length,
         )
         self.url_policy = UrlPolicy(
             deny_hosts=tuple(
@@ -234,15 +238,20 @@ class Pipeline:
                 or (f.layer is Layer.URL and config.urls.enabled)
             ]
         run_dlp, run_env = config.dlp.enabled, config.env_leak.enabled and len(self.env_leaks) > 0
+        bindings = config.env_leak.allow
+
+        def bound_here(name: str) -> bool:
+            """The variable's value is meant for this destination (env_leak.allow)."""
+            return any(host_matches(g, message.destination) for g in bindings.get(name, ()))
+
         if run_dlp or run_env:
             for unit in self._units(message, body):
                 for segment in self._segments(unit.text):
                     if run_dlp:
                         findings += _relocate(scan_secrets(segment.text), segment, unit.field)
                     if run_env:
-                        findings += _relocate(
-                            self.env_leaks.scan(segment.text), segment, unit.field
-                        )
+                        leaks = self.env_leaks.scan(segment.text, allowed=bound_here)
+                        findings += _relocate(leaks, segment, unit.field)
         if config.split_secrets.enabled:
             findings += find_split_secrets(fragments)
             if drip is not None and message.destination:

@@ -40,6 +40,20 @@ def is_candidate(value: str) -> bool:
     return _MIN_LEN <= len(value) <= _MAX_LEN and not any(c.isspace() for c in value)
 
 
+def _whole_secrets(frags: Sequence[Fragment]) -> set[int]:
+    """Indexes of fragments that already hold a complete credential. A join with such a
+    fragment would only rediscover it (a greedy pattern runs on into the neighbour), and the
+    plain scan of that field has already reported it."""
+    blob = _SEPARATOR.join(f.value for f in frags)
+    ends = []
+    cursor = 0
+    for f in frags:
+        cursor += len(f.value)
+        ends.append(cursor)
+        cursor += len(_SEPARATOR)
+    return {bisect_right(ends, finding.start) for finding in scan_secrets(blob)}
+
+
 def _groups(count: int, keep: Callable[[tuple[int, ...]], bool]) -> list[tuple[int, ...]]:
     """Index tuples of fragments to join: runs of 2..MAX_JOIN neighbours in wire order, plus
     every ordered pair when there are few fragments (the halves of a key may travel in any
@@ -64,7 +78,8 @@ def _joined_findings(
     All joins are scanned as one text, separated by blank lines, so the cost is one scanner
     pass rather than one per join."""
     frags = [f for f in fragments if is_candidate(f.value)][-MAX_FRAGMENTS:]
-    groups = _groups(len(frags), keep)
+    whole = _whole_secrets(frags)
+    groups = [g for g in _groups(len(frags), keep) if not whole.intersection(g)]
     if not groups:
         return []
     pieces: list[str] = []

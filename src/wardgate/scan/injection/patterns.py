@@ -390,9 +390,9 @@ _add(
 _add(
     "instruction_override",
     0.7,
-    rf"\b(?:ignore|disregard|forget)(?:{_S}about)?{_S}(?:(?:all|everything|anything|whatever|"
+    rf"\b{_DISMISS}(?:{_S}about)?{_S}(?:(?:all|everything|anything|whatever|"
     rf"what|the|that|which|you|you've|i|we|was|were|is|have|has|had|been|said|written|stated|"
-    rf"told|typed|given|received|mentioned|learned|know|just){_S}){{0,5}}(?:above|before|"
+    rf"told|typed|given|received|mentioned|learned|know|just){_S}){{0,4}}(?:above|before|"
     rf"previously|prior to this|earlier|so far|until now|up to now|thus far|been told|were told|"
     rf"have learned)\b",
     rf"\b(?:override|overwrite|replace|supersede|bypass|disable|deactivate|turn off|switch off|"
@@ -466,7 +466,23 @@ _add(
 )
 _add(
     "instruction_override",
+    0.55,
+    rf"\b(?:assistant|ai|ai{_S}assistant|chatbot|llm|claude|chatgpt|gpt)(?:{_S})?[,:]"
+    rf"(?:{_S})?(?:please{_S})?(?:you{_S}(?:must|should){_S})?(?:ignore|disregard|forget|send|"
+    rf"forward|email|include|add|insert|tell|say|reply|respond|write|output|print|reveal|delete|"
+    rf"transfer|visit|call|run|execute|when|also|do{_S}not|don't|before|after|first)\b",
+    rf"\b(?:the|any|an|all|every)(?:{_S}ai)?{_S}(?:ai|llm|language{_S}model|assistant|agent|model|"
+    rf"chatbot|bot)s?{_S}(?:that{_S}(?:is|are){_S}|who{_S}(?:is|are){_S})?(?:reading|processing|"
+    rf"summari[sz]ing|parsing|reviewing|analy[sz]ing|ingesting)(?:{_S}(?:this|these))\b",
+)
+_add(
+    "instruction_override",
     0.5,
+    rf"\b(?:begin|start|prefix|preface|open|end){_S}(?:your|the|each|every){_S}(?:reply|"
+    rf"response|answer|output|message|sentence)s?{_S}with\b",
+    rf"\b(?:i{_S}have|i've|we{_S}have|we've){_S}(?:just{_S})?(?:changed|updated|modified|"
+    rf"replaced|rewritten|overridden){_S}(?:the|your){_S}(?:instructions|rules|prompt|"
+    rf"guidelines|settings)",
     rf"\b(?:include|add|append|insert|mention|put|end|conclude|finish|start|begin|prepend)\b"
     rf"[^.\n]{{0,60}}\b(?:in|to|into|at{_S}the{_S}(?:end|start|beginning){_S}of|with){_S}"
     rf"your{_S}(?:response|answer|reply|summary|output|next{_S}message|final{_S}answer)s?\b",
@@ -480,6 +496,10 @@ _add(
     rf"\b(?:encode|encrypt|translate|reverse|obfuscate|scramble){_S}(?:your|the|each|every)"
     rf"{_S}(?:response|answer|reply|output|final{_S}answer)s?\b",
     rf"\btell{_S}the{_S}user{_S}(?:that|to)\b",
+    rf"\b(?:follow|execute|obey|carry{_S}out|run){_S}(?:the|any|all){_S}(?:instructions|commands|"
+    rf"directives|steps){_S}(?:(?:found|contained|written|given|listed|hidden){_S})?(?:there|in"
+    rf"{_S}it|on{_S}(?:that|the){_S}page|at{_S}that{_S}(?:url|link|address)|in{_S}(?:the|that)"
+    rf"{_S}(?:response|file|document|page|result))\b",
     rf"\b(?:ignore|forget|disregard){_S}everything\b",
     rf"\b(?:this|it){_S}is{_S}an?{_S}(?:secure|trusted|verified|official|authorized|priority)"
     rf"{_S}(?:system|admin|developer){_S}(?:message|instruction|notice|update)\b",
@@ -490,16 +510,12 @@ _add(
     rf"\binstead{_S}of{_S}(?:outputting|responding|answering|saying|replying|summari[sz]ing|"
     rf"translating|doing{_S}(?:that|this|the{_S}task))\b",
     rf"\bwhen{_S}(?:you{_S})?(?:summari[sz]|answer|respond|repl(?:y|ie)|translat|process)\w*"
-    rf"[^.\n]{{0,40}}\b(?:make{_S}sure|be{_S}sure|always|you{_S}must|please|remember{_S}to)\b",
+    rf"[^.\n]{{0,40}}\b(?:make{_S}sure|be{_S}sure|always|you{_S}must|please|remember{_S}to|"
+    rf"also{_S}(?:include|add|insert|mention|tell|say|send|append))\b",
 )
 _add(
     "instruction_override",
     0.45,
-    rf"\b(?:begin|start|prefix|preface|open|end){_S}(?:your|the|each|every){_S}(?:reply|"
-    rf"response|answer|output|message|sentence)s?{_S}with\b",
-    rf"\b(?:i{_S}have|i've|we{_S}have|we've){_S}(?:just{_S})?(?:changed|updated|modified|"
-    rf"replaced|rewritten|overridden){_S}(?:the|your){_S}(?:instructions|rules|prompt|"
-    rf"guidelines|settings)",
     rf"\byour{_S}(?:instructions|rules|guidelines|directives|programming){_S}(?:have|has)"
     rf"{_S}(?:been{_S})?(?:changed|updated|modified|replaced|revoked|lifted)",
     rf"\bregardless{_S}of{_S}(?:any{_S}|all{_S}|the{_S}|your{_S})?(?:previous|prior|earlier|"
@@ -520,6 +536,7 @@ _add(
     rf"unlimited|unbound|jailbroken|jailbreak|amoral|immoral|unethical|unaligned|unhinged|"
     rf"rogue|liberated|limitless|lawless|do anything now)\b",
     rf"\bdo{_S}anything{_S}now\b",
+    rf"\bstrive{_S}to{_S}avoid{_S}norms\b",
     rf"\b(?:dan|stan|dude|evil|jailbreak|jailbroken|god|unrestricted|unfiltered|opposite|"
     rf"chaos){_S}mode{_S}(?:is{_S})?"
     rf"(?:enabled|activated|engaged|on|unlocked|output)\b",
@@ -565,7 +582,7 @@ _add(
 _add(
     "role_hijack",
     0.5,
-    rf"\b(?:system|god|admin|sudo|root|override|jailbreak|unrestricted){_S}mode{_S}"
+    rf"\b(?:system|god|override|jailbreak|unrestricted){_S}mode{_S}"
     rf"(?:is{_S})?(?:activated|enabled|engaged|initiated)\b",
     rf"\b(?:now{_S})?(?:entering|initiating|activating|enabling|engaging){_S}(?:the{_S})?"
     rf"(?:[\w']+{_S}){{0,3}}(?:override|god|sudo|system|admin|unrestricted|jailbreak)"
@@ -702,6 +719,9 @@ _add(
 _add(
     "system_prompt_exfil",
     0.5,
+    rf"\b(?:what{_S}is|what's|tell{_S}me|reveal|give{_S}me|say|print|output|disclose|confirm|"
+    rf"share|provide|hint{_S}(?:at|about)|spell){_S}(?:the|your){_S}(?:secret{_S})?(?:password|"
+    rf"access{_S}code|passcode|passphrase|secret{_S}(?:key|code|word))\b",
     rf"\byour{_S}(?:full{_S}|entire{_S}|complete{_S}|exact{_S})?(?:system|initial|original|"
     rf"hidden|secret|internal|pre)(?:{_S}|-)?(?:prompt|instructions)\b",
     rf"\bmy{_S}(?:instructions|system{_S}prompt|rules|guidelines){_S}(?:say|are|state|tell)\b",
@@ -712,9 +732,6 @@ _add(
 _add(
     "system_prompt_exfil",
     0.45,
-    rf"\b(?:what{_S}is|what's|tell{_S}me|reveal|give{_S}me|say|print|output|disclose|confirm|"
-    rf"share|provide|hint{_S}(?:at|about)|spell){_S}(?:the|your){_S}(?:secret{_S})?(?:password|"
-    rf"access{_S}code|passcode|passphrase|secret{_S}(?:key|code|word))\b",
     rf"\baccess{_S}granted\b",
 )
 
@@ -745,6 +762,18 @@ _add(
     rf"{{0,2}}(?:emails?|messages|events|backups|repositor(?:y|ies))\b",
     rf"\b(?:invite|add){_S}[\w.+\-]+@[\w\-]+\.[\w.]+{_S}to{_S}(?:the|my|our|this){_S}"
     rf"(?:slack|channel|workspace|team|repo|repository|organi[sz]ation|group)",
+    leet=False,
+)
+_add(
+    "tool_coercion",
+    0.45,
+    rf"\b(?:visit|go{_S}to|click|open|log{_S}in{_S}(?:at|to)){_S}(?:\S+{_S}){{0,3}}?(?:https?://|"
+    rf"www\.)\S+{_S}to{_S}(?:reset|verify|confirm|claim|unlock|update|secure|restore|"
+    rf"validate)\b",
+    rf"\b(?:fetch|visit|open|go{_S}to|load|read|download|browse{_S}to)\b[^\n]{{0,60}}"
+    rf"(?:https?://|www\.|\burl\b|\blink\b)[^\n]{{0,60}}\b(?:and|then)(?:{_S}then)?{_S}"
+    rf"(?:follow|execute|obey|carry{_S}out){_S}(?:the|any|all|its)(?:{_S}{_W})?{_S}"
+    rf"(?:instructions|commands|directives)\b",
     leet=False,
 )
 _add(
@@ -821,16 +850,14 @@ _add(
 _add(
     "credential_solicitation",
     0.6,
-    rf"\b(?:ask|request|prompt|get|convince|persuade|trick){_S}the{_S}user{_S}(?:for|to{_S}"
+    rf"\b(?:ask|request|prompt|get|convince|persuade|trick){_S}(?:the{_S}user|them|the{_S}"
+    rf"(?:reader|recipient|customer|victim)){_S}(?:for|to{_S}"
     rf"(?:provide|enter|share|send|give|type|confirm|reveal|verify)){_S}(?:their|his|her|your)"
     rf"(?:{_S}{_W})?{_S}{_SECRET}\b",
 )
 _add(
     "credential_solicitation",
     0.45,
-    rf"\b(?:visit|go{_S}to|click|open|log{_S}in{_S}(?:at|to)){_S}(?:\S+{_S}){{0,3}}?(?:https?://|"
-    rf"www\.)\S+{_S}to{_S}(?:reset|verify|confirm|claim|unlock|update|secure|restore|"
-    rf"validate)\b",
     rf"\byour{_S}account{_S}(?:has{_S}been|was|is|will{_S}be){_S}(?:compromised|locked|"
     rf"suspended|hacked|breached|disabled|frozen)\b",
 )
@@ -1039,6 +1066,7 @@ _add(
     r"ignorieren sie|vernachlässig)[a-zäöüß]*\b[^.\n]{0,40}(?:anweisung|instruktion|regeln|"
     r"befehle|vorgaben|richtlinien|anordnungen|aufforderungen)",
     # ru / uk
+    r"\b(?:vergiss|ignoriere|vergessen sie|ignorieren sie)\s+alles,?\s+was\s+(?:dir|ihnen|du|sie)",
     r"(?:игнорир|игнорируй|проигнорир|забудь|забудьте|забыть|не обращай|не обращайте|отбрось|"
     r"отбросьте|пренебреги|отмени|отмените|не учитывай|не следуй|ігноруй|забудь)[а-яёіїє]*"
     r"[^.\n]{0,40}(?:инструкци|указани|правил|команд|директив|ограничени|установк|предписани|"
@@ -1123,7 +1151,7 @@ _add(
     r"(?:покажи|выведи|раскрой|повтори|напиши|расскажи)[^.\n]{0,20}(?:системн[а-я]* "
     r"(?:промпт|подсказк|инструкци)|исходн[а-я]* инструкци)",
     r"\b(?:révèle|affiche|montre|répète|revela|muestra|repite|mostra|rivela|ripeti|zeige|"
-    r"wiederhole|verrate)\w*\b[^.\n]{0,30}\b(?:prompt système|prompt del sistema|"
+    r"wiederhole|verrate|gib|ausgeben)\w*\b[^.\n]{0,30}\b(?:prompt système|prompt del sistema|"
     r"instrucciones (?:del sistema|iniciales)|instructions (?:initiales|système)|"
     r"systemprompt|system-prompt|anfängliche anweisungen|istruzioni (?:iniziali|di sistema)|"
     r"prompt di sistema|prompt do sistema|instruções (?:iniciais|do sistema))",
@@ -1285,6 +1313,22 @@ ADDRESSED_TO_AI = (
     rf"\b(?:system|instructions?|note{_S}to|assistant|ai)(?:{_S})?:"
 )
 """Text inside a hidden region that speaks to the model in the imperative."""
+
+NEGATION = r"(?:\bnot|\bnever|n't|\bno\s+one\s+should)(?:\s+[a-z]+)?\s+$"
+"""Matched against the few characters before a hit: a negated request ("do not share your
+password", "never reveal your system prompt") is a warning or a guard rail, not an attack."""
+
+NEGATION_WINDOW = 24
+
+NEGATABLE = frozenset(
+    {
+        "instruction_override",
+        "system_prompt_exfil",
+        "credential_solicitation",
+        "tool_coercion",
+        "encoded_payload",
+    }
+)
 
 ZERO_WIDTH = (
     r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}\x{180E}]"

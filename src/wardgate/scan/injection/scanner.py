@@ -142,6 +142,7 @@ def _matcher(*, tool: bool, leet: bool) -> _Matcher:
 _HIDDEN = tuple(re2.compile(r) for r in P.HIDDEN_REGEXES)
 _ADDRESSED = re2.compile(P.ADDRESSED_TO_AI)
 _ZERO_WIDTH = re2.compile(P.ZERO_WIDTH)
+_NEGATION = re2.compile(P.NEGATION)
 _TAG_RUN = re2.compile(P.TAG_RUN)
 
 
@@ -172,7 +173,16 @@ def _pattern_hits(ntext: str, *, tool: bool) -> list[_Hit]:
         for h in _matcher(tool=False, leet=True).hits(leet_text):
             if (h.family, h.start, h.end) not in seen:
                 hits.append(h)
-    return hits
+    return [h for h in hits if not _negated(ntext, h)]
+
+
+def _negated(ntext: str, h: _Hit) -> bool:
+    """True for a request that the text itself forbids: "never share your password",
+    "do not reveal your system prompt" protect the secret rather than ask for it."""
+    if h.family not in P.NEGATABLE:
+        return False
+    before = ntext[max(0, h.start - P.NEGATION_WINDOW) : h.start]
+    return _NEGATION.search(before) is not None
 
 
 def _hidden_region_hits(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
