@@ -5,12 +5,25 @@ input whatever the pattern or the text. With the hyperscan wheel present, one hy
 over the text first tells which patterns can match at all (prefilter mode, a superset), so clean
 text costs a single vectorised scan and RE2 only runs the few patterns that may fire. Without
 hyperscan the same results come from RE2 alone, just slower.
+
+Hyperscan runs on bytes, RE2 on characters. So that a bounded gap such as `[^.]{0,40}` counts
+the same units in both, ASCII patterns are prefiltered on an ASCII stand-in of the text in
+which every non-ASCII character is one "?" byte; patterns that name non-ASCII characters (or
+Unicode classes) go into a second database compiled in UTF-8 mode and see the real text.
+
+Compiling a large prefilter database takes seconds, so compiled databases are cached on disk
+(`$WARDGATE_HOME/cache`, keyed by the patterns, flags and hyperscan version). This is the one
+place the scanning core touches a file, and only when a PatternSet is built.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import re2
@@ -19,6 +32,8 @@ try:  # optional accelerator: wheels exist for x86_64/aarch64 Linux and macOS
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
     _hs = None  # type: ignore[assignment]
+
+_Entry = tuple[int, bytes, int]  # (pattern index, expression, hyperscan flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +48,17 @@ class Pattern:
     @property
     def source(self) -> str:
         return f"(?i){self.regex}" if self.caseless else self.regex
+
+    @property
+    def needs_unicode(self) -> bool:
+        """Matches that depend on non-ASCII characters: the ASCII prefilter cannot see them."""
+        return not self.regex.isascii() or "\\p" in self.regex or "\\P" in self.regex
+
+
+def cache_dir() -> Path:
+    """Where compiled prefilter databases are kept ($WARDGATE_HOME/cache)."""
+    home = os.environ.get("WARDGATE_HOME") or os.path.join(os.path.expanduser("~"), ".wardgate")
+    return Path(home) / "cache"
 
 
 class PatternSet:
@@ -56,39 +82,26 @@ class PatternSet:
     def _build_prefilter(self) -> None:
         assert _hs is not None
         base = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
-        entries: list[tuple[int, bytes, int]] = []
-        always: list[int] = []
+        ascii_entries: list[_Entry] = []
+        utf8_entries: list[_Entry] = []
         for i, p in enumerate(self._patterns):
-            if p.caseless and not p.regex.isascii():
-                always.append(i)  # hyperscan's caseless is ASCII-only outside UTF-8 mode
+            flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
+            if p.needs_unicode:
+                utf8_entries.append(
+                    (i, p.regex.encode(), flag | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP)
+                )
             else:
-                flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
-                entries.append((i, p.regex.encode(), flag))
-        try:
-            self._db = self._compile(entries)
-        except Exception:  # hyperscan rejected some pattern: find which, RE2 runs it always
-            accepted = []
-            for entry in entries:
-                try:
-                    self._compile([entry])
-                    accepted.append(entry)
-                except Exception:
-                    always.append(entry[0])
-            self._db = self._compile(accepted) if accepted else None
-        if self._db is not None:
-            self._scratch = _hs.Scratch(self._db)
+                ascii_entries.append((i, p.regex.encode(), flag))
+        always: list[int] = []
+        self._ascii_db, rejected = _database(ascii_entries)
+        always += rejected
+        self._utf8_db, rejected = _database(utf8_entries)
+        always += rejected
+        self._db = self._ascii_db if self._ascii_db is not None else self._utf8_db
+        self._ascii_scratch = _scratch(self._ascii_db)
+        self._utf8_scratch = _scratch(self._utf8_db)
+        self._unicode = tuple(i for i, _, _ in utf8_entries)
         self._always = tuple(sorted(always))
-
-    @staticmethod
-    def _compile(entries: Sequence[tuple[int, bytes, int]]) -> Any:
-        assert _hs is not None
-        db = _hs.Database()
-        db.compile(
-            expressions=[e[1] for e in entries],
-            ids=[e[0] for e in entries],
-            flags=[e[2] for e in entries],
-        )
-        return db
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -102,18 +115,119 @@ class PatternSet:
         def on_match(idx: int, _f: int, _t: int, _fl: int, _ctx: object) -> None:
             hits.add(idx)
 
-        self._db.scan(
-            text.encode("utf-8", "surrogatepass"),
-            match_event_handler=on_match,
-            scratch=self._scratch,
-        )
+        ascii_text = text.isascii()
+        if self._ascii_db is not None:
+            stand_in = text.encode("ascii", "replace")  # one byte per character
+            self._ascii_db.scan(stand_in, match_event_handler=on_match, scratch=self._ascii_scratch)
+        if self._utf8_db is not None:
+            try:
+                data = stand_in if ascii_text and self._ascii_db is not None else text.encode()
+            except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
+                hits.update(self._unicode)
+            else:
+                self._utf8_db.scan(data, match_event_handler=on_match, scratch=self._utf8_scratch)
         return sorted(hits)
 
     def finditer(self, text: str) -> Iterator[tuple[str, re2._Match]]:
+        text = re2_safe(text)
         for i in self.candidates(text):
             pid = self._patterns[i].id
             for m in self._compiled[i].finditer(text):
                 yield pid, m
 
     def any_match(self, text: str) -> bool:
+        text = re2_safe(text)
         return any(self._compiled[i].search(text) for i in self.candidates(text))
+
+
+_SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
+
+
+def re2_safe(text: str) -> str:
+    """`text` with lone surrogates (which RE2 cannot take) replaced one for one by U+FFFD, so
+    offsets are unchanged. Such text only comes from odd decoders; the check is one encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.translate(_SURROGATES)
+    return text
+
+
+def _scratch(db: Any) -> Any:
+    assert _hs is not None
+    return None if db is None else _hs.Scratch(db)
+
+
+def _database(entries: Sequence[_Entry]) -> tuple[Any, list[int]]:
+    """A prefilter database for `entries` from the disk cache or freshly compiled, and the
+    indexes of patterns hyperscan rejected."""
+    assert _hs is not None
+    if not entries:
+        return None, []
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), entries)).encode()).hexdigest()
+    cached = _load(key[:32])
+    if cached is not None:
+        return cached
+    db, rejected = _compile_accepting(entries)
+    if db is not None:
+        _store(key[:32], db, rejected)
+    return db, rejected
+
+
+def _compile(entries: Sequence[_Entry]) -> Any:
+    assert _hs is not None
+    db = _hs.Database()
+    db.compile(
+        expressions=[e[1] for e in entries],
+        ids=[e[0] for e in entries],
+        flags=[e[2] for e in entries],
+    )
+    return db
+
+
+def _compile_accepting(entries: Sequence[_Entry]) -> tuple[Any, list[int]]:
+    """The database of every entry hyperscan accepts, and the indexes it rejected (those
+    patterns then run through RE2 on every text)."""
+    try:
+        return (_compile(entries) if entries else None), []
+    except Exception:  # hyperscan.error: find the culprits one by one
+        accepted: list[_Entry] = []
+        rejected: list[int] = []
+        for entry in entries:
+            try:
+                _compile([entry])
+                accepted.append(entry)
+            except Exception:
+                rejected.append(entry[0])
+        return (_compile(accepted) if accepted else None), rejected
+
+
+def _cache_file(key: str) -> Path:
+    return cache_dir() / f"prefilter-{key}.hsdb"
+
+
+def _load(key: str) -> tuple[Any, list[int]] | None:
+    """A cached database, or None (missing, unreadable, or built for another CPU)."""
+    assert _hs is not None
+    try:
+        blob = _cache_file(key).read_bytes()
+        header, _, data = blob.partition(b"\n")
+        rejected = [int(i) for i in header.split(b",") if i]
+        return _hs.loadb(data, _hs.HS_MODE_BLOCK), rejected
+    except Exception:  # any problem means "compile again"
+        return None
+
+
+def _store(key: str, db: Any, rejected: list[int]) -> None:
+    """Write atomically (temp file + rename) into a 0700 directory; failure only costs speed."""
+    assert _hs is not None
+    directory = cache_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        header = ",".join(map(str, rejected)).encode() + b"\n"
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".prefilter-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(header + bytes(_hs.dumpb(db)))
+        os.replace(tmp, _cache_file(key))
+    except OSError:
+        pass

@@ -78,38 +78,15 @@ def rule_ids() -> frozenset[str]:
 # ---------------------------------------------------------------- compiled matchers
 @dataclass(frozen=True, slots=True)
 class _Matcher:
-    """The rules of one variant (normal / deleet) and one mode (text / tool).
-
-    ASCII text goes straight through the PatternSet (hyperscan prefilter, then RE2). The
-    prefilter reads bytes, so on other text a bounded gap such as "[^.]{0,40}" would count
-    the bytes of multi-byte characters and could miss a true match. For such text the
-    prefilter runs on an ASCII proxy instead: every non-ASCII character replaced by one "?",
-    which keeps positions and every match of an ASCII-only rule (rules only meet non-ASCII
-    characters through negated classes, which also accept "?"). Rules with non-ASCII
-    literals cannot be prefiltered that way and run under RE2 directly.
-    """
+    """The rules of one variant (normal / deleet) and one mode (text / tool), searched with
+    one PatternSet (hyperscan prefilter, then RE2; the engine handles non-ASCII text)."""
 
     pset: PatternSet
-    compiled: tuple[re2._Regexp, ...]
-    ids: tuple[str, ...]
-    unicode_rules: tuple[int, ...]
     weights: dict[str, tuple[str, float]]
-
-    def _matches(self, text: str) -> Iterable[tuple[str, re2._Match]]:
-        if text.isascii():
-            return self.pset.finditer(text)
-        proxy = text.encode("ascii", "replace").decode("ascii")
-        unicode_rules = set(self.unicode_rules)
-        picked = {i for i in self.pset.candidates(proxy) if i not in unicode_rules}
-        return (
-            (self.ids[i], m)
-            for i in sorted(picked | unicode_rules)
-            for m in self.compiled[i].finditer(text)
-        )
 
     def hits(self, text: str) -> list[_Hit]:
         out: list[_Hit] = []
-        for pid, m in self._matches(text):
+        for pid, m in self.pset.finditer(text):
             family, weight = self.weights[pid]
             out.append(_Hit(family, weight, m.start(), m.end()))
         return out
@@ -132,9 +109,6 @@ def _matcher(*, tool: bool, leet: bool) -> _Matcher:
     pats = [Pattern(f"{r.family}#{i}", _canonical_regex(r.regex)) for i, r in enumerate(rules)]
     return _Matcher(
         pset=PatternSet(pats),
-        compiled=tuple(re2.compile(p.source) for p in pats),
-        ids=tuple(p.id for p in pats),
-        unicode_rules=tuple(i for i, p in enumerate(pats) if not p.regex.isascii()),
         weights={p.id: (r.family, r.weight) for p, r in zip(pats, rules, strict=True)},
     )
 
