@@ -58,6 +58,11 @@ _LEET_TABLE = str.maketrans(
 )  # fmt: skip
 
 
+_LEET_BYTES = bytes.maketrans(
+    "".join(chr(k) for k in _LEET_TABLE).encode(), "".join(map(str, _LEET_TABLE.values())).encode()
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Normalized:
     """Canonical text plus what is needed to report findings against the original.
@@ -179,5 +184,10 @@ def normalize(text: str) -> Normalized:
 def deleet(text: str) -> str:
     """Leetspeak -> letters for injection matching (0->o, 1->i, 3->e, 4->a, 5->s, 7->t, @->a,
     $->s, |->l ...). One character for one, so offsets are unchanged; the caller scans it as a
-    separate variant because it would garble ordinary numbers."""
+    separate variant because it would garble ordinary numbers.
+
+    ASCII text goes through bytes.translate (a 256-entry table in C), many times faster than
+    str.translate's per-character dictionary lookups."""
+    if text.isascii():
+        return text.encode("ascii").translate(_LEET_BYTES).decode("ascii")
     return text.translate(_LEET_TABLE)

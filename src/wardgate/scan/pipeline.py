@@ -10,7 +10,7 @@ destination), and the strongest action becomes the verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
@@ -55,6 +55,8 @@ _TRANSPORT_HEADERS = frozenset(
         "proxy-connection",
     }
 )
+WINDOW = 64 * 1024  # characters a scanner sees at once
+OVERLAP = 8 * 1024  # longer than any credential matched (a 4096-bit PEM key is ~3.3 KB)
 _MAX_JSON_LEAVES = 256
 _MAX_JSON_BYTES = 1 << 20
 
@@ -244,14 +246,15 @@ class Pipeline:
             """The variable's value is meant for this destination (env_leak.allow)."""
             return any(host_matches(g, message.destination) for g in bindings.get(name, ()))
 
+        def secrets_in(text: str) -> list[Finding]:
+            found = scan_secrets(text) if run_dlp else []
+            if run_env:
+                found += self.env_leaks.scan(text, allowed=bound_here)
+            return found
+
         if run_dlp or run_env:
             for unit in self._units(message, body):
-                for segment in self._segments(unit.text):
-                    if run_dlp:
-                        findings += _relocate(scan_secrets(segment.text), segment, unit.field)
-                    if run_env:
-                        leaks = self.env_leaks.scan(segment.text, allowed=bound_here)
-                        findings += _relocate(leaks, segment, unit.field)
+                findings += self._scan_windows(unit.text, unit.field, secrets_in)
         if config.split_secrets.enabled:
             findings += find_split_secrets(fragments)
             if drip is not None and message.destination:
@@ -260,9 +263,19 @@ class Pipeline:
                     findings += find_drip(history, _drip_fragments(fragments))
         return _dedupe(findings)
 
-    def _segments(self, text: str) -> list[Segment]:
+    def _scan_windows(
+        self, text: str, field: str, scanner: Callable[[str], list[Finding]]
+    ) -> list[Finding]:
+        """Run `scanner` on every decoded view of every window of `text`; findings come back in
+        the coordinates of `text`, each reported by the one window that owns its start."""
         limits = self.config.decode
-        return expand(text, max_depth=limits.max_depth, max_bytes=limits.max_bytes)
+        out: list[Finding] = []
+        for base, own_start, own_end, chunk in _windows(text):
+            for segment in expand(chunk, max_depth=limits.max_depth, max_bytes=limits.max_bytes):
+                for finding in _relocate(scanner(segment.text), segment, field, base):
+                    if own_start <= finding.start < own_end:
+                        out.append(finding)
+        return out
 
     # -- inbound --------------------------------------------------------------------------
 
@@ -270,17 +283,15 @@ class Pipeline:
         config = self.config.injection
         if not config.enabled or not body:
             return []
-        block_at = config.threshold if threshold is None else threshold
-        findings: list[Finding] = []
-        for segment in self._segments(body):
-            result = scan_injection(segment.text, tool=tool)
-            if result.score < min(config.warn_threshold, block_at):
-                continue
-            findings += [
-                replace(f, score=result.score)
-                for f in _relocate(list(result.findings), segment, "body")
-            ]
-        return _dedupe(findings)
+        floor = min(config.warn_threshold, config.threshold if threshold is None else threshold)
+
+        def injection_in(text: str) -> list[Finding]:
+            result = scan_injection(text, tool=tool)
+            if result.score < floor:
+                return []
+            return [replace(f, score=result.score) for f in result.findings]
+
+        return _dedupe(self._scan_windows(body, "body", injection_in))
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -322,15 +333,33 @@ class Pipeline:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _relocate(findings: Sequence[Finding], segment: Segment, field: str) -> list[Finding]:
-    """Express findings made on a decoded segment in the coordinates of the unit it came from."""
+def _windows(text: str) -> Iterator[tuple[int, int, int, str]]:
+    """(base, own_start, own_end, chunk): bounded windows over a long text.
+
+    Each window owns the findings that start in [own_start, own_end) and reaches OVERLAP
+    characters past both ends, so a credential or phrase across a window edge is seen whole
+    by the window that owns its start. Bounded windows keep every scanner's cost linear in
+    the text (RE2's offset conversion is per window, not per text)."""
+    if len(text) <= WINDOW + OVERLAP:
+        yield 0, 0, len(text), text
+        return
+    for own_start in range(0, len(text), WINDOW):
+        base = max(0, own_start - OVERLAP)
+        yield base, own_start, own_start + WINDOW, text[base : own_start + WINDOW + OVERLAP]
+
+
+def _relocate(
+    findings: Sequence[Finding], segment: Segment, field: str, base: int = 0
+) -> list[Finding]:
+    """Express findings made on a (decoded) segment of a window in the coordinates of the unit
+    it came from; a decoded finding points at its encoded source."""
     if not segment.via:
-        return [replace(f, field=field) for f in findings]
+        return [replace(f, start=f.start + base, end=f.end + base, field=field) for f in findings]
     return [
         replace(
             f,
-            start=segment.start,
-            end=segment.end,
+            start=segment.start + base,
+            end=segment.end + base,
             decoded_via=segment.via + f.decoded_via,
             field=field,
         )
