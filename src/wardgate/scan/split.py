@@ -23,6 +23,8 @@ DRIP = "split_secret.drip"
 MAX_FRAGMENTS = 64  # fragments considered per message (or per drip window)
 MAX_JOIN = 4  # how many neighbouring fragments one credential may be spread over
 MAX_PAIRWISE = 12  # up to this many fragments, every ordered pair is joined too
+_MIN_JOINED = 16  # no credential format is shorter
+_DIGITS = frozenset("0123456789")
 _SEPARATOR = "\n \n"  # in no credential alphabet: no match or decoded run crosses it
 _MIN_LEN, _MAX_LEN = 3, 512
 
@@ -38,6 +40,12 @@ class Fragment:
 def is_candidate(value: str) -> bool:
     """Could this value be part of a credential? Credentials carry no whitespace."""
     return _MIN_LEN <= len(value) <= _MAX_LEN and not any(c.isspace() for c in value)
+
+
+def _mixed(value: str) -> bool:
+    """Holds an upper-case letter or a digit. Every credential format has them, so a join
+    made only of words and slugs ("repos", "hello-world") is not worth scanning."""
+    return value != value.lower() or any(ch in _DIGITS for ch in value)
 
 
 def _whole_secrets(frags: Sequence[Fragment]) -> set[int]:
@@ -79,7 +87,14 @@ def _joined_findings(
     pass rather than one per join."""
     frags = [f for f in fragments if is_candidate(f.value)][-MAX_FRAGMENTS:]
     whole = _whole_secrets(frags)
-    groups = [g for g in _groups(len(frags), keep) if not whole.intersection(g)]
+    mixed = {i for i, f in enumerate(frags) if _mixed(f.value)}
+    groups = [
+        g
+        for g in _groups(len(frags), keep)
+        if mixed.intersection(g)
+        and not whole.intersection(g)
+        and sum(len(frags[i].value) for i in g) >= _MIN_JOINED
+    ]
     if not groups:
         return []
     pieces: list[str] = []
