@@ -155,6 +155,9 @@ def normalize(text: str) -> Normalized:
     """
     if text.isascii():
         return Normalized(text.lower(), None, (), "")
+    whole = _fast_line(text)  # most non-ASCII text maps one for one: no need to go by line
+    if whole is not None:
+        return Normalized(whole, None, (), "")
     out: list[str] = []
     offsets: list[int] = []
     exact = True  # offsets are the identity so far
@@ -190,4 +193,7 @@ def deleet(text: str) -> str:
     str.translate's per-character dictionary lookups."""
     if text.isascii():
         return text.encode("ascii").translate(_LEET_BYTES).decode("ascii")
-    return text.translate(_LEET_TABLE)
+    try:  # UTF-8 keeps ASCII bytes apart from multi-byte sequences, so the table is safe
+        return text.encode("utf-8").translate(_LEET_BYTES).decode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return text.translate(_LEET_TABLE)
