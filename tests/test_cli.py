@@ -228,3 +228,17 @@ def test_check_rejects_unknown_rule_ids(tmp_path: Path) -> None:
     done = wardgate("check", "--config", str(config))
     assert done.returncode == 2
     assert "did you mean 'dlp.aws_access_key_id'" in done.stderr
+
+
+def test_ca_init_path_export(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "WARDGATE_HOME": str(tmp_path / "home")}
+    assert wardgate("ca", "path", env=env).returncode == 2  # no CA yet: a clear error
+    done = wardgate("ca", "init", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ca.pem")
+    assert wardgate("ca", "init", env=env).returncode == 2  # refuses to overwrite
+    assert wardgate("ca", "init", "--force", env=env).returncode == 0
+    assert wardgate("ca", "path", env=env).stdout.strip() == str(tmp_path / "home" / "ca.pem")
+    exported = wardgate("ca", "export", env=env)
+    assert exported.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE" not in exported.stdout

@@ -71,6 +71,34 @@ def _parser() -> argparse.ArgumentParser:
         "one JSON verdict per line out",
     )
 
+    run = with_config(
+        commands.add_parser(
+            "run",
+            help="run the proxy (HTTP, CONNECT, /fetch) and the admin port",
+            description="Forward proxy on --listen (default 127.0.0.1:8888); point agents at it "
+            "with HTTPS_PROXY/HTTP_PROXY. Admin (/healthz) on --admin (default 127.0.0.1:8889).",
+        )
+    )
+    run.add_argument("--listen", metavar="HOST:PORT")
+    run.add_argument("--admin", metavar="HOST:PORT")
+    run.add_argument("--mode", choices=["audit", "enforce"])
+    run.add_argument(
+        "--allow-internal",
+        action="append",
+        default=[],
+        metavar="CIDR_OR_HOST",
+        help="exempt an internal target from the SSRF block (repeatable; adds to ssrf.allow)",
+    )
+    run.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
+
+    ca = commands.add_parser("ca", help="manage the local CA used for TLS interception")
+    ca_actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
+    init = ca_actions.add_parser("init", help="create the CA in $WARDGATE_HOME (~/.wardgate)")
+    init.add_argument("--force", action="store_true", help="replace an existing CA")
+    init.add_argument("--days", type=int, default=825, help="CA validity in days")
+    ca_actions.add_parser("path", help="print the CA certificate's path")
+    ca_actions.add_parser("export", help="write the CA certificate (PEM) to stdout")
+
     check = with_config(commands.add_parser("check", help="validate a configuration"))
     check.add_argument("--mode", choices=["audit", "enforce"])
     commands.add_parser("presets", help="list the shipped presets")
@@ -87,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_scan(args)
         if args.command == "check":
             return _cmd_check(args)
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "ca":
+            return _cmd_ca(args)
         if args.command == "presets":
             for name, description in list_presets():
                 print(f"{name:<15} {description}")
@@ -105,6 +137,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.print_help()
     return EXIT_ERROR
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from wardgate.proxy.app import run  # the proxy's dependencies load only when needed
+
+    base = load_config(args.config, preset=args.preset)
+    overrides: dict[str, Any] = {}
+    for key in ("listen", "admin", "mode"):
+        if getattr(args, key):
+            overrides[key] = getattr(args, key)
+    if args.allow_internal:
+        overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
+    if args.audit_log:
+        overrides["audit"] = {"file": args.audit_log}
+    config = load_config(args.config, preset=args.preset, overrides=overrides)
+    run(config)
+    return EXIT_OK
+
+
+def _cmd_ca(args: argparse.Namespace) -> int:
+    from wardgate.proxy.ca import CAError, CertificateAuthority, default_home
+
+    home = default_home()
+    try:
+        if args.ca_command == "init":
+            ca = CertificateAuthority.create(home, days=args.days, force=args.force)
+            print(ca.cert_path)
+            print(
+                "Trust it in the agent: SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, "
+                f"NODE_EXTRA_CA_CERTS={ca.cert_path}",
+                file=sys.stderr,
+            )
+        elif args.ca_command == "path":
+            print(CertificateAuthority.load(home).cert_path)
+        else:
+            sys.stdout.buffer.write(CertificateAuthority.load(home).cert_pem())
+    except CAError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
 
 
 # -- check -----------------------------------------------------------------------------------

@@ -367,6 +367,22 @@ class TlsSettings(_Section):
     passthrough: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
 
 
+Seconds = Annotated[float, Strict(), Field(gt=0.0, le=86_400.0)]
+
+
+class ProxySettings(_Section):
+    """Limits of the HTTP transports. Every one fails closed: a body over `max_body_bytes`
+    that would have to be held for scanning is blocked, a scan over `scan_timeout` blocks."""
+
+    max_body_bytes: PosInt = 16 * 1024 * 1024  # largest body held whole for scanning
+    max_header_bytes: PosInt = 64 * 1024
+    header_timeout: Seconds = 10.0  # a request head must arrive within this (slowloris)
+    idle_timeout: Seconds = 60.0  # keep-alive connections with nothing to do are closed
+    upstream_timeout: Seconds = 30.0  # connect and first byte from upstream
+    scan_timeout: Seconds = 5.0
+    max_connections: PosInt = 4096
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -424,6 +440,7 @@ class Config(BaseModel):
     dns: DnsSettings = DnsSettings()
     limits: LimitSettings = LimitSettings()
     tls: TlsSettings = TlsSettings()
+    proxy: ProxySettings = ProxySettings()
 
     _overrides: tuple[_Override, ...] = PrivateAttr(default=())
     _allow: tuple[tuple[str, int | None], ...] = PrivateAttr(default=())

@@ -1,0 +1,775 @@
+"""The forward proxy: plain HTTP (absolute-form), CONNECT tunnels and TLS interception.
+
+The transport stays thin: it frames messages (http1), resolves and pins upstream addresses
+(resolve), asks the pipeline for a verdict and the limiter for room, enforces what they decide
+and writes one audit event per decision. It decides nothing itself.
+
+Order for a plain request: head -> body (held, bounded) -> scan -> limits -> resolve+SSRF ->
+upstream -> response head -> response body in scanned windows -> client. A window is only
+sent on once it has been scanned; a small response is held whole, so a block can still be a
+clean 403 instead of a cut connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+import wardgate.proxy.http1 as http1
+from wardgate.audit import AuditEvent, Sink, new_event_id
+from wardgate.config import Config
+from wardgate.config.models import host_matches
+from wardgate.policy.limits import LimitDecision, Limiter
+from wardgate.proxy.ca import CertificateAuthority
+from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
+from wardgate.proxy.responses import block_response, error_response, json_response
+from wardgate.proxy.sni import NeedMore, NotTls, client_hello_sni
+from wardgate.proxy.upstream import Upstream, UpstreamPool
+from wardgate.scan.pipeline import OVERLAP, WINDOW, Pipeline
+from wardgate.scan.ssrf import parse_ip_literal
+from wardgate.scan.types import (
+    Action,
+    Direction,
+    Finding,
+    Layer,
+    Message,
+    RuleDecision,
+    Severity,
+    Verdict,
+)
+
+_READ = 64 * 1024
+_TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
+               "event-stream", "yaml", "markdown", "csv", "graphql")  # fmt: skip
+_MAX_HELLO = 16 * 1024 + 5
+
+BODY_TOO_LARGE = "policy.body_too_large"
+HOST_MISMATCH = "policy.host_mismatch"
+SNI_MISMATCH = "tls.sni_mismatch"
+NOT_TLS = "tls.not_tls"
+PROXY_RULES = {
+    BODY_TOO_LARGE: "a body that must be held for scanning is over proxy.max_body_bytes",
+    HOST_MISMATCH: "Host header differs from the CONNECT target inside an intercepted tunnel",
+    SNI_MISMATCH: "TLS server name differs from the CONNECT host (domain fronting)",
+    NOT_TLS: "a CONNECT tunnel that does not start with a TLS ClientHello",
+    "rate_limit": "over limits.requests_per_minute (global or per domain)",
+    "data_budget": "over limits.bytes_per_hour (global or per domain)",
+}
+
+
+class _Abort(Exception):
+    """Stop serving this connection now (the response, if any, was already written)."""
+
+
+def _is_text(content_type: str) -> bool:
+    lowered = content_type.lower()
+    return any(t in lowered for t in _TEXT_TYPES)
+
+
+def _policy_verdict(rule: str, excerpt: str, severity: Severity = Severity.HIGH) -> Verdict:
+    finding = Finding(Layer.POLICY, rule, severity, 0, 0, excerpt)
+    return Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
+
+
+@dataclass(slots=True)
+class _Client:
+    """One client connection: its streams and its request parser."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    parser: http1.RequestReader
+    events: deque[http1.Event] = field(default_factory=deque)
+
+    async def next_event(self) -> http1.Event | None:
+        """The next parsed event, or None at a clean end of the connection."""
+        while not self.events:
+            data = await self.reader.read(_READ)
+            if not data:
+                return None
+            self.events.extend(self.parser.feed(data))
+        return self.events.popleft()
+
+    async def read_body(self, limit: int) -> bytes | None:
+        """The whole request body, or None when it is over `limit` (drained no further)."""
+        body = bytearray()
+        while True:
+            event = await self.next_event()
+            if event is None:
+                raise _Abort
+            if isinstance(event, http1.EndOfMessage):
+                return bytes(body)
+            if isinstance(event, http1.Body):
+                body += event.data
+                if len(body) > limit:
+                    return None
+
+    def send(self, data: bytes) -> None:
+        self.writer.write(data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a request goes: scheme, host as written, port, and origin-form path."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def url(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{host}{port}{self.path}"
+
+
+class ProxyServer:
+    """Serves the proxy port. One instance per process; `serve` returns the asyncio server."""
+
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        *,
+        resolver: Resolver,
+        limiter: Limiter,
+        sink: Sink,
+        ca: CertificateAuthority | None = None,
+        upstream_tls: ssl.SSLContext | None = None,
+        fetch: Callable[[str, http1.RequestHead], Awaitable[bytes]] | None = None,
+    ) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.resolver = resolver
+        self.limiter = limiter
+        self.sink = sink
+        self.ca = ca
+        self.upstream_tls = upstream_tls or ssl.create_default_context()
+        self.pool = UpstreamPool(connect_timeout=config.proxy.upstream_timeout)
+        self.fetch = fetch
+        self.audit_mode = config.mode.value == "audit"
+        self._connections = 0
+        self.started = time.monotonic()
+
+    async def serve(self, host: str, port: int) -> asyncio.Server:
+        return await asyncio.start_server(self._on_client, host, port, limit=1 << 20)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- connection loop -----------------------------------------------------------------
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        proxy = self.config.proxy
+        if self._connections >= proxy.max_connections:
+            writer.write(error_response(503, "too many connections"))
+            writer.close()
+            return
+        self._connections += 1
+        client = _Client(reader, writer, self._parser())
+        try:
+            await self._serve(client, _Target("http", "", 0, ""))
+        except (_Abort, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._connections -= 1
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def _parser(self) -> http1.RequestReader:
+        return http1.RequestReader(max_header_bytes=self.config.proxy.max_header_bytes)
+
+    async def _serve(self, client: _Client, tunnel: _Target) -> None:
+        """Requests on one connection until it closes. `tunnel` is the CONNECT target for
+        connections inside an intercepted TLS tunnel (origin-form requests), else empty."""
+        proxy = self.config.proxy
+        first = True
+        while True:
+            try:
+                async with asyncio.timeout(proxy.header_timeout if first else proxy.idle_timeout):
+                    event = await client.next_event()
+            except TimeoutError:
+                if first:
+                    client.send(error_response(408, "request head not received in time"))
+                return
+            except http1.ProtocolError as exc:
+                client.send(error_response(exc.status, exc.reason))
+                return
+            first = False
+            if event is None:
+                return
+            if not isinstance(event, http1.RequestHead):
+                client.send(error_response(400, "unexpected data"))
+                return
+            try:
+                keep = await self._request(client, event, tunnel)
+            except http1.ProtocolError as exc:
+                client.send(error_response(exc.status, exc.reason))
+                return
+            await client.writer.drain()
+            if not keep:
+                return
+
+    async def _request(self, client: _Client, head: http1.RequestHead, tunnel: _Target) -> bool:
+        """Handle one request; True when the connection may carry another."""
+        if head.method == "CONNECT":
+            if tunnel.host:
+                client.send(error_response(400, "CONNECT inside a tunnel"))
+                return False
+            await self._connect(client, head)
+            return False
+        if head.upgrade == "h2c":
+            client.send(error_response(400, "h2c upgrade is not supported; use HTTP/1.1"))
+            return False
+        target = self._target(head, tunnel)
+        if target is None:
+            if head.target.startswith("/fetch") and self.fetch is not None:
+                client.send(await self.fetch(head.target, head))
+                return False
+            client.send(error_response(400, "wardgate is a proxy: send an absolute URL or CONNECT"))
+            return False
+        if head.upgrade:
+            client.send(error_response(400, f"upgrade to {head.upgrade[:32]!r} is not supported"))
+            return False
+        return await self._forward(client, head, target)
+
+    def _target(self, head: http1.RequestHead, tunnel: _Target) -> _Target | None:
+        if tunnel.host:  # inside an intercepted tunnel: origin-form, host fixed by CONNECT
+            if not head.target.startswith("/"):
+                return None
+            return _Target(tunnel.scheme, tunnel.host, tunnel.port, head.target)
+        if head.target.startswith("/"):
+            return None
+        try:
+            parts = urlsplit(head.target)
+            port = parts.port
+        except ValueError:
+            raise http1.ProtocolError(400, "malformed request target") from None
+        if parts.scheme != "http" or not parts.hostname:
+            raise http1.ProtocolError(
+                400, "only http:// URLs are proxied in the clear; use CONNECT"
+            )
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return _Target("http", parts.hostname, port or 80, path)
+
+    # -- plain HTTP (and HTTP inside an intercepted tunnel) ---------------------------------
+
+    async def _forward(self, client: _Client, head: http1.RequestHead, target: _Target) -> bool:
+        started = time.perf_counter()
+        proxy = self.config.proxy
+        body = await client.read_body(proxy.max_body_bytes)
+        if body is None:
+            verdict = _policy_verdict(BODY_TOO_LARGE, f"request body over {proxy.max_body_bytes}")
+            self._enforce(client, verdict, target, Direction.REQUEST, started, 0, head.method)
+            return False  # the rest of the body is unread: the connection cannot be reused
+        headers = http1.end_to_end_headers(head.headers)
+        if target.scheme == "https":
+            host_header = head.header("host") or target.host
+            if host_header.split(":")[0].strip("[]").lower() != target.host.lower():
+                verdict = _policy_verdict(HOST_MISMATCH, host_header[:100])
+                if self._enforce(
+                    client, verdict, target, Direction.REQUEST, started, 0, head.method
+                ):
+                    return head.keep_alive
+        message = Message(
+            direction=Direction.REQUEST,
+            url=target.url,
+            destination=target.host,
+            port=target.port,
+            headers=tuple(headers),
+            raw_body=body,
+            content_encoding=head.header("content-encoding") or "",
+            content_type=head.header("content-type") or "",
+        )
+        verdict = self.pipeline.scan(message)
+        if self._enforce(
+            client, verdict, target, Direction.REQUEST, started, len(body), head.method
+        ):
+            return head.keep_alive
+        if (
+            verdict.action is Action.REDACT
+            and verdict.redacted_body is not None
+            and not self.audit_mode
+        ):
+            body = verdict.redacted_body.encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+        if await self._limited(client, target, started, head.method, len(body)):
+            return head.keep_alive
+        address = await self._resolve(client, target, started, head.method)
+        if address is None:
+            return head.keep_alive
+        return await self._exchange(client, head, target, address, headers, body, started)
+
+    async def _exchange(
+        self,
+        client: _Client,
+        head: http1.RequestHead,
+        target: _Target,
+        address: IPAddress,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        started: float,
+    ) -> bool:
+        tls = self.upstream_tls if target.scheme == "https" else None
+        try:
+            upstream, _ = await self.pool.acquire(
+                address,
+                target.port,
+                tls=tls,
+                server_name=target.host,
+            )
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self._error(
+                client, target, started, 502, f"upstream connect failed: {type(exc).__name__}"
+            )
+            return False
+        out_headers = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length")]
+        host_value = target.host if ":" not in target.host else f"[{target.host}]"
+        if target.port not in (80, 443):
+            host_value += f":{target.port}"
+        out_headers.insert(0, ("Host", host_value))
+        if body or head.method in ("POST", "PUT", "PATCH"):
+            out_headers.append(("Content-Length", str(len(body))))
+        upstream.writer.write(
+            http1.request_head_bytes(head.method, target.path, out_headers) + body
+        )
+        try:
+            reusable = await self._relay_response(client, head, target, upstream, started)
+        except _Abort:
+            upstream.close()
+            raise
+        except (OSError, TimeoutError, http1.ProtocolError, asyncio.IncompleteReadError) as exc:
+            upstream.close()
+            self._error(client, target, started, 502, f"upstream failed: {type(exc).__name__}")
+            return False
+        self.pool.release(upstream, reusable=reusable)
+        return reusable and head.keep_alive
+
+    async def _relay_response(
+        self,
+        client: _Client,
+        head: http1.RequestHead,
+        target: _Target,
+        upstream: Upstream,
+        started: float,
+    ) -> bool:
+        """Read the upstream response and pass it on, scanned. True if both sides stay open."""
+        proxy = self.config.proxy
+        parser = http1.ResponseReader(request_method=head.method)
+        events: deque[http1.Event] = deque()
+
+        async def next_event() -> http1.Event:
+            while not events:
+                async with asyncio.timeout(proxy.upstream_timeout):
+                    data = await upstream.reader.read(_READ)
+                events.extend(parser.feed(data) if data else parser.feed_eof())
+                if not data and not events:
+                    raise ConnectionError("upstream closed")
+            return events.popleft()
+
+        response = await next_event()
+        while isinstance(response, http1.ResponseHead) and 100 <= response.status < 200:
+            response = await next_event()  # interim responses are not passed on
+        if not isinstance(response, http1.ResponseHead):
+            raise http1.ProtocolError(502, "no response head")
+        content_type = response.header("content-type") or ""
+        encoding = (response.header("content-encoding") or "").lower()
+        scan = _is_text(content_type) and self.config.injection.enabled
+        relay = _ResponseRelay(self, client, head, target, response, started)
+        total = 0
+        while True:
+            event = await next_event()
+            if isinstance(event, http1.EndOfMessage):
+                break
+            if isinstance(event, http1.Body):
+                total += len(event.data)
+                await relay.feed(
+                    event.data, scan=scan, compressed=bool(encoding and encoding != "identity")
+                )
+        await relay.finish(scan=scan, encoding=encoding)
+        await self.limiter.spend(target.host, total)
+        if relay.cut:
+            raise _Abort
+        return response.keep_alive and not relay.blocked
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def _audit(
+        self,
+        verdict: Verdict,
+        target: _Target,
+        direction: Direction,
+        started: float,
+        nbytes: int,
+        method: str | None,
+        *,
+        transport: str = "http",
+        event_id: str | None = None,
+        status: int | None = None,
+        error: str | None = None,
+    ) -> str:
+        event = AuditEvent.from_verdict(
+            verdict,
+            transport=transport,
+            direction=direction,
+            destination=target.host,
+            mode="audit" if self.audit_mode else "enforce",
+            duration_ms=(time.perf_counter() - started) * 1000,
+            bytes=nbytes,
+            event_id=event_id,
+            method=method,
+            url=target.url if target.host else None,
+            status=status,
+            error=error,
+        )
+        self.sink.emit(event)
+        return event.event_id
+
+    def _enforce(
+        self,
+        client: _Client,
+        verdict: Verdict,
+        target: _Target,
+        direction: Direction,
+        started: float,
+        nbytes: int,
+        method: str | None,
+        *,
+        transport: str = "http",
+        status: int = 403,
+        retry_after: float = 0.0,
+    ) -> bool:
+        """Audit the verdict; in enforce mode write the block response. True if blocked."""
+        blocking = verdict.action in (Action.BLOCK, Action.ASK) and not self.audit_mode
+        event_id = new_event_id()
+        self._audit(
+            verdict, target, direction, started, nbytes, method,
+            transport=transport, event_id=event_id, status=status if blocking else None,
+        )  # fmt: skip
+        if blocking:
+            rule = verdict.blocking_rule or "policy"
+            client.send(block_response(rule, event_id, status=status, retry_after=retry_after))
+        return blocking
+
+    def _error(
+        self, client: _Client, target: _Target, started: float, status: int, msg: str
+    ) -> None:
+        self._audit(Verdict(Action.BLOCK), target, Direction.REQUEST, started, 0, None,
+                    status=status, error=msg)  # fmt: skip
+        client.send(error_response(status, msg))
+
+    async def _limited(
+        self, client: _Client, target: _Target, started: float, method: str | None, nbytes: int
+    ) -> bool:
+        if not self.limiter.has_limits():
+            return False
+        decision: LimitDecision = await self.limiter.admit(target.host)
+        if decision.allowed and nbytes:
+            decision = await self.limiter.spend(target.host, nbytes)
+        if decision.allowed:
+            return False
+        verdict = _policy_verdict(
+            decision.rule or "rate_limit", f"{decision.scope}", Severity.MEDIUM
+        )
+        return self._enforce(client, verdict, target, Direction.REQUEST, started, nbytes, method,
+                             status=429, retry_after=decision.retry_after)  # fmt: skip
+
+    async def _resolve(
+        self, client: _Client, target: _Target, started: float, method: str | None
+    ) -> IPAddress | None:
+        """The checked address to connect to, or None when blocked / unresolvable."""
+        ssrf = self.config.ssrf
+        try:
+            return await resolve_pinned(
+                self.resolver, target.host, allow=ssrf.allow, ssrf=ssrf.enabled
+            )
+        except SsrfBlocked as exc:
+            verdict = _policy_verdict(exc.rule_id, f"{target.host} -> {exc.address_class.value}")
+            if self._enforce(client, verdict, target, Direction.REQUEST, started, 0, method):
+                return None
+            literal = parse_ip_literal(exc.address)
+            return literal  # audit mode: log and go on to the checked address
+        except ResolveError as exc:
+            self._error(client, target, started, 502, str(exc)[:200])
+            return None
+
+    # -- CONNECT -------------------------------------------------------------------------------
+
+    async def _connect(self, client: _Client, head: http1.RequestHead) -> None:
+        started = time.perf_counter()
+        host, port = _authority(head.target)
+        target = _Target("https", host, port, "/")
+        verdict = self.pipeline.scan(
+            Message(Direction.REQUEST, url=target.url, destination=host, port=port)
+        )
+        if self._enforce(client, verdict, target, Direction.REQUEST, started, 0, "CONNECT",
+                         transport="connect"):  # fmt: skip
+            return
+        if await self._limited(client, target, started, "CONNECT", 0):
+            return
+        address = await self._resolve(client, target, started, "CONNECT")
+        if address is None:
+            return
+        client.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        await client.writer.drain()
+        early = client.parser.trailing
+        if self._intercepts(host):
+            if early:
+                raise _Abort  # bytes before our TLS handshake: nothing sane to do with them
+            await self._intercept(client, target)
+            return
+        await self._tunnel(client, target, address, early, started)
+
+    def _intercepts(self, host: str) -> bool:
+        tls = self.config.tls
+        return (
+            tls.intercept
+            and self.ca is not None
+            and not any(host_matches(glob, host) for glob in tls.passthrough)
+        )
+
+    async def _intercept(self, client: _Client, target: _Target) -> None:
+        assert self.ca is not None
+        context = self.ca.server_context(target.host)
+        await client.writer.start_tls(
+            context, ssl_handshake_timeout=self.config.proxy.header_timeout
+        )
+        inner = _Client(client.reader, client.writer, self._parser())
+        await self._serve(inner, target)
+
+    async def _tunnel(
+        self, client: _Client, target: _Target, address: IPAddress, early: bytes, started: float
+    ) -> None:
+        hello = bytearray(early)
+        proxy = self.config.proxy
+        try:
+            async with asyncio.timeout(proxy.header_timeout):
+                while True:
+                    sni = client_hello_sni(bytes(hello)) if hello else NeedMore()
+                    if not isinstance(sni, NeedMore):
+                        break
+                    data = await client.reader.read(_READ)
+                    if not data:
+                        raise _Abort
+                    hello += data
+        except NotTls:
+            verdict = _policy_verdict(NOT_TLS, target.host)
+            if self._audit_block(verdict, target, started):
+                raise _Abort from None
+            sni = target.host
+        expected = target.host.lower().rstrip(".")
+        if (sni is None and parse_ip_literal(expected) is None) or sni not in (None, expected):
+            verdict = _policy_verdict(SNI_MISMATCH, f"CONNECT {expected}, SNI {sni or '(none)'}")
+            if self._audit_block(verdict, target, started):
+                raise _Abort
+        try:
+            upstream, _ = await self.pool.acquire(address, target.port)
+        except (OSError, TimeoutError):
+            raise _Abort from None
+        self._audit(Verdict(Action.ALLOW), target, Direction.REQUEST, started, len(hello),
+                    "CONNECT", transport="connect")  # fmt: skip
+        upstream.writer.write(bytes(hello))
+        try:
+            sent, received = await asyncio.gather(
+                _pump(client.reader, upstream.writer), _pump(upstream.reader, client.writer)
+            )
+        finally:
+            upstream.close()
+        await self.limiter.spend(target.host, len(hello) + sent + received)
+
+    def _audit_block(self, verdict: Verdict, target: _Target, started: float) -> bool:
+        """Audit a tunnel-level verdict; True when enforce mode closes the tunnel."""
+        self._audit(verdict, target, Direction.REQUEST, started, 0, "CONNECT", transport="connect")
+        return not self.audit_mode
+
+
+class _ResponseRelay:
+    """Passes a response body on in scanned windows.
+
+    Up to one window (plus overlap) is held: small bodies are decided whole before the head
+    is sent, so a block is a proper 403; a long body is sent window by window, each after its
+    scan, and a block found late cuts the connection (the only honest signal left)."""
+
+    def __init__(
+        self,
+        server: ProxyServer,
+        client: _Client,
+        request: http1.RequestHead,
+        target: _Target,
+        head: http1.ResponseHead,
+        started: float,
+    ) -> None:
+        self.server = server
+        self.client = client
+        self.request = request
+        self.target = target
+        self.head = head
+        self.started = started
+        self.held = bytearray()
+        self.sent_head = False
+        self.blocked = False  # answered with a block response before the head went out
+        self.cut = False  # blocked after the head went out: connection aborted
+        self.chunked_out = False
+
+    def _send_head(self, content_length: int | None) -> None:
+        headers = [
+            (k, v)
+            for k, v in http1.end_to_end_headers(self.head.headers)
+            if k.lower() != "content-length"
+        ]
+        if self.request.method == "HEAD" or self.head.status in (204, 304):
+            if self.head.content_length is not None:
+                headers.append(("Content-Length", str(self.head.content_length)))
+        elif content_length is not None:
+            headers.append(("Content-Length", str(content_length)))
+        else:
+            headers.append(("Transfer-Encoding", "chunked"))
+            self.chunked_out = True
+        self.client.send(http1.response_head_bytes(self.head.status, self.head.reason, headers))
+        self.sent_head = True
+
+    def _send_body(self, data: bytes) -> None:
+        if data:
+            self.client.send(http1.chunk(data) if self.chunked_out else data)
+
+    @property
+    def done(self) -> bool:
+        """wardgate answered (403) or cut the connection: the rest of the body is dropped."""
+        return self.blocked or self.cut
+
+    async def feed(self, data: bytes, *, scan: bool, compressed: bool) -> None:
+        if self.done:
+            return
+        if not scan:
+            if not self.sent_head:
+                self._send_head(self.head.content_length)
+            self._send_body(data)
+            await self.client.writer.drain()
+            return
+        self.held += data
+        if compressed:  # compressed text is held whole and decided at the end
+            if len(self.held) > self.server.config.proxy.max_body_bytes:
+                self._decide(_policy_verdict(BODY_TOO_LARGE, "compressed response body"))
+            return
+        while len(self.held) >= WINDOW + OVERLAP and not self.done:
+            if self._decide(self._scan(bytes(self.held[: WINDOW + OVERLAP]), "")):
+                return
+            if not self.sent_head:
+                self._send_head(self.head.content_length)
+            self._send_body(bytes(self.held[:WINDOW]))
+            del self.held[:WINDOW]
+            await self.client.writer.drain()
+
+    async def finish(self, *, scan: bool, encoding: str) -> None:
+        if self.done:
+            return
+        if scan:
+            body = bytes(self.held)
+            verdict = self._scan(body, "" if encoding == "identity" else encoding)
+            if self._decide(verdict):
+                return
+            redacted = verdict.redacted_body
+            rewrite = verdict.action is Action.REDACT and not self.server.audit_mode
+            if rewrite and redacted is not None and not self.sent_head:
+                self.head = _without_encoding(self.head)
+                body = redacted.encode()
+            if not self.sent_head:
+                self._send_head(len(body))
+            self._send_body(body)
+        elif not self.sent_head:
+            self._send_head(self.head.content_length)
+        if self.chunked_out:
+            self.client.send(http1.LAST_CHUNK)
+
+    def _scan(self, body: bytes, encoding: str) -> Verdict:
+        message = Message(
+            direction=Direction.RESPONSE,
+            url=self.target.url,
+            destination=self.target.host,
+            port=self.target.port,
+            raw_body=body,
+            content_encoding=encoding,
+            content_type=self.head.header("content-type") or "",
+        )
+        return self.server.pipeline.scan(message)
+
+    def _decide(self, verdict: Verdict) -> bool:
+        """Audit a response verdict that found something; True if the response is stopped."""
+        if verdict.action is Action.ALLOW:
+            return False
+        if self.sent_head and verdict.action.rank >= Action.REDACT.rank:
+            self._block_late(verdict)
+        else:
+            self.blocked = self.server._enforce(
+                self.client, verdict, self.target, Direction.RESPONSE, self.started,
+                len(self.held), self.request.method,
+            )  # fmt: skip
+        return self.done
+
+    def _block_late(self, verdict: Verdict) -> None:
+        """A block after the head went out: audit it and cut the connection."""
+        self.server._audit(verdict, self.target, Direction.RESPONSE, self.started,
+                           len(self.held), self.request.method)  # fmt: skip
+        if not self.server.audit_mode:
+            self.cut = True
+            self.client.writer.transport.abort()
+
+
+def _without_encoding(head: http1.ResponseHead) -> http1.ResponseHead:
+    headers = tuple((k, v) for k, v in head.headers if k.lower() != "content-encoding")
+    return replace(head, headers=headers)
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
+    """Copy until EOF; returns the bytes copied. Half-closes the far side at EOF."""
+    total = 0
+    try:
+        while True:
+            data = await reader.read(_READ)
+            if not data:
+                break
+            total += len(data)
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        writer.close()
+    return total
+
+
+def _authority(target: str) -> tuple[str, int]:
+    """host and port of a CONNECT target ("host:port", "[v6]:port"); ProtocolError if not."""
+    host, sep, port_text = target.rpartition(":")
+    if not sep or not port_text.isdigit() or not host or len(target) > 300:
+        raise http1.ProtocolError(400, "CONNECT needs host:port")
+    port = int(port_text)
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise http1.ProtocolError(400, "CONNECT needs host:port")
+        host = host[1:-1]
+    if not 0 < port < 65536 or "/" in host or "@" in host or " " in host:
+        raise http1.ProtocolError(400, "CONNECT needs host:port")
+    return host.lower().rstrip("."), port
+
+
+def status_payload(server: ProxyServer) -> bytes:
+    """/healthz body: alive, since when, how busy."""
+    return json_response(
+        200,
+        {
+            "status": "ok",
+            "uptime_s": round(time.monotonic() - server.started, 1),
+            "connections": server._connections,
+            "mode": server.config.mode.value,
+        },
+    )
