@@ -43,6 +43,7 @@ class Nginx:
     port: int
     root: Path
     process: subprocess.Popen[bytes]
+    tls_port: int = 0
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -68,6 +69,7 @@ http {{
     keepalive_requests 10000;
     server {{
         listen 127.0.0.1:{port};
+        {tls}
         root {root};
         location = /echo {{ return 200 "posted\\n"; }}
         location = /redirect-metadata {{ return 302 http://169.254.169.254/latest/; }}
@@ -76,7 +78,79 @@ http {{
 """
 
 
-def start_nginx(base: Path, files: dict[str, bytes]) -> Nginx:
+@dataclass
+class TlsFiles:
+    """A test CA and a leaf for localhost / 127.0.0.1 signed by it, as files for nginx."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upstream test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = TlsFiles(directory / "upstream-ca.pem", directory / "leaf.pem", directory / "leaf.key")
+    files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.cert.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+def start_nginx(base: Path, files: dict[str, bytes], *, tls: TlsFiles | None = None) -> Nginx:
     root = base / "www"
     root.mkdir(parents=True)
     for name, data in files.items():
@@ -85,7 +159,14 @@ def start_nginx(base: Path, files: dict[str, bytes]) -> Nginx:
     prefix.mkdir()
     port = free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=root))
+    tls_conf, tls_port = "", 0
+    if tls is not None:
+        tls_port = free_port()
+        tls_conf = (
+            f"listen 127.0.0.1:{tls_port} ssl; ssl_certificate {tls.cert}; "
+            f"ssl_certificate_key {tls.key};"
+        )
+    conf.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=root, tls=tls_conf))
     process = subprocess.Popen(
         [NGINX, "-c", str(conf), "-p", str(prefix)],
         stdout=subprocess.DEVNULL,
@@ -97,7 +178,7 @@ def start_nginx(base: Path, files: dict[str, bytes]) -> Nginx:
         process.kill()
         log = (prefix / "error.log").read_text()[-500:]
         raise RuntimeError(f"nginx did not start: {log}") from None
-    return Nginx(port, root, process)
+    return Nginx(port, root, process, tls_port)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -238,3 +238,12 @@ def test_normalize_host() -> None:
     assert normalize_host("Example.COM.") == "example.com"
     assert normalize_host("bücher.example") == "xn--bcher-kva.example"
     assert normalize_host("ｐａｓｔｅｂｉｎ．com") == "pastebin.com"
+
+
+def test_localhost_is_allowed_when_loopback_addresses_are() -> None:
+    from wardgate.scan.ssrf import is_allowed
+
+    assert is_allowed("localhost", ["127.0.0.0/8"])
+    assert is_allowed("api.localhost", ["::1"])
+    assert not is_allowed("localhost", ["10.0.0.0/8"])
+    assert not is_allowed("localhost", [])

@@ -208,9 +208,11 @@ def _is_chunked(fields: _Collector, version: str, unsupported: int) -> bool:
     if version == "1.0":
         raise ProtocolError(400, "Transfer-Encoding in an HTTP/1.0 message")
     codings = [token.strip().lower() for value in values for token in value.split(",")]
-    if codings != ["chunked"]:
-        raise ProtocolError(unsupported, "unsupported transfer coding")
-    return True
+    if codings == ["chunked"]:
+        return True
+    if "chunked" in codings and (codings[-1] != "chunked" or codings.count("chunked") > 1):
+        raise ProtocolError(400, "chunked must be the only and last transfer coding")
+    raise ProtocolError(unsupported, "unsupported transfer coding")
 
 
 def _keep_alive(version: str, connection: set[str]) -> bool:

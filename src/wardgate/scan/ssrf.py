@@ -292,6 +292,12 @@ def classify_host(host: str) -> AddressClass | None:
     return None
 
 
+_LOOPBACK_FORMS: tuple[IPAddress, ...] = (
+    ipaddress.IPv4Address("127.0.0.1"),
+    ipaddress.IPv6Address("::1"),
+)
+
+
 def _address_forms(ip: IPAddress) -> tuple[IPAddress, ...]:
     """The address itself plus the IPv4 addresses it wraps, so an allow entry written as
     127.0.0.1 also covers ::ffff:127.0.0.1 (the same destination)."""
@@ -335,6 +341,12 @@ def is_allowed(host_or_ip: str, allow: Sequence[str]) -> bool:
         return False
     host = normalize_host(host_or_ip)
     ip = parse_ip_literal(host)
-    forms = _address_forms(ip) if ip is not None else ()
-    metadata = classify_host(host) is AddressClass.METADATA
+    cls = classify_host(host)
+    if ip is not None:
+        forms = _address_forms(ip)
+    elif cls is AddressClass.LOOPBACK:  # "localhost" means the loopback addresses
+        forms = _LOOPBACK_FORMS
+    else:
+        forms = ()
+    metadata = cls is AddressClass.METADATA
     return any(_entry_allows(entry, host, forms, metadata) for entry in allow)
