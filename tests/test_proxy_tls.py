@@ -95,11 +95,13 @@ def test_sni_that_differs_from_the_connect_host_is_refused(
     sock = _connect(tunnel, f"localhost:{nginx.tls_port}")
     context = ssl.create_default_context(cafile=str(tls_files.ca))
     context.check_hostname = False
-    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
-        with context.wrap_socket(sock, server_hostname="allowed-cdn.example") as tls:
-            tls.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert tls.recv(100) == b""  # closed without an answer counts as refused
-            raise ConnectionError("closed")
+    with (
+        pytest.raises((ssl.SSLError, ConnectionError, OSError)),
+        context.wrap_socket(sock, server_hostname="allowed-cdn.example") as tls,
+    ):
+        tls.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert tls.recv(100) == b""  # closed without an answer counts as refused
+        raise ConnectionError("closed")
     sock.close()
     rules = [f["rule"] for e in tunnel.events() for f in e["findings"]]  # type: ignore[attr-defined]
     assert "tls.sni_mismatch" in rules

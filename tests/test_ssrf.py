@@ -224,7 +224,7 @@ def test_every_class_has_a_stable_rule_id() -> None:
         ("db.internal", ["*.internal"], True),
         ("internal", ["*.internal"], False),  # '*.' is subdomains only
         ("localhost", ["localhost"], True),
-        ("localhost", ["127.0.0.1"], False),  # names are not resolved here
+        ("localhost", ["127.0.0.1"], True),  # "localhost" means the loopback addresses
         ("10.0.0.5", ["not a cidr/xx", "10.0.0.5"], True),
         ("10.0.0.5", ["*"], True),
     ],
