@@ -15,12 +15,16 @@ from wardgate.proxy.http1 import (
     RequestReader,
     ResponseHead,
     ResponseReader,
+    _Collector,
+    _content_length,
+    _is_chunked,
     chunk,
     end_to_end_headers,
     request_head_bytes,
     response_head_bytes,
 )
 
+POST = b"POST / HTTP/1.1\r\nHost: a\r\n"
 GET = b"GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"
 
 
@@ -385,23 +389,23 @@ def test_eof_mid_response_is_an_error(partial: bytes) -> None:
         (b"GET / HTTP/1.1\r\nX: a\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         # framing
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\nx", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501),
+        (POST + b"Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (POST + b"Transfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400),
+        (POST + b"Content-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400),
+        (POST + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nx", 400),
+        (POST + b"Content-Length: 1, 1\r\n\r\nx", 400),
+        (POST + b"Content-Length: -1\r\n\r\n", 400),
+        (POST + b"Content-Length: +1\r\n\r\n", 400),
+        (POST + b"Content-Length: abc\r\n\r\n", 400),
+        (POST + b"Content-Length: 0x10\r\n\r\n", 400),
+        (POST + b"Content-Length: 1 2\r\n\r\n", 400),
+        (POST + b"Content-Length: 99999999999999999999\r\n\r\n", 400),
+        (POST + b"Transfer-Encoding: gzip\r\n\r\n", 501),
+        (POST + b"Transfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        (POST + b"Transfer-Encoding: chunked, chunked\r\n\r\n", 400),
+        (POST + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (POST + b"Transfer-Encoding: chunked, gzip\r\n\r\n", 400),
+        (POST + b"Transfer-Encoding: identity\r\n\r\n", 501),
         (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
         (b"CONNECT a:443 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 400),
     ],
@@ -660,3 +664,60 @@ def test_chunk_round_trip() -> None:
     reader = ResponseReader(request_method="GET")
     events = reader.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
     assert merged(events[1:]) == [Body(b"a" * 300 + b"bc"), EndOfMessage()]
+
+
+# -- checks that do not rely on llhttp ------------------------------------------------------
+
+
+def collected(*fields: tuple[bytes, bytes]) -> _Collector:
+    """Fields as llhttp would report them, to test wardgate's own framing checks: framing
+    is decided on wardgate's reading of the fields, so it must hold even where a lenient
+    llhttp build would let a message through."""
+    collector = _Collector()
+    for name, value in fields:
+        collector.on_header(name, value)
+    return collector
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [(b"Content-Length", b"1"), (b"content-length", b"1")],
+        [(b"Content-Length", b"+1")],
+        [(b"Content-Length", b"1_0")],
+        [(b"Content-Length", b"\xb9")],  # a superscript digit in Latin-1
+        [(b"Content-Length", b"")],
+    ],
+)
+def test_own_content_length_check(fields: list[tuple[bytes, bytes]]) -> None:
+    with pytest.raises(ProtocolError) as info:
+        _content_length(collected(*fields))
+    assert info.value.status == 400
+
+
+def test_own_content_length_parse() -> None:
+    assert _content_length(collected((b"Content-Length", b" 42 "))) == 42
+    assert _content_length(collected((b"X", b"1"))) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ([(b"Content-Length", b"3"), (b"Transfer-Encoding", b"chunked")], 400),
+        ([(b"Transfer-Encoding", b"chunked, chunked")], 400),
+        ([(b"Transfer-Encoding", b"chunked"), (b"Transfer-Encoding", b"gzip")], 400),
+        ([(b"Transfer-Encoding", b"gzip")], 501),
+        ([(b"Transfer-Encoding", b"")], 501),
+    ],
+)
+def test_own_transfer_encoding_check(fields: list[tuple[bytes, bytes]], status: int) -> None:
+    with pytest.raises(ProtocolError) as info:
+        _is_chunked(collected(*fields), "1.1", 501)
+    assert info.value.status == status
+
+
+def test_own_transfer_encoding_parse() -> None:
+    assert _is_chunked(collected((b"Transfer-Encoding", b" CHUNKED ")), "1.1", 501)
+    assert not _is_chunked(collected((b"X", b"chunked")), "1.1", 501)
+    with pytest.raises(ProtocolError):
+        _is_chunked(collected((b"Transfer-Encoding", b"chunked")), "1.0", 501)

@@ -3,6 +3,8 @@ a valid stream is split into reads never changes what it means."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,7 +78,7 @@ def merged(events: list[Event]) -> list[Event]:
 def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     edges = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def run_requests(chunks: list[bytes], **limits: int) -> tuple[list[Event], bytes]:

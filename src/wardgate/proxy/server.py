@@ -236,7 +236,7 @@ class ProxyServer:
             client.send(error_response(400, "wardgate is a proxy: send an absolute URL or CONNECT"))
             return False
         if head.upgrade:
-            client.send(error_response(400, f"upgrade to {head.upgrade[:32]!r} is not supported"))
+            client.send(error_response(400, "this upgrade is not supported"))
             return False
         return await self._forward(client, head, target)
 
