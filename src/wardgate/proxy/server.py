@@ -17,8 +17,8 @@ import contextlib
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import wardgate.proxy.http1 as http1
@@ -27,9 +27,11 @@ from wardgate.config import Config
 from wardgate.config.models import host_matches
 from wardgate.policy.limits import LimitDecision, Limiter
 from wardgate.proxy.ca import CertificateAuthority
+from wardgate.proxy.fetch import handle_fetch
 from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
 from wardgate.proxy.responses import block_response, error_response, json_response
 from wardgate.proxy.sni import NeedMore, NotTls, client_hello_sni
+from wardgate.proxy.target import Target
 from wardgate.proxy.upstream import Upstream, UpstreamPool
 from wardgate.scan.pipeline import OVERLAP, WINDOW, Pipeline
 from wardgate.scan.ssrf import parse_ip_literal
@@ -113,23 +115,6 @@ class _Client:
         self.writer.write(data)
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """Where a request goes: scheme, host as written, port, and origin-form path."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @property
-    def url(self) -> str:
-        default = 443 if self.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{host}{port}{self.path}"
-
-
 class ProxyServer:
     """Serves the proxy port. One instance per process; `serve` returns the asyncio server."""
 
@@ -143,7 +128,6 @@ class ProxyServer:
         sink: Sink,
         ca: CertificateAuthority | None = None,
         upstream_tls: ssl.SSLContext | None = None,
-        fetch: Callable[[str, http1.RequestHead], Awaitable[bytes]] | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
@@ -153,7 +137,6 @@ class ProxyServer:
         self.ca = ca
         self.upstream_tls = upstream_tls or ssl.create_default_context()
         self.pool = UpstreamPool(connect_timeout=config.proxy.upstream_timeout)
-        self.fetch = fetch
         self.audit_mode = config.mode.value == "audit"
         self._connections = 0
         self.started = time.monotonic()
@@ -175,7 +158,7 @@ class ProxyServer:
         self._connections += 1
         client = _Client(reader, writer, self._parser())
         try:
-            await self._serve(client, _Target("http", "", 0, ""))
+            await self._serve(client, Target("http", "", 0, ""))
         except (_Abort, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -186,7 +169,7 @@ class ProxyServer:
     def _parser(self) -> http1.RequestReader:
         return http1.RequestReader(max_header_bytes=self.config.proxy.max_header_bytes)
 
-    async def _serve(self, client: _Client, tunnel: _Target) -> None:
+    async def _serve(self, client: _Client, tunnel: Target) -> None:
         """Requests on one connection until it closes. `tunnel` is the CONNECT target for
         connections inside an intercepted TLS tunnel (origin-form requests), else empty."""
         proxy = self.config.proxy
@@ -217,7 +200,7 @@ class ProxyServer:
             if not keep:
                 return
 
-    async def _request(self, client: _Client, head: http1.RequestHead, tunnel: _Target) -> bool:
+    async def _request(self, client: _Client, head: http1.RequestHead, tunnel: Target) -> bool:
         """Handle one request; True when the connection may carry another."""
         if head.method == "CONNECT":
             if tunnel.host:
@@ -230,8 +213,8 @@ class ProxyServer:
             return False
         target = self._target(head, tunnel)
         if target is None:
-            if head.target.startswith("/fetch") and self.fetch is not None:
-                client.send(await self.fetch(head.target, head))
+            if head.target.split("?", 1)[0] == "/fetch" and head.method == "GET":
+                client.send(await handle_fetch(self, head.target))
                 return False
             client.send(error_response(400, "wardgate is a proxy: send an absolute URL or CONNECT"))
             return False
@@ -240,11 +223,11 @@ class ProxyServer:
             return False
         return await self._forward(client, head, target)
 
-    def _target(self, head: http1.RequestHead, tunnel: _Target) -> _Target | None:
+    def _target(self, head: http1.RequestHead, tunnel: Target) -> Target | None:
         if tunnel.host:  # inside an intercepted tunnel: origin-form, host fixed by CONNECT
             if not head.target.startswith("/"):
                 return None
-            return _Target(tunnel.scheme, tunnel.host, tunnel.port, head.target)
+            return Target(tunnel.scheme, tunnel.host, tunnel.port, head.target)
         if head.target.startswith("/"):
             return None
         try:
@@ -259,11 +242,11 @@ class ProxyServer:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return _Target("http", parts.hostname, port or 80, path)
+        return Target("http", parts.hostname, port or 80, path)
 
     # -- plain HTTP (and HTTP inside an intercepted tunnel) ---------------------------------
 
-    async def _forward(self, client: _Client, head: http1.RequestHead, target: _Target) -> bool:
+    async def _forward(self, client: _Client, head: http1.RequestHead, target: Target) -> bool:
         started = time.perf_counter()
         proxy = self.config.proxy
         body = await client.read_body(proxy.max_body_bytes)
@@ -313,7 +296,7 @@ class ProxyServer:
         self,
         client: _Client,
         head: http1.RequestHead,
-        target: _Target,
+        target: Target,
         address: IPAddress,
         headers: list[tuple[str, str]],
         body: bytes,
@@ -358,7 +341,7 @@ class ProxyServer:
         self,
         client: _Client,
         head: http1.RequestHead,
-        target: _Target,
+        target: Target,
         upstream: Upstream,
         started: float,
     ) -> bool:
@@ -406,7 +389,7 @@ class ProxyServer:
     def _audit(
         self,
         verdict: Verdict,
-        target: _Target,
+        target: Target,
         direction: Direction,
         started: float,
         nbytes: int,
@@ -434,11 +417,10 @@ class ProxyServer:
         self.sink.emit(event)
         return event.event_id
 
-    def _enforce(
+    def decide(
         self,
-        client: _Client,
         verdict: Verdict,
-        target: _Target,
+        target: Target,
         direction: Direction,
         started: float,
         nbytes: int,
@@ -447,46 +429,69 @@ class ProxyServer:
         transport: str = "http",
         status: int = 403,
         retry_after: float = 0.0,
-    ) -> bool:
-        """Audit the verdict; in enforce mode write the block response. True if blocked."""
+        event_id: str | None = None,
+    ) -> bytes | None:
+        """Audit the verdict (under `event_id`, or a new one); the block response to send in
+        enforce mode, else None."""
         blocking = verdict.action in (Action.BLOCK, Action.ASK) and not self.audit_mode
-        event_id = new_event_id()
+        event_id = event_id or new_event_id()
         self._audit(
             verdict, target, direction, started, nbytes, method,
             transport=transport, event_id=event_id, status=status if blocking else None,
         )  # fmt: skip
-        if blocking:
-            rule = verdict.blocking_rule or "policy"
-            client.send(block_response(rule, event_id, status=status, retry_after=retry_after))
-        return blocking
+        if not blocking:
+            return None
+        rule = verdict.blocking_rule or "policy"
+        return block_response(rule, event_id, status=status, retry_after=retry_after)
+
+    def _enforce(
+        self,
+        client: _Client,
+        verdict: Verdict,
+        target: Target,
+        direction: Direction,
+        started: float,
+        nbytes: int,
+        method: str | None,
+        **kwargs: Any,
+    ) -> bool:
+        """`decide`, writing the block response to the client. True if blocked."""
+        response = self.decide(verdict, target, direction, started, nbytes, method, **kwargs)
+        if response is not None:
+            client.send(response)
+        return response is not None
 
     def _error(
-        self, client: _Client, target: _Target, started: float, status: int, msg: str
+        self, client: _Client, target: Target, started: float, status: int, msg: str
     ) -> None:
+        client.send(self.error(target, started, status, msg))
+
+    def error(self, target: Target, started: float, status: int, msg: str) -> bytes:
+        """Audit an error (not a policy decision) and return its response."""
         self._audit(Verdict(Action.BLOCK), target, Direction.REQUEST, started, 0, None,
                     status=status, error=msg)  # fmt: skip
-        client.send(error_response(status, msg))
+        return error_response(status, msg)
 
-    async def _limited(
-        self, client: _Client, target: _Target, started: float, method: str | None, nbytes: int
-    ) -> bool:
+    async def admission(
+        self, target: Target, started: float, method: str | None, nbytes: int
+    ) -> bytes | None:
+        """The 429 to send when a limit is reached, else None (and the request is counted)."""
         if not self.limiter.has_limits():
-            return False
+            return None
         decision: LimitDecision = await self.limiter.admit(target.host)
         if decision.allowed and nbytes:
             decision = await self.limiter.spend(target.host, nbytes)
         if decision.allowed:
-            return False
-        verdict = _policy_verdict(
-            decision.rule or "rate_limit", f"{decision.scope}", Severity.MEDIUM
-        )
-        return self._enforce(client, verdict, target, Direction.REQUEST, started, nbytes, method,
-                             status=429, retry_after=decision.retry_after)  # fmt: skip
+            return None
+        verdict = _policy_verdict(decision.rule or "rate_limit", decision.scope, Severity.MEDIUM)
+        return self.decide(verdict, target, Direction.REQUEST, started, nbytes, method,
+                           status=429, retry_after=decision.retry_after)  # fmt: skip
 
-    async def _resolve(
-        self, client: _Client, target: _Target, started: float, method: str | None
-    ) -> IPAddress | None:
-        """The checked address to connect to, or None when blocked / unresolvable."""
+    async def checked_address(
+        self, target: Target, started: float, method: str | None
+    ) -> IPAddress | bytes:
+        """The address to connect to, resolved once and classified; or the response to send
+        (a block, or 502 when the name does not resolve)."""
         ssrf = self.config.ssrf
         try:
             return await resolve_pinned(
@@ -494,20 +499,39 @@ class ProxyServer:
             )
         except SsrfBlocked as exc:
             verdict = _policy_verdict(exc.rule_id, f"{target.host} -> {exc.address_class.value}")
-            if self._enforce(client, verdict, target, Direction.REQUEST, started, 0, method):
-                return None
-            literal = parse_ip_literal(exc.address)
-            return literal  # audit mode: log and go on to the checked address
+            response = self.decide(verdict, target, Direction.REQUEST, started, 0, method)
+            if response is not None:
+                return response
         except ResolveError as exc:
-            self._error(client, target, started, 502, str(exc)[:200])
+            return self.error(target, started, 502, str(exc)[:200])
+        try:  # audit mode: the block was logged; connect to the address without the check
+            return await resolve_pinned(self.resolver, target.host, ssrf=False)
+        except ResolveError as exc:
+            return self.error(target, started, 502, str(exc)[:200])
+
+    async def _limited(
+        self, client: _Client, target: Target, started: float, method: str | None, nbytes: int
+    ) -> bool:
+        response = await self.admission(target, started, method, nbytes)
+        if response is not None:
+            client.send(response)
+        return response is not None
+
+    async def _resolve(
+        self, client: _Client, target: Target, started: float, method: str | None
+    ) -> IPAddress | None:
+        address = await self.checked_address(target, started, method)
+        if isinstance(address, bytes):
+            client.send(address)
             return None
+        return address
 
     # -- CONNECT -------------------------------------------------------------------------------
 
     async def _connect(self, client: _Client, head: http1.RequestHead) -> None:
         started = time.perf_counter()
         host, port = _authority(head.target)
-        target = _Target("https", host, port, "/")
+        target = Target("https", host, port, "/")
         verdict = self.pipeline.scan(
             Message(Direction.REQUEST, url=target.url, destination=host, port=port)
         )
@@ -537,7 +561,7 @@ class ProxyServer:
             and not any(host_matches(glob, host) for glob in tls.passthrough)
         )
 
-    async def _intercept(self, client: _Client, target: _Target) -> None:
+    async def _intercept(self, client: _Client, target: Target) -> None:
         assert self.ca is not None
         context = self.ca.server_context(target.host)
         await client.writer.start_tls(
@@ -547,7 +571,7 @@ class ProxyServer:
         await self._serve(inner, target)
 
     async def _tunnel(
-        self, client: _Client, target: _Target, address: IPAddress, early: bytes, started: float
+        self, client: _Client, target: Target, address: IPAddress, early: bytes, started: float
     ) -> None:
         hello = bytearray(early)
         proxy = self.config.proxy
@@ -586,7 +610,7 @@ class ProxyServer:
             upstream.close()
         await self.limiter.spend(target.host, len(hello) + sent + received)
 
-    def _audit_block(self, verdict: Verdict, target: _Target, started: float) -> bool:
+    def _audit_block(self, verdict: Verdict, target: Target, started: float) -> bool:
         """Audit a tunnel-level verdict; True when enforce mode closes the tunnel."""
         self._audit(verdict, target, Direction.REQUEST, started, 0, "CONNECT", transport="connect")
         return not self.audit_mode
@@ -604,7 +628,7 @@ class _ResponseRelay:
         server: ProxyServer,
         client: _Client,
         request: http1.RequestHead,
-        target: _Target,
+        target: Target,
         head: http1.ResponseHead,
         started: float,
     ) -> None:
