@@ -67,6 +67,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     keepalive_requests 10000;
+    client_max_body_size 64m;
     server {{
         listen 127.0.0.1:{port};
         {tls}

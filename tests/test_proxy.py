@@ -251,3 +251,13 @@ def test_fetch_checks_every_redirect(nginx: Nginx, wardgate: Wardgate) -> None:
 def test_fetch_needs_an_http_url(wardgate: Wardgate, query: str) -> None:
     r = httpx.get(f"{wardgate.proxy}/fetch?{query}", timeout=10, trust_env=False)
     assert r.status_code == 400
+
+
+def test_expect_100_continue_upload(nginx: Nginx, wardgate: Wardgate, tmp_path: Path) -> None:
+    payload = tmp_path / "upload.txt"
+    payload.write_text("harmless line of text\n" * 100_000)  # 2.2 MB: curl sends Expect
+    done = curl(wardgate, "-i", "-H", "Expect: 100-continue", "--data-binary", f"@{payload}",
+                nginx.url("/echo"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "HTTP/1.1 100 Continue" in done.stdout
+    assert done.stdout.rstrip().endswith("posted")

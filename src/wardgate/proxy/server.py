@@ -249,15 +249,19 @@ class ProxyServer:
     async def _forward(self, client: _Client, head: http1.RequestHead, target: Target) -> bool:
         started = time.perf_counter()
         proxy = self.config.proxy
+        if (head.header("expect") or "").lower() == "100-continue":
+            client.send(b"HTTP/1.1 100 Continue\r\n\r\n")  # the body is held here, not upstream
         body = await client.read_body(proxy.max_body_bytes)
         if body is None:
             verdict = _policy_verdict(BODY_TOO_LARGE, f"request body over {proxy.max_body_bytes}")
             self._enforce(client, verdict, target, Direction.REQUEST, started, 0, head.method)
             return False  # the rest of the body is unread: the connection cannot be reused
-        headers = http1.end_to_end_headers(head.headers)
+        headers = [
+            (k, v) for k, v in http1.end_to_end_headers(head.headers) if k.lower() != "expect"
+        ]
         if target.scheme == "https":
             host_header = head.header("host") or target.host
-            if host_header.split(":")[0].strip("[]").lower() != target.host.lower():
+            if _host_of(host_header) != target.host.lower().rstrip("."):
                 verdict = _policy_verdict(HOST_MISMATCH, host_header[:100])
                 if self._enforce(
                     client, verdict, target, Direction.REQUEST, started, 0, head.method
@@ -769,6 +773,14 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> i
     except (ConnectionError, OSError):
         writer.close()
     return total
+
+
+def _host_of(host_header: str) -> str:
+    """The host part of a Host header value ("h", "h:port", "[v6]:port"), lower-cased."""
+    value = host_header.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0].rstrip(".") if value.count(":") == 1 else value.rstrip(".")
 
 
 def _authority(target: str) -> tuple[str, int]:
