@@ -109,11 +109,34 @@ def test_sni_that_differs_from_the_connect_host_is_refused(
 
 def test_non_tls_bytes_in_a_tunnel_are_refused(nginx: Nginx, tunnel: Wardgate) -> None:
     sock = _connect(tunnel, f"127.0.0.1:{nginx.port}")
-    sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    sock.sendall(b"\x00\x01\x02 raw protocol bytes wardgate cannot inspect\r\n")
     assert sock.recv(4096) == b""
     sock.close()
     rules = [f["rule"] for e in tunnel.events() for f in e["findings"]]  # type: ignore[attr-defined]
     assert "tls.not_tls" in rules
+
+
+def test_plain_http_through_connect_is_scanned(nginx: Nginx, tunnel: Wardgate) -> None:
+    sock = _connect(tunnel, f"127.0.0.1:{nginx.port}")
+    sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    reply = b""
+    while not reply.endswith(b"hello\n"):
+        chunk = sock.recv(4096)
+        assert chunk, reply
+        reply += chunk
+    key = "AKIA" + "Q" * 4 + "ZXCVBNMASDFG"
+    sock.sendall(f"GET /hello.txt?k={key} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    blocked = sock.recv(4096)
+    sock.close()
+    assert blocked.startswith(b"HTTP/1.1 403") and b"dlp.aws_access_key_id" in blocked
+
+
+def test_host_header_must_match_the_connect_target(nginx: Nginx, tunnel: Wardgate) -> None:
+    sock = _connect(tunnel, f"127.0.0.1:{nginx.port}")
+    sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: other.example\r\n\r\n")
+    reply = sock.recv(4096)
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 403") and b"policy.host_mismatch" in reply
 
 
 def test_connect_to_metadata_is_blocked(tunnel: Wardgate) -> None:

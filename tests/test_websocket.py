@@ -10,6 +10,7 @@ proven to happen before the decision. Everything runs on uvloop, like the proxy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
@@ -66,18 +67,19 @@ class Upstream:
     closes: list[tuple[int | None, str | None]] = field(default_factory=list)
 
     async def handler(self, ws: ServerConnection) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):  # a non-1000 close ends the loop this way
             async for message in ws:
                 self.received.append(message)
                 await self._answer(ws, message)
-        finally:
-            self.closes.append((ws.close_code, ws.close_reason))
+        self.closes.append((ws.close_code, ws.close_reason))
 
     async def _answer(self, ws: ServerConnection, message: str | bytes) -> None:
         if message == "cmd:secret":
             await ws.send("here is the SECRET")
         elif message == "cmd:close":
             await ws.close(4000, "server done")
+        elif message == "cmd:drop":
+            ws.transport.abort()  # the socket ends without a Close frame
         elif message == "cmd:ping":
             await (await ws.ping(b"from server"))
             await ws.send("server got its pong")
@@ -389,6 +391,31 @@ def test_idle_relay_ends_after_idle_timeout() -> None:
     run(test)
 
 
+def test_traffic_keeps_the_relay_alive_past_idle_timeout() -> None:
+    async def test() -> None:
+        async with harness(idle_timeout=0.3) as h, client(h) as ws:
+            for i in range(6):  # 0.6 s in all, never 0.3 s quiet
+                await ws.send(f"tick {i}")
+                assert await ws.recv() == f"tick {i}"
+                await asyncio.sleep(0.1)
+            await ws.close()
+            stats = await h.relayed()
+        assert stats.closed_by is Closer.CLIENT
+
+    run(test)
+
+
+def test_upstream_vanishing_closes_the_client_with_1001() -> None:
+    async def test() -> None:
+        async with harness() as h, client(h) as ws:
+            await ws.send("cmd:drop")
+            assert await closed_with(ws) == (1001, "upstream went away")
+            stats = await h.relayed()
+        assert (stats.closed_by, stats.close_code) == (Closer.UPSTREAM, 1006)
+
+    run(test)
+
+
 # -- raw clients: bytes past the handshake, a deflate bomb --------------------------------------
 
 
@@ -456,6 +483,20 @@ def test_bytes_sent_with_the_handshake_are_relayed() -> None:
         assert isinstance(events[0], TextMessage) and events[0].data == "early bird"
         assert isinstance(events[-1], CloseConnection) and events[-1].code == 1000
         assert h.upstream.received == ["early bird"]
+
+    run(test)
+
+
+def test_protocol_error_closes_both_sides_with_1002() -> None:
+    async def test() -> None:
+        async with harness() as h:
+            unmasked = b"\x81\x05hello"  # a client must mask its frames
+            events = await _raw_session(h, unmasked, None)
+            stats = await h.relayed()
+        assert isinstance(events[-1], CloseConnection) and events[-1].code == 1002
+        assert (stats.closed_by, stats.close_code) == (Closer.WARDGATE, 1002)
+        assert h.upstream.received == []
+        assert h.upstream.closes == [(1002, "protocol error")]
 
     run(test)
 

@@ -22,6 +22,7 @@ from wardgate.proxy.ca import CAError, CertificateAuthority, default_home, upstr
 from wardgate.proxy.resolve import Resolver
 from wardgate.proxy.server import ProxyServer, status_payload
 from wardgate.scan.pipeline import Pipeline
+from wardgate.scan.types import Direction, Message
 from wardgate.state.store import MemoryStore
 
 try:
@@ -54,8 +55,18 @@ def build_server(config: Config, environ: Mapping[str, str]) -> ProxyServer:
     )
 
 
+def warm_up(pipeline: Pipeline) -> None:
+    """Build every scanner's matchers before listening. On a fresh $WARDGATE_HOME this
+    compiles the prefilter databases (seconds, once; cached after): doing it here keeps the
+    first request from stalling the whole proxy."""
+    for direction in Direction:
+        pipeline.scan(Message(direction, body="warm up wardgate", url="http://warm.invalid/"))
+
+
 async def serve(config: Config, environ: Mapping[str, str]) -> None:
     proxy = build_server(config, environ)
+    print("wardgate: preparing scanners...", file=sys.stderr, flush=True)
+    warm_up(proxy.pipeline)
     host, port = parse_endpoint(config.listen)
     admin_host, admin_port = parse_endpoint(config.admin)
     try:

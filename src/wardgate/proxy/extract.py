@@ -80,16 +80,6 @@ _META_HIDDEN = frozenset(
 )
 _TITLE_META = ("og:title", "twitter:title")
 
-_PARSER = lxml.html.HTMLParser(
-    encoding="utf-8",
-    remove_comments=False,  # comments are collected as hidden text
-    remove_pis=True,
-    huge_tree=False,
-    no_network=True,
-    collect_ids=False,
-    default_doctype=False,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
@@ -151,7 +141,7 @@ def _codec(label: str | None) -> str | None:
         return "cp1252"
     try:
         info = codecs.lookup(label)
-        b"".decode(info.name)  # LookupError for bytes-to-bytes codecs such as rot13 or zlib
+        b"a".decode(info.name, "replace")  # LookupError for bytes-to-bytes codecs (rot13, zlib)
     except (LookupError, ValueError):
         return None
     return info.name
@@ -204,7 +194,7 @@ def _extract_html(body: bytes, header_charset: str | None, url: str, max_chars: 
     walk = _Walk(_Stylesheet.from_tree(root), max_chars)
     walk.run(root)
     for node in walk.drop:
-        _remove(node, keep_tail=True)
+        _remove_keeping_tail(node)
     main = _main_text(root, url) if walk.nodes <= MAX_MAIN_TEXT_NODES else ""
     content = main or _tidy(walk.visible_text())
     return Extracted(title, content[:max_chars], walk.hidden_text()[:max_chars])
@@ -217,8 +207,18 @@ def _parse(text: str) -> lxml.html.HtmlElement | None:
     make lxml refuse a str or decode the bytes a second time.
     """
     data = text.removeprefix("\ufeff").translate(_CONTROL_DELETE).encode("utf-8", "replace")
+    # A parser per call: lxml parser objects must not be shared between threads.
+    parser = lxml.html.HTMLParser(
+        encoding="utf-8",
+        remove_comments=False,  # comments are collected as hidden text
+        remove_pis=True,
+        huge_tree=False,
+        no_network=True,
+        collect_ids=False,
+        default_doctype=False,
+    )
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, parser)
     except etree.LxmlError:
         return None
     return root if isinstance(root, lxml.html.HtmlElement) else None
@@ -439,6 +439,8 @@ class _Stylesheet:
         budget = _MAX_STYLESHEET_CHARS
         count = 0
         for node in root.iter("style"):
+            if not _screen_media(node.get("media") or ""):
+                continue
             css = (node.text or "")[:budget]
             budget -= len(css)
             for selectors, body in _css_rules(css):
@@ -528,11 +530,16 @@ def _css_rules(css: str) -> Iterator[tuple[str, str]]:
 
 
 def _screen_group(prelude: str) -> bool:
+    """Does a block at-rule group rules that apply on a screen?"""
     if prelude.startswith(("@supports", "@layer")):
         return True
-    return prelude.startswith("@media") and not any(
-        word in prelude for word in ("print", "speech", "not ")
-    )
+    return prelude.startswith("@media") and _screen_media(prelude)
+
+
+def _screen_media(query: str) -> bool:
+    """A media query (or <style media>) that may apply on a screen; "" applies everywhere."""
+    query = query.lower()
+    return not any(word in query for word in ("print", "speech", "not "))
 
 
 def _strip_css_comments(css: str) -> str:
@@ -564,8 +571,15 @@ class _State:
     background: Color | None = _WHITE  # a browser's default canvas; None = unknown
 
 
-# One open element: (element, state outside it, state inside it, its children not yet walked).
-_Frame = tuple[lxml.html.HtmlElement, _State, _State, Iterator[_Node]]
+@dataclass(slots=True)
+class _Frame:
+    """One open element of the walk."""
+
+    node: lxml.html.HtmlElement
+    outer: _State  # the state its tail is in
+    inner: _State  # the state its text and children are in
+    children: Iterator[_Node]  # not walked yet
+    has_block: bool = False  # a block-level child was seen
 
 
 @dataclass(slots=True)
@@ -585,7 +599,6 @@ class _Walk:
     _hidden_chars: int = 0
     _visible: list[str] = field(default_factory=list)
     _visible_chars: int = 0
-
     nodes: int = 0  # nodes walked
 
     def run(self, root: lxml.html.HtmlElement) -> None:
@@ -593,16 +606,17 @@ class _Walk:
         stack: list[_Frame] = []
         self._enter(root, _State(), stack)
         while stack:
-            node, outer, inner, children = stack[-1]
-            child = next(children, None)
+            frame = stack[-1]
+            child = next(frame.children, None)
             if child is None:
                 stack.pop()
-                self._tail(node, outer)
+                _paragraph_div(frame)
+                self._tail(frame.node, frame.outer)
             elif self.nodes >= MAX_NODES:
                 _cut_from(child)
                 return
             else:
-                self._enter(child, inner, stack)
+                self._enter(child, frame.inner, stack)
 
     def _enter(self, node: _Node, outer: _State, stack: list[_Frame]) -> None:
         self.nodes += 1
@@ -624,9 +638,11 @@ class _Walk:
             self._hidden_piece("")
         if tag in _BLOCK_TAGS:
             self._text("\n", inner.hidden)
+            if stack:
+                stack[-1].has_block = True
         if node.text:
             self._text(node.text, inner.hidden)
-        stack.append((node, outer, inner, iter(node)))
+        stack.append(_Frame(node, outer, inner, iter(node)))
 
     def _tail(self, node: _Node, outer: _State) -> None:
         """A node's tail is its parent's text; after a block element it starts a new line."""
@@ -686,6 +702,13 @@ class _Walk:
         return "".join(self._visible)
 
 
+def _paragraph_div(frame: _Frame) -> None:
+    """A <div> holding only inline content is a paragraph; say so for trafilatura, which
+    drops such divs between real paragraphs (a common way to write a page)."""
+    if not frame.has_block and frame.node.tag == "div":
+        frame.node.tag = "p"
+
+
 def _hidden_by_attribute(attrs: dict[str, str]) -> bool:
     return "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true"
 
@@ -714,12 +737,12 @@ def _cut_from(node: _Node) -> None:
         element = grandparent
 
 
-def _remove(node: _Node, *, keep_tail: bool) -> None:
-    """Take a node out of the tree; with keep_tail its tail text (the parent's) stays."""
+def _remove_keeping_tail(node: _Node) -> None:
+    """Take a node out of the tree; its tail text belongs to the parent and stays."""
     parent = node.getparent()
     if parent is None:
         return
-    if keep_tail and node.tail:
+    if node.tail:
         previous = node.getprevious()
         if previous is not None:
             previous.tail = (previous.tail or "") + node.tail

@@ -65,7 +65,7 @@ async def handle_fetch(server: ProxyServer, request_target: str) -> bytes:
         page = await _follow(server, url, started)
     except FetchRefused as refused:
         return refused.response
-    extracted = extract(page.body, page.content_type, url=page.url)
+    extracted = await asyncio.to_thread(extract, page.body, page.content_type, url=page.url)
     text = extracted.content + ("\n\n" + extracted.hidden if extracted.hidden else "")
     target = _target(page.url)
     verdict = server.pipeline.scan(

@@ -26,6 +26,7 @@ from wardgate.audit import AuditEvent, Sink, new_event_id
 from wardgate.config import Config
 from wardgate.config.models import host_matches
 from wardgate.policy.limits import LimitDecision, Limiter
+from wardgate.proxy import websocket
 from wardgate.proxy.ca import CertificateAuthority
 from wardgate.proxy.fetch import handle_fetch
 from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
@@ -218,6 +219,9 @@ class ProxyServer:
                 return False
             client.send(error_response(400, "wardgate is a proxy: send an absolute URL or CONNECT"))
             return False
+        if head.upgrade == "websocket":
+            await self._websocket(client, head, target)
+            return False
         if head.upgrade:
             client.send(error_response(400, "this upgrade is not supported"))
             return False
@@ -227,7 +231,7 @@ class ProxyServer:
         if tunnel.host:  # inside an intercepted tunnel: origin-form, host fixed by CONNECT
             if not head.target.startswith("/"):
                 return None
-            return Target(tunnel.scheme, tunnel.host, tunnel.port, head.target)
+            return Target(tunnel.scheme, tunnel.host, tunnel.port, head.target, tunneled=True)
         if head.target.startswith("/"):
             return None
         try:
@@ -259,7 +263,7 @@ class ProxyServer:
         headers = [
             (k, v) for k, v in http1.end_to_end_headers(head.headers) if k.lower() != "expect"
         ]
-        if target.scheme == "https":
+        if target.tunneled:
             host_header = head.header("host") or target.host
             if _host_of(host_header) != target.host.lower().rstrip("."):
                 verdict = _policy_verdict(HOST_MISMATCH, host_header[:100])
@@ -320,10 +324,7 @@ class ProxyServer:
             )
             return False
         out_headers = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length")]
-        host_value = target.host if ":" not in target.host else f"[{target.host}]"
-        if target.port not in (80, 443):
-            host_value += f":{target.port}"
-        out_headers.insert(0, ("Host", host_value))
+        out_headers.insert(0, ("Host", _host_header(target)))
         if body or head.method in ("POST", "PUT", "PATCH"):
             out_headers.append(("Content-Length", str(len(body))))
         upstream.writer.write(
@@ -530,6 +531,92 @@ class ProxyServer:
             return None
         return address
 
+    # -- WebSocket -----------------------------------------------------------------------------
+
+    async def _websocket(self, client: _Client, head: http1.RequestHead, target: Target) -> None:
+        """Scan the handshake like a request, then relay whole messages, each scanned before
+        it is passed on (client->server as a request, server->client as a response)."""
+        started = time.perf_counter()
+        headers = http1.end_to_end_headers(head.headers)
+        message = Message(Direction.REQUEST, url=target.url, destination=target.host,
+                          port=target.port, headers=tuple(headers))  # fmt: skip
+        if self._enforce(client, self.pipeline.scan(message), target, Direction.REQUEST, started,
+                         0, "GET", transport="websocket"):  # fmt: skip
+            return
+        if await self._limited(client, target, started, "GET", 0):
+            return
+        address = await self._resolve(client, target, started, "GET")
+        if address is None:
+            return
+        tls = self.upstream_tls if target.scheme == "https" else None
+        try:
+            upstream, _ = await self.pool.acquire(address, target.port, tls=tls,
+                                                  server_name=target.host)  # fmt: skip
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self._error(
+                client, target, started, 502, f"upstream connect failed: {type(exc).__name__}"
+            )
+            return
+        offered = head.header("sec-websocket-extensions")
+        out = [(k, v) for k, v in headers if k.lower() not in ("host", "sec-websocket-extensions")]
+        out = [("Host", _host_header(target)), *out, ("Connection", "Upgrade"),
+               ("Upgrade", "websocket")]  # fmt: skip
+        offer = websocket.supported_offer(offered)
+        if offer:
+            out.append(("Sec-WebSocket-Extensions", offer))
+        upstream.writer.write(http1.request_head_bytes("GET", target.path, out))
+        try:
+            answer, early = await self._upgrade_answer(upstream)
+            accepted = answer.header("sec-websocket-extensions")
+            websocket.negotiated_deflate(offer, accepted)
+        except (OSError, TimeoutError, http1.ProtocolError, websocket.ExtensionError) as exc:
+            upstream.close()
+            self._error(
+                client, target, started, 502, f"WebSocket upgrade failed: {type(exc).__name__}"
+            )
+            return
+        self._audit(Verdict(Action.ALLOW), target, Direction.REQUEST, started, 0, "GET",
+                    transport="websocket", status=101)  # fmt: skip
+        back = [*http1.end_to_end_headers(answer.headers), ("Connection", "Upgrade"),
+                ("Upgrade", "websocket")]  # fmt: skip
+        client.send(http1.response_head_bytes(101, answer.reason or "Switching Protocols", back))
+
+        async def inspect(direction: Direction, data: str | bytes) -> websocket.FrameDecision:
+            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            verdict = self.pipeline.scan(
+                Message(
+                    direction, body=text, url=target.url, destination=target.host, port=target.port
+                )
+            )
+            if verdict.action is Action.ALLOW:
+                return websocket.FrameDecision(True)
+            blocked = self.decide(verdict, target, direction, time.perf_counter(), len(data),
+                                  None, transport="websocket")  # fmt: skip
+            return websocket.FrameDecision(blocked is None)
+
+        stats = await websocket.relay(
+            client.reader, client.writer, upstream.reader, upstream.writer, inspect,
+            client_early=client.parser.trailing, upstream_early=early,
+            extensions_offered=offer, extensions_accepted=accepted,
+            max_message=self.config.proxy.max_body_bytes,
+            idle_timeout=self.config.proxy.idle_timeout,
+        )  # fmt: skip
+        await self.limiter.spend(target.host, stats.bytes_up + stats.bytes_down)
+
+    async def _upgrade_answer(self, upstream: Upstream) -> tuple[http1.ResponseHead, bytes]:
+        """The upstream's 101 and the bytes it sent after it; ProtocolError for anything else."""
+        parser = http1.ResponseReader(request_method="GET")
+        async with asyncio.timeout(self.config.proxy.upstream_timeout):
+            while True:
+                data = await upstream.reader.read(_READ)
+                if not data:
+                    raise ConnectionError("upstream closed")
+                for event in parser.feed(data):
+                    if isinstance(event, http1.ResponseHead) and event.status == 101:
+                        return event, parser.trailing
+                    if isinstance(event, http1.ResponseHead) and event.status >= 200:
+                        raise http1.ProtocolError(502, "upstream refused the upgrade")
+
     # -- CONNECT -------------------------------------------------------------------------------
 
     async def _connect(self, client: _Client, head: http1.RequestHead) -> None:
@@ -581,7 +668,7 @@ class ProxyServer:
         proxy = self.config.proxy
         try:
             async with asyncio.timeout(proxy.header_timeout):
-                while True:
+                while not hello[:1].isupper():  # an upper-case start is a request line
                     sni = client_hello_sni(bytes(hello)) if hello else NeedMore()
                     if not isinstance(sni, NeedMore):
                         break
@@ -589,11 +676,16 @@ class ProxyServer:
                     if not data:
                         raise _Abort
                     hello += data
+        except TimeoutError:
+            raise _Abort from None
         except NotTls:
             verdict = _policy_verdict(NOT_TLS, target.host)
             if self._audit_block(verdict, target, started):
                 raise _Abort from None
             sni = target.host
+        if hello[:1].isupper():
+            await self._plain_in_tunnel(client, target, bytes(hello))
+            return
         expected = target.host.lower().rstrip(".")
         if (sni is None and parse_ip_literal(expected) is None) or sni not in (None, expected):
             verdict = _policy_verdict(SNI_MISMATCH, f"CONNECT {expected}, SNI {sni or '(none)'}")
@@ -613,6 +705,17 @@ class ProxyServer:
         finally:
             upstream.close()
         await self.limiter.spend(target.host, len(hello) + sent + received)
+
+    async def _plain_in_tunnel(self, client: _Client, target: Target, first: bytes) -> None:
+        """Plain HTTP sent through CONNECT (ws:// and http:// clients that always tunnel):
+        served and scanned like proxied HTTP, with the host fixed by the CONNECT."""
+        inner = _Client(client.reader, client.writer, self._parser())
+        try:
+            inner.events.extend(inner.parser.feed(first))
+        except http1.ProtocolError as exc:
+            client.send(error_response(exc.status, exc.reason))
+            raise _Abort from None
+        await self._serve(inner, Target("http", target.host, target.port, "/"))
 
     def _audit_block(self, verdict: Verdict, target: Target, started: float) -> bool:
         """Audit a tunnel-level verdict; True when enforce mode closes the tunnel."""
@@ -773,6 +876,12 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> i
     except (ConnectionError, OSError):
         writer.close()
     return total
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
 
 
 def _host_of(host_header: str) -> str:

@@ -13,6 +13,7 @@ class Target:
     host: str
     port: int
     path: str
+    tunneled: bool = False  # inside a CONNECT tunnel: the host was fixed by the CONNECT
 
     @property
     def url(self) -> str:

@@ -31,7 +31,7 @@ class Upstream:
 class UpstreamPool:
     """Idle keep-alive connections per key, bounded in number; stale ones are dropped."""
 
-    def __init__(self, *, max_idle_per_key: int = 8, connect_timeout: float = 30.0) -> None:
+    def __init__(self, *, max_idle_per_key: int = 64, connect_timeout: float = 30.0) -> None:
         self._idle: defaultdict[PoolKey, deque[Upstream]] = defaultdict(deque)
         self._max_idle = max_idle_per_key
         self._connect_timeout = connect_timeout

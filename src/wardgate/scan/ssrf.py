@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import ipaddress
 import unicodedata
 from collections.abc import Sequence
@@ -306,26 +307,43 @@ def _address_forms(ip: IPAddress) -> tuple[IPAddress, ...]:
     return (ip, *(ipaddress.IPv4Address(v4) for v4 in _embedded_v4(int(ip))))
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_entry(entry: str) -> tuple[str, object]:
+    """An allow entry parsed once: ("any"|"net"|"suffix"|"ip"|"name"|"bad", value). Entries
+    come from configuration, so the cache holds a handful of them."""
+    e = entry.strip().lower()
+    if e == "*":
+        return "any", None
+    if "/" in e:
+        try:
+            return "net", ipaddress.ip_network(e, strict=False)
+        except ValueError:
+            return "bad", None
+    if e.startswith("*."):
+        return "suffix", e[1:]
+    entry_ip = parse_ip_literal(e)
+    if entry_ip is not None:
+        return "ip", entry_ip
+    return "name", normalize_host(e)
+
+
 def _entry_allows(entry: str, host: str, forms: tuple[IPAddress, ...], metadata: bool) -> bool:
     """Does one allow entry cover the target? Metadata targets need an exact entry: a single
     address, a /32 or /128, or the exact name."""
-    e = entry.strip().lower()
-    if e == "*":
+    kind, value = _parse_entry(entry)
+    if kind == "any":
         return not metadata
-    if "/" in e:
-        try:
-            net = ipaddress.ip_network(e, strict=False)
-        except ValueError:
+    if kind == "net":
+        assert isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network)
+        if metadata and value.num_addresses != 1:
             return False
-        if metadata and net.num_addresses != 1:
-            return False
-        return any(f.version == net.version and f in net for f in forms)
-    if e.startswith("*."):
-        return not metadata and not forms and host.endswith(e[1:])
-    entry_ip = parse_ip_literal(e)
-    if entry_ip is not None:
-        return bool(forms) and entry_ip in forms
-    return host == normalize_host(e)
+        return any(f.version == value.version and f in value for f in forms)
+    if kind == "suffix":
+        assert isinstance(value, str)
+        return not metadata and not forms and host.endswith(value)
+    if kind == "ip":
+        return bool(forms) and value in forms
+    return kind == "name" and host == value
 
 
 def is_allowed(host_or_ip: str, allow: Sequence[str]) -> bool:
