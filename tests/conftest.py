@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Every wardgate the tests start (some with a temporary WARDGATE_HOME) shares one cache of
+# compiled scanner databases, so each compiles once per machine, not once per test.
+os.environ.setdefault("WARDGATE_CACHE", str(Path.home() / ".wardgate" / "cache"))
+
 CORPUS_DIR = Path(
     os.environ.get("WARDGATE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
 )

@@ -67,6 +67,7 @@ def test_prefilter_never_loses_a_match(text: str) -> None:
 def test_compiled_databases_are_cached_and_a_bad_cache_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("WARDGATE_CACHE", raising=False)
     monkeypatch.setenv("WARDGATE_HOME", str(tmp_path))
     PatternSet(PATTERNS)
     files = sorted((tmp_path / "cache").glob("prefilter-*.hsdb"))
@@ -85,6 +86,7 @@ def test_compiled_databases_are_cached_and_a_bad_cache_is_rebuilt(
 def test_unwritable_cache_only_costs_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "home"
     blocker.write_text("a file where the directory should be")
+    monkeypatch.delenv("WARDGATE_CACHE", raising=False)
     monkeypatch.setenv("WARDGATE_HOME", str(blocker))
     ps = PatternSet(PATTERNS)
     assert engine.cache_dir() == blocker / "cache"
@@ -94,3 +96,11 @@ def test_unwritable_cache_only_costs_speed(tmp_path: Path, monkeypatch: pytest.M
 def test_duplicate_ids_are_rejected() -> None:
     with pytest.raises(ValueError):
         PatternSet([Pattern("a", "x"), Pattern("a", "y")])
+
+
+def test_wardgate_cache_overrides_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARDGATE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WARDGATE_CACHE", str(tmp_path / "shared"))
+    PatternSet([Pattern("only", r"wardgate-cache-test-[0-9]+")])
+    assert list((tmp_path / "shared").glob("prefilter-*.hsdb"))
+    assert not (tmp_path / "home").exists()

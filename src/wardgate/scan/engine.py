@@ -12,8 +12,9 @@ which every non-ASCII character is one "?" byte; patterns that name non-ASCII ch
 Unicode classes) go into a second database compiled in UTF-8 mode and see the real text.
 
 Compiling a large prefilter database takes seconds, so compiled databases are cached on disk
-(`$WARDGATE_HOME/cache`, keyed by the patterns, flags and hyperscan version). This is the one
-place the scanning core touches a file, and only when a PatternSet is built.
+(`$WARDGATE_CACHE` or `$WARDGATE_HOME/cache`, keyed by the patterns, flags and hyperscan
+version). This is the one place the scanning core touches a file, and only when a PatternSet
+is built.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ class Pattern:
 
 
 def cache_dir() -> Path:
-    """Where compiled prefilter databases are kept ($WARDGATE_HOME/cache)."""
+    """Where compiled prefilter databases are kept: $WARDGATE_CACHE, else $WARDGATE_HOME/cache
+    (~/.wardgate/cache). Several homes (tests, containers built from one image) can share one
+    cache; nothing in it is secret."""
+    explicit = os.environ.get("WARDGATE_CACHE")
+    if explicit:
+        return Path(explicit)
     home = os.environ.get("WARDGATE_HOME") or os.path.join(os.path.expanduser("~"), ".wardgate")
     return Path(home) / "cache"
 
