@@ -261,3 +261,72 @@ def test_expect_100_continue_upload(nginx: Nginx, wardgate: Wardgate, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert "HTTP/1.1 100 Continue" in done.stdout
     assert done.stdout.rstrip().endswith("posted")
+
+
+# -- limits, drip, scan timeout: a wardgate with tight settings --------------------------------
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wardgate]:
+    config = (
+        "limits:\n  domains:\n    '127.0.0.1': {requests_per_minute: 5}\n"
+        "proxy:\n  scan_timeout: 0.001\n"
+    )
+    wg = start_wardgate(tmp_path_factory.mktemp("wg-tight"), config=config)
+    yield wg
+    stop(wg.process)
+
+
+def test_rate_limit_answers_429_with_the_block_body(nginx: Nginx, tight: Wardgate) -> None:
+    with client(tight) as c:
+        codes = [c.get(nginx.url("/hello.txt")).status_code for _ in range(8)]
+        over = c.get(nginx.url("/hello.txt"))
+    assert codes[:5] == [200] * 5 and 429 in codes[5:]
+    assert over.status_code == 429
+    assert over.json()["rule"] == "rate_limit" and int(over.headers["retry-after"]) >= 1
+
+
+def test_scan_that_runs_out_of_time_blocks(tight: Wardgate) -> None:
+    body = ("plain words of a long upload " * 20_000).encode()  # 580 KB: scanned off-loop
+    with client(tight) as c:
+        r = c.post("http://pastebin.invalid/upload", content=body)
+    assert r.status_code == 403 and r.json()["rule"] == "policy.scan_timeout"
+
+
+def test_slow_drip_across_requests_is_caught(nginx: Nginx, wardgate: Wardgate) -> None:
+    token = "ghp_" + "".join(_RNG.choice(string.ascii_letters + string.digits) for _ in range(36))
+    parts = [token[i : i + 10] for i in range(0, len(token), 10)]
+    with client(wardgate) as c:
+        codes = [c.get(nginx.url(f"/hello.txt?p={part}")).status_code for part in parts]
+    assert 403 in codes
+    rules = [f["rule"] for e in wardgate.events() for f in e["findings"]]  # type: ignore[attr-defined]
+    assert "split_secret.drip" in rules
+
+
+def test_git_clone_through_the_proxy(nginx: Nginx, wardgate: Wardgate, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    subprocess.run(["git", "init", "-q", str(source)], check=True, timeout=30)
+    (source / "README.md").write_text("# project\n")
+    git = ["git", "-C", str(source), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "."], check=True, timeout=30)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True, timeout=30)
+    bare = nginx.root / "project.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True, timeout=30)
+    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True, timeout=30)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "http_proxy": wardgate.proxy,
+           "GIT_TERMINAL_PROMPT": "0"}  # fmt: skip
+    clone = ["git", "clone", "-q", nginx.url("/project.git"), str(tmp_path / "c")]
+    done = subprocess.run(clone, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "c" / "README.md").read_text() == "# project\n"
+    assert any(nginx.url("/project.git") in str(e.get("url")) for e in wardgate.events())
+
+
+def test_python_requests_through_the_proxy(nginx: Nginx, wardgate: Wardgate) -> None:
+    import requests
+
+    proxies = {"http": wardgate.proxy, "https": wardgate.proxy}
+    r = requests.get(nginx.url("/hello.txt"), proxies=proxies, timeout=20)
+    assert r.status_code == 200 and r.text == "hello\n"
+    blocked = requests.get(nginx.url(f"/hello.txt?k={aws_key_id()}"), proxies=proxies, timeout=20)
+    assert blocked.status_code == 403

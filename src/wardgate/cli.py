@@ -227,7 +227,10 @@ class _Scanner:
     def __init__(self, config: Config, audit_file: str | None) -> None:
         self.config = config
         self.pipeline = Pipeline(config, environ=os.environ)
-        self.drip = FragmentWindow(window_seconds=config.split_secrets.drip_window_seconds)
+        self.drip = FragmentWindow(
+            window_seconds=config.split_secrets.drip_window_seconds,
+            min_fragment=config.split_secrets.drip_min_fragment,
+        )
         audit = config.audit
         self.sink = sink_from_config(audit_file, False, audit.max_bytes, audit.backups)
 

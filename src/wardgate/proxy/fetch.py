@@ -68,7 +68,7 @@ async def handle_fetch(server: ProxyServer, request_target: str) -> bytes:
     extracted = await asyncio.to_thread(extract, page.body, page.content_type, url=page.url)
     text = extracted.content + ("\n\n" + extracted.hidden if extracted.hidden else "")
     target = _target(page.url)
-    verdict = server.pipeline.scan(
+    verdict = await server.scan(
         Message(Direction.RESPONSE, body=text, url=page.url, destination=target.host)
     )
     event_id = new_event_id()
@@ -79,7 +79,7 @@ async def handle_fetch(server: ProxyServer, request_target: str) -> bytes:
     content = extracted.content
     if verdict.action is Action.REDACT and not server.audit_mode:
         # The verdict covered content and hidden text; only the content is handed back.
-        alone = server.pipeline.scan(Message(Direction.RESPONSE, body=content))
+        alone = await server.scan(Message(Direction.RESPONSE, body=content))
         content = alone.redacted_body if alone.redacted_body is not None else content
     return json_response(
         200,
@@ -128,9 +128,7 @@ async def _get(server: ProxyServer, url: str, started: float) -> Page:
     """One GET through every check: outbound scan, limits, resolve + SSRF, then the request."""
     target = _target(url)
     host, port = target.host, target.port
-    outbound = server.pipeline.scan(
-        Message(Direction.REQUEST, url=url, destination=host, port=port)
-    )
+    outbound = await server.scan(Message(Direction.REQUEST, url=url, destination=host, port=port))
     refusal = server.decide(outbound, target, Direction.REQUEST, started, 0, "GET",
                             transport="fetch")  # fmt: skip
     if refusal is None:

@@ -34,6 +34,13 @@ from wardgate.proxy.responses import block_response, error_response, json_respon
 from wardgate.proxy.sni import NeedMore, NotTls, client_hello_sni
 from wardgate.proxy.target import Target
 from wardgate.proxy.upstream import Upstream, UpstreamPool
+from wardgate.scan.catalog import (
+    BODY_TOO_LARGE,
+    HOST_MISMATCH,
+    NOT_TLS,
+    SCAN_TIMEOUT,
+    SNI_MISMATCH,
+)
 from wardgate.scan.pipeline import OVERLAP, WINDOW, Pipeline
 from wardgate.scan.ssrf import parse_ip_literal
 from wardgate.scan.types import (
@@ -46,24 +53,14 @@ from wardgate.scan.types import (
     Severity,
     Verdict,
 )
+from wardgate.state.fragments import FragmentWindow
 
 _READ = 64 * 1024
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
                "event-stream", "yaml", "markdown", "csv", "graphql")  # fmt: skip
 _MAX_HELLO = 16 * 1024 + 5
 
-BODY_TOO_LARGE = "policy.body_too_large"
-HOST_MISMATCH = "policy.host_mismatch"
-SNI_MISMATCH = "tls.sni_mismatch"
-NOT_TLS = "tls.not_tls"
-PROXY_RULES = {
-    BODY_TOO_LARGE: "a body that must be held for scanning is over proxy.max_body_bytes",
-    HOST_MISMATCH: "Host header differs from the CONNECT target inside an intercepted tunnel",
-    SNI_MISMATCH: "TLS server name differs from the CONNECT host (domain fronting)",
-    NOT_TLS: "a CONNECT tunnel that does not start with a TLS ClientHello",
-    "rate_limit": "over limits.requests_per_minute (global or per domain)",
-    "data_budget": "over limits.bytes_per_hour (global or per domain)",
-}
+OFFLOAD_BYTES = 64 * 1024  # messages this large are scanned in a worker thread
 
 
 class _Abort(Exception):
@@ -138,6 +135,10 @@ class ProxyServer:
         self.ca = ca
         self.upstream_tls = upstream_tls or ssl.create_default_context()
         self.pool = UpstreamPool(connect_timeout=config.proxy.upstream_timeout)
+        self.drip = FragmentWindow(
+            window_seconds=config.split_secrets.drip_window_seconds,
+            min_fragment=config.split_secrets.drip_min_fragment,
+        )
         self.audit_mode = config.mode.value == "audit"
         self._connections = 0
         self.started = time.monotonic()
@@ -147,6 +148,22 @@ class ProxyServer:
 
     def close(self) -> None:
         self.pool.close()
+
+    async def scan(self, message: Message) -> Verdict:
+        """The pipeline's verdict. Small messages are scanned inline (microseconds); large ones
+        in a worker thread under `proxy.scan_timeout`, so one big body neither stalls other
+        connections nor passes unscanned: a scan that runs out of time is a block."""
+        size = len(message.body) + len(message.raw_body or b"")
+        outbound = message.direction.outbound
+        drip = self.drip if outbound and message.destination else None
+        if size < OFFLOAD_BYTES:
+            return self.pipeline.scan(message, drip=drip, now=time.monotonic())
+        timeout = self.config.proxy.scan_timeout
+        work = asyncio.to_thread(self.pipeline.scan, message, drip=drip, now=time.monotonic())
+        try:
+            return await asyncio.wait_for(work, timeout)
+        except TimeoutError:
+            return _policy_verdict(SCAN_TIMEOUT, f"scan of {size} bytes over {timeout}s")
 
     # -- connection loop -----------------------------------------------------------------
 
@@ -281,7 +298,7 @@ class ProxyServer:
             content_encoding=head.header("content-encoding") or "",
             content_type=head.header("content-type") or "",
         )
-        verdict = self.pipeline.scan(message)
+        verdict = await self.scan(message)
         if self._enforce(
             client, verdict, target, Direction.REQUEST, started, len(body), head.method
         ):
@@ -540,7 +557,7 @@ class ProxyServer:
         headers = http1.end_to_end_headers(head.headers)
         message = Message(Direction.REQUEST, url=target.url, destination=target.host,
                           port=target.port, headers=tuple(headers))  # fmt: skip
-        if self._enforce(client, self.pipeline.scan(message), target, Direction.REQUEST, started,
+        if self._enforce(client, await self.scan(message), target, Direction.REQUEST, started,
                          0, "GET", transport="websocket"):  # fmt: skip
             return
         if await self._limited(client, target, started, "GET", 0):
@@ -583,7 +600,7 @@ class ProxyServer:
 
         async def inspect(direction: Direction, data: str | bytes) -> websocket.FrameDecision:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            verdict = self.pipeline.scan(
+            verdict = await self.scan(
                 Message(
                     direction, body=text, url=target.url, destination=target.host, port=target.port
                 )
@@ -623,7 +640,7 @@ class ProxyServer:
         started = time.perf_counter()
         host, port = _authority(head.target)
         target = Target("https", host, port, "/")
-        verdict = self.pipeline.scan(
+        verdict = await self.scan(
             Message(Direction.REQUEST, url=target.url, destination=host, port=port)
         )
         if self._enforce(client, verdict, target, Direction.REQUEST, started, 0, "CONNECT",
@@ -792,7 +809,7 @@ class _ResponseRelay:
                 self._decide(_policy_verdict(BODY_TOO_LARGE, "compressed response body"))
             return
         while len(self.held) >= WINDOW + OVERLAP and not self.done:
-            if self._decide(self._scan(bytes(self.held[: WINDOW + OVERLAP]), "")):
+            if self._decide(await self._scan(bytes(self.held[: WINDOW + OVERLAP]), "")):
                 return
             if not self.sent_head:
                 self._send_head(self.head.content_length)
@@ -805,7 +822,7 @@ class _ResponseRelay:
             return
         if scan:
             body = bytes(self.held)
-            verdict = self._scan(body, "" if encoding == "identity" else encoding)
+            verdict = await self._scan(body, "" if encoding == "identity" else encoding)
             if self._decide(verdict):
                 return
             redacted = verdict.redacted_body
@@ -821,7 +838,7 @@ class _ResponseRelay:
         if self.chunked_out:
             self.client.send(http1.LAST_CHUNK)
 
-    def _scan(self, body: bytes, encoding: str) -> Verdict:
+    async def _scan(self, body: bytes, encoding: str) -> Verdict:
         message = Message(
             direction=Direction.RESPONSE,
             url=self.target.url,
@@ -831,7 +848,7 @@ class _ResponseRelay:
             content_encoding=encoding,
             content_type=self.head.header("content-type") or "",
         )
-        return self.server.pipeline.scan(message)
+        return await self.server.scan(message)
 
     def _decide(self, verdict: Verdict) -> bool:
         """Audit a response verdict that found something; True if the response is stopped."""

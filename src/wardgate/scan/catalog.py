@@ -14,11 +14,24 @@ from wardgate.config.models import glob_match
 from wardgate.scan import dlp, envleak, injection, split, urls
 from wardgate.scan.ssrf import AddressClass
 
-# Rule ids reported outside the DLP catalogue, with what each means.
+BODY_TOO_LARGE = "policy.body_too_large"
+HOST_MISMATCH = "policy.host_mismatch"
+SCAN_TIMEOUT = "policy.scan_timeout"
+SNI_MISMATCH = "tls.sni_mismatch"
+NOT_TLS = "tls.not_tls"
+
+# Rule ids reported by the pipeline and the transports, with what each means.
 PIPELINE_RULES = {
     "policy.destination_denied": "destination not allowed by the destinations policy",
     "policy.scanner_error": "a scanner failed; the message is blocked (fail closed)",
     "decode.malformed_body": "body could not be decompressed within the configured bounds",
+    BODY_TOO_LARGE: "a body that must be held for scanning is over proxy.max_body_bytes",
+    HOST_MISMATCH: "Host header differs from the CONNECT target inside a tunnel",
+    SCAN_TIMEOUT: "a scan ran over proxy.scan_timeout (fail closed)",
+    SNI_MISMATCH: "TLS server name differs from the CONNECT host (domain fronting)",
+    NOT_TLS: "a CONNECT tunnel that carries neither TLS nor HTTP",
+    "rate_limit": "over limits.requests_per_minute (global or per domain)",
+    "data_budget": "over limits.bytes_per_hour (global or per domain)",
 }
 DESCRIPTIONS = {
     **PIPELINE_RULES,

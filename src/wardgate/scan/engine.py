@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,16 +123,20 @@ class PatternSet:
             hits.add(idx)
 
         ascii_text = text.isascii()
-        if self._ascii_db is not None:
+        if self._ascii_db is not None and self._ascii_scratch is not None:
             stand_in = text.encode("ascii", "replace")  # one byte per character
-            self._ascii_db.scan(stand_in, match_event_handler=on_match, scratch=self._ascii_scratch)
-        if self._utf8_db is not None:
+            self._ascii_db.scan(
+                stand_in, match_event_handler=on_match, scratch=self._ascii_scratch.get()
+            )
+        if self._utf8_db is not None and self._utf8_scratch is not None:
             try:
                 data = stand_in if ascii_text and self._ascii_db is not None else text.encode()
             except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
                 hits.update(self._unicode)
             else:
-                self._utf8_db.scan(data, match_event_handler=on_match, scratch=self._utf8_scratch)
+                self._utf8_db.scan(
+                    data, match_event_handler=on_match, scratch=self._utf8_scratch.get()
+                )
         return sorted(hits)
 
     def finditer(self, text: str) -> Iterator[tuple[str, re2._Match]]:
@@ -159,9 +164,24 @@ def re2_safe(text: str) -> str:
     return text
 
 
-def _scratch(db: Any) -> Any:
-    assert _hs is not None
-    return None if db is None else _hs.Scratch(db)
+class ThreadScratch:
+    """Hyperscan scratch space may serve one scan at a time, so each thread that scans gets
+    its own clone (the proxy scans large bodies in worker threads)."""
+
+    def __init__(self, db: Any) -> None:
+        assert _hs is not None
+        self._prototype = _hs.Scratch(db)
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._prototype.clone()
+        return scratch
+
+
+def _scratch(db: Any) -> ThreadScratch | None:
+    return None if db is None else ThreadScratch(db)
 
 
 def _database(entries: Sequence[_Entry]) -> tuple[Any, list[int]]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+from wardgate.scan.engine import ThreadScratch
 from wardgate.scan.types import Finding, Layer, Severity
 
 try:
@@ -120,7 +121,7 @@ class EnvLeakDetector:
                 flags=_hs.HS_FLAG_SOM_LEFTMOST,
                 literal=True,
             )
-            self._scratch = _hs.Scratch(self._db)
+            self._scratch = ThreadScratch(self._db)
         else:
             for idx, lit in enumerate(literals):
                 key = self._digest(lit[:_ANCHOR])
@@ -161,7 +162,7 @@ class EnvLeakDetector:
             def on_match(idx: int, start: int, end: int, _fl: int, _ctx: object) -> None:
                 found.append((idx, start, end))
 
-            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch.get())
             return found
         return self._hash_matches(data)
 

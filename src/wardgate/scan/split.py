@@ -22,6 +22,7 @@ DRIP = "split_secret.drip"
 
 MAX_FRAGMENTS = 64  # fragments considered per message (or per drip window)
 MAX_JOIN = 4  # how many neighbouring fragments one credential may be spread over
+DRIP_MAX_JOIN = 8  # a drip may come in more, smaller pieces
 MAX_PAIRWISE = 12  # up to this many fragments, every ordered pair is joined too
 _MIN_JOINED = 16  # no credential format is shorter
 _DIGITS = frozenset("0123456789")
@@ -62,14 +63,16 @@ def _whole_secrets(frags: Sequence[Fragment]) -> set[int]:
     return {bisect_right(ends, finding.start) for finding in scan_secrets(blob)}
 
 
-def _groups(count: int, keep: Callable[[tuple[int, ...]], bool]) -> list[tuple[int, ...]]:
-    """Index tuples of fragments to join: runs of 2..MAX_JOIN neighbours in wire order, plus
+def _groups(
+    count: int, keep: Callable[[tuple[int, ...]], bool], max_join: int
+) -> list[tuple[int, ...]]:
+    """Index tuples of fragments to join: runs of 2..max_join neighbours in wire order, plus
     every ordered pair when there are few fragments (the halves of a key may travel in any
     two fields: a header and a query value, a JSON field and a path segment)."""
     groups = [
         tuple(range(i, i + k))
         for i in range(count)
-        for k in range(2, MAX_JOIN + 1)
+        for k in range(2, max_join + 1)
         if i + k <= count
     ]
     if count <= MAX_PAIRWISE:
@@ -78,7 +81,10 @@ def _groups(count: int, keep: Callable[[tuple[int, ...]], bool]) -> list[tuple[i
 
 
 def _joined_findings(
-    fragments: Sequence[Fragment], keep: Callable[[tuple[int, ...]], bool], rule: str
+    fragments: Sequence[Fragment],
+    keep: Callable[[tuple[int, ...]], bool],
+    rule: str,
+    max_join: int = MAX_JOIN,
 ) -> list[Finding]:
     """Scan joins of candidate fragments; report a secret whose source starts in the join's
     first fragment and ends in its last (so it needs every fragment of the join).
@@ -90,7 +96,7 @@ def _joined_findings(
     mixed = {i for i, f in enumerate(frags) if _mixed(f.value)}
     groups = [
         g
-        for g in _groups(len(frags), keep)
+        for g in _groups(len(frags), keep, max_join)
         if mixed.intersection(g)
         and not whole.intersection(g)
         and sum(len(frags[i].value) for i in g) >= _MIN_JOINED
@@ -144,14 +150,19 @@ def find_split_secrets(fragments: Sequence[Fragment]) -> list[Finding]:
 
 def find_drip(history: Sequence[Fragment], new: Sequence[Fragment]) -> list[Finding]:
     """Credentials assembled from fragments sent earlier to the same destination (`history`,
-    oldest first) and fragments of the current message (`new`)."""
-    current = [f for f in new if is_candidate(f.value)][:MAX_FRAGMENTS]
-    room = MAX_FRAGMENTS - len(current)
+    oldest first) and fragments of the current message (`new`).
+
+    Values already in the history (the same path segment on every request) are left out of
+    the new ones, so they do not sit between the pieces of a dripped credential."""
     older = [f for f in history if is_candidate(f.value)]
+    seen = {f.value for f in older}
+    current = [f for f in new if is_candidate(f.value) and f.value not in seen][:MAX_FRAGMENTS]
+    room = MAX_FRAGMENTS - len(current)
     recent = older[len(older) - room :] if room else []
     boundary = len(recent)  # index of the first new fragment
     return _joined_findings(
         [*recent, *current],
         lambda group: min(group) < boundary <= max(group),
         DRIP,
+        DRIP_MAX_JOIN,
     )
