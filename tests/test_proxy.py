@@ -330,3 +330,17 @@ def test_python_requests_through_the_proxy(nginx: Nginx, wardgate: Wardgate) -> 
     assert r.status_code == 200 and r.text == "hello\n"
     blocked = requests.get(nginx.url(f"/hello.txt?k={aws_key_id()}"), proxies=proxies, timeout=20)
     assert blocked.status_code == 403
+
+
+def test_node_fetch_with_a_proxy_agent(nginx: Nginx, wardgate: Wardgate) -> None:
+    script = Path(__file__).parent / "node" / "fetch.mjs"
+    ok = subprocess.run(["node", str(script), wardgate.proxy, nginx.url("/hello.txt")],
+                        capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[:2] == ["200", "hello"]
+    blocked = subprocess.run(
+        ["node", str(script), wardgate.proxy, nginx.url(f"/hello.txt?k={aws_key_id()}")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert blocked.stdout.splitlines()[0] == "403"
+    assert "dlp.aws_access_key_id" in blocked.stdout
