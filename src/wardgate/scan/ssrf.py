@@ -136,6 +136,7 @@ _OCT = frozenset("01234567")
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the same hosts recur on every request
 def normalize_host(host: str) -> str:
     """The canonical spelling of a host for comparison: lower-case, no brackets, no trailing
     dot, Unicode folded the way IDNA folds it (full-width letters and dots become ASCII), so
@@ -191,6 +192,7 @@ def _parse_ipv4(host: str) -> int | None:
     return value << (8 * (5 - len(parts))) | last
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the same hosts recur on every request
 def parse_ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address `host` denotes if a resolver or libc would read it as an IP literal.
 
@@ -278,6 +280,7 @@ def classify_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Addre
     return _classify_v4(n) if ip.version == 4 else _classify_v6(n)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the same hosts recur on every request
 def classify_host(host: str) -> AddressClass | None:
     """Classify a URL host without resolving it: IP literals in any spelling, loopback names
     (localhost, *.localhost, ...) and the well-known metadata names. Any other name returns
