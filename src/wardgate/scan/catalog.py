@@ -32,6 +32,9 @@ PIPELINE_RULES = {
     NOT_TLS: "a CONNECT tunnel that carries neither TLS nor HTTP",
     "rate_limit": "over limits.requests_per_minute (global or per domain)",
     "data_budget": "over limits.bytes_per_hour (global or per domain)",
+    "mcp.tool_removed": "call to an MCP tool removed from tools/list as poisoned",
+    "mcp.rug_pull": "MCP tool whose definition changed after the baseline (or its pin)",
+    "mcp.malformed": "MCP message that is not valid JSON-RPC, or over the line bound",
 }
 DESCRIPTIONS = {
     **PIPELINE_RULES,

@@ -1,0 +1,465 @@
+"""The MCP policy, sans I/O: one line in from one side, what to do with it out.
+
+`Guard.from_client(line)` and `Guard.from_server(line)` return an `Outcome`: the lines to pass
+on to the other side, the lines to answer the sender with, and the audit events to write. The
+transport (stdio.py, later Streamable HTTP) only moves bytes; every decision is made here, so
+all of it is testable without a process.
+
+Client -> server: tools/call arguments, prompts/get and resources/read params (and the params
+of anything else) are scanned as Direction.TOOL_CALL; a call to a tool that was removed as
+poisoned or that changed after its baseline is refused. Server -> client: tools/list (and
+prompts/list, resources/list) entries are scanned one by one as tool descriptions and poisoned
+ones removed; results, errors, notifications and server-initiated requests are scanned as
+Direction.TOOL_RESULT. A blocked request is answered with the -32001 error and not forwarded;
+a blocked response is replaced by that error; a blocked notification is dropped. Ids are never
+rewritten. In audit mode every verdict is logged and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wardgate.audit import AuditEvent, new_event_id
+from wardgate.config import Config, RuleAction
+from wardgate.mcp import jsonrpc
+from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
+from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry
+from wardgate.scan.types import (
+    CLEAN,
+    Action,
+    Direction,
+    Finding,
+    Layer,
+    Message,
+    RuleDecision,
+    Severity,
+    Verdict,
+)
+
+Scanner = Callable[[Message], Verdict]
+
+_BLOCKING = frozenset({Action.BLOCK, Action.ASK, Action.REDACT})
+# Listings whose entries are descriptions a model reads, and the key holding the entries.
+_LISTINGS = {
+    "tools/list": "tools",
+    "prompts/list": "prompts",
+    "resources/list": "resources",
+    "resources/templates/list": "resourceTemplates",
+}
+# Requests whose scan is always audited, even when clean.
+_AUDITED = frozenset({"tools/call", "prompts/get", "resources/read"})
+_DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arguments", "uri",
+              "uriTemplate", "mimeType")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the transport does with one line: `forward` to the other side, `reply` to the
+    sender (both are complete wire lines), and `events` to write to the audit sink."""
+
+    forward: tuple[bytes, ...] = ()
+    reply: tuple[bytes, ...] = ()
+    events: tuple[AuditEvent, ...] = ()
+
+
+@dataclass(slots=True)
+class _Pending:
+    method: str
+    tool: str | None = None
+
+
+@dataclass(slots=True)
+class _Work:
+    """Accumulates one line's outcome."""
+
+    forward: list[Any] = field(default_factory=list)
+    reply: list[Any] = field(default_factory=list)
+    raw_forward: list[bytes] = field(default_factory=list)
+    raw_reply: list[bytes] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)
+
+    def outcome(self, batch: bool) -> Outcome:
+        return Outcome(
+            forward=tuple(self.raw_forward) + _lines(self.forward, batch),
+            reply=tuple(self.raw_reply) + _lines(self.reply, batch),
+            events=tuple(self.events),
+        )
+
+
+def _lines(items: list[Any], batch: bool) -> tuple[bytes, ...]:
+    if not items:
+        return ()
+    if batch:
+        return (jsonrpc.encode(items),)
+    return tuple(jsonrpc.encode(item) for item in items)
+
+
+class Guard:
+    """One MCP session's policy. Not thread-safe: feed it one line at a time."""
+
+    def __init__(
+        self,
+        config: Config,
+        scan: Scanner,
+        *,
+        registry: ToolRegistry | None = None,
+        destination: str = "",
+        transport: str = "mcp-stdio",
+        session: str | None = None,
+    ) -> None:
+        self.config = config
+        self.scan = scan
+        self.registry = registry if registry is not None else ToolRegistry()
+        self.destination = destination
+        self.transport = transport
+        self.session = session or new_event_id()
+        self.audit_mode = config.mode.value == "audit"
+        self.client_pending: dict[str, _Pending] = {}  # client request ids awaiting the server
+        self.server_pending: dict[str, str] = {}  # server request ids awaiting the client
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def from_client(self, line: bytes | Oversized) -> Outcome:
+        work = _Work()
+        parsed = self._parse(line, Direction.TOOL_CALL, work, from_client=True)
+        if parsed is None:
+            return work.outcome(False)
+        for item in parsed.items:
+            self._client_item(item, len(line) if isinstance(line, bytes) else 0, work)
+        return work.outcome(parsed.batch)
+
+    def from_server(self, line: bytes | Oversized) -> Outcome:
+        work = _Work()
+        parsed = self._parse(line, Direction.TOOL_RESULT, work, from_client=False)
+        if parsed is None:
+            return work.outcome(False)
+        for item in parsed.items:
+            self._server_item(item, len(line) if isinstance(line, bytes) else 0, work)
+        return work.outcome(parsed.batch)
+
+    def server_exited(self) -> Outcome:
+        """The server is gone: every request still waiting for it gets an error."""
+        replies = tuple(
+            jsonrpc.encode(
+                jsonrpc.error(json.loads(key), jsonrpc.SERVER_EXITED, "wardgate: server exited")
+            )
+            for key in self.client_pending
+        )
+        self.client_pending.clear()
+        return Outcome(reply=replies)
+
+    # -- framing -----------------------------------------------------------------------------
+
+    def _parse(
+        self, line: bytes | Oversized, direction: Direction, work: _Work, *, from_client: bool
+    ) -> jsonrpc.Parsed | None:
+        """The parsed line, or None when it was handled here (bad input, blank line)."""
+        if isinstance(line, Oversized):
+            reason = f"line of {line.size} bytes over the {jsonrpc.MAX_LINE} byte bound"
+            event_id = self._malformed(reason, direction, line.size, work)
+            if from_client:  # the bytes are gone: even audit mode cannot forward them
+                work.reply.append(_malformed_error(None, MALFORMED, event_id or ""))
+            return None
+        if not line.strip():
+            return None
+        try:
+            parsed = jsonrpc.parse_line(line)
+        except jsonrpc.ParseError as exc:
+            event_id = self._malformed(f"not JSON: {exc}"[:200], direction, len(line), work)
+            if event_id is None:
+                work.raw_forward.append(bytes(line) + b"\n")
+            elif from_client:
+                work.reply.append(_malformed_error(None, MALFORMED, event_id))
+            return None
+        if parsed.batch and not parsed.items:
+            event_id = self._malformed("empty batch", direction, len(line), work)
+            if event_id is None:
+                work.raw_forward.append(bytes(line) + b"\n")
+            elif from_client:
+                work.reply.append(_invalid(None, event_id))
+            return None
+        return parsed
+
+    def _malformed(self, reason: str, direction: Direction, size: int, work: _Work) -> str | None:
+        """Audit malformed input; the event id when it is to be refused, None to pass it."""
+        verdict = self._policy(MALFORMED, reason)
+        if verdict.action is Action.ALLOW:
+            return None
+        event_id = self._emit(work, verdict, direction, size, method=None, tool=None, t0=0.0)
+        return event_id if self._blocks(verdict) else None
+
+    # -- client -> server --------------------------------------------------------------------
+
+    def _client_item(self, item: Any, size: int, work: _Work) -> None:
+        t0 = time.perf_counter()
+        what = jsonrpc.kind(item)
+        direction = Direction.TOOL_CALL
+        if what is Kind.INVALID:
+            event_id = self._malformed("not a JSON-RPC message", direction, size, work)
+            if event_id is None:
+                work.forward.append(item)
+            else:
+                work.reply.append(_invalid(_safe_id(item), event_id))
+            return
+        if what is Kind.RESPONSE:  # the client answering a server request (sampling, ...)
+            answered = self.server_pending.pop(jsonrpc.id_key(item["id"]), None)
+            payload = item.get("result", item.get("error"))
+            verdict = self._scan_json(direction, payload)
+            event_id = self._emit_if(work, verdict, direction, size, answered, None, t0)
+            if self._blocks(verdict):
+                work.forward.append(self._blocked(item["id"], verdict, event_id))
+            else:
+                work.forward.append(item)
+            return
+        method = str(item["method"])
+        params = item.get("params")
+        tool = None
+        verdict = CLEAN
+        if method == "tools/call" and isinstance(params, dict):
+            tool = params.get("name") if isinstance(params.get("name"), str) else None
+            refusal = self.registry.refusal(tool) if tool is not None else None
+            if refusal is not None:
+                verdict = self._policy(refusal, f"call to tool {tool!r}")
+            arguments = params.get("arguments")
+            if verdict.action is not Action.BLOCK and arguments is not None:
+                verdict = _merge(verdict, self._scan_json(direction, arguments, tool=tool))
+        elif params:
+            verdict = self._scan_json(direction, params)
+        always = method in _AUDITED
+        event_id = (
+            self._emit(work, verdict, direction, size, method, tool, t0)
+            if always or verdict.action is not Action.ALLOW
+            else ""
+        )
+        if self._blocks(verdict):
+            redacted = self._redacted(item, verdict, tool)
+            if redacted is None:
+                if what is Kind.REQUEST:
+                    work.reply.append(self._blocked(item["id"], verdict, event_id))
+                return  # a blocked notification is dropped
+            item = redacted
+        if what is Kind.REQUEST:
+            self.client_pending[jsonrpc.id_key(item["id"])] = _Pending(method, tool)
+        work.forward.append(item)
+
+    def _redacted(self, item: JsonObject, verdict: Verdict, tool: str | None) -> Any | None:
+        """The request with redacted arguments/params when the verdict is a clean redaction
+        that still parses as JSON; None when it must be blocked instead."""
+        if verdict.action is not Action.REDACT or verdict.redacted_body is None:
+            return None
+        try:
+            value = json.loads(verdict.redacted_body)
+        except ValueError:
+            return None
+        params = dict(item.get("params") or {})
+        if tool is not None:
+            if not isinstance(value, dict):
+                return None
+            params["arguments"] = value
+        elif isinstance(value, dict):
+            params = value
+        else:
+            return None
+        return {**item, "params": params}
+
+    # -- server -> client --------------------------------------------------------------------
+
+    def _server_item(self, item: Any, size: int, work: _Work) -> None:
+        t0 = time.perf_counter()
+        what = jsonrpc.kind(item)
+        direction = Direction.TOOL_RESULT
+        if what is Kind.INVALID:
+            if self._malformed("not a JSON-RPC message", direction, size, work) is None:
+                work.forward.append(item)
+            return
+        if what is not Kind.RESPONSE:
+            request = str(item["method"])
+            verdict = self._scan_json(direction, item.get("params"))
+            event_id = self._emit_if(work, verdict, direction, size, request, None, t0)
+            if self._blocks(verdict):
+                if what is Kind.REQUEST:  # the server is told; the client never sees it
+                    work.reply.append(self._blocked(item["id"], verdict, event_id))
+                return
+            if what is Kind.REQUEST:
+                self.server_pending[jsonrpc.id_key(item["id"])] = request
+            work.forward.append(item)
+            return
+        pending = self.client_pending.pop(jsonrpc.id_key(item["id"]), None)
+        method = pending.method if pending else None
+        tool = pending.tool if pending else None
+        if "error" in item:
+            verdict = self._scan_json(direction, item["error"], tool=tool)
+        elif method in _LISTINGS and isinstance(item["result"], dict):
+            item = self._listing(item, method, size, work)
+            verdict = self._scan_json(
+                direction,
+                {k: v for k, v in item["result"].items() if k != _LISTINGS[method]},
+            )
+        else:
+            verdict = self._scan_json(direction, item["result"], tool=tool)
+        always = method in _AUDITED
+        event_id = (
+            self._emit(work, verdict, direction, size, method, tool, t0)
+            if always or verdict.action is not Action.ALLOW
+            else ""
+        )
+        if self._blocks(verdict):
+            work.forward.append(self._blocked(item["id"], verdict, event_id))
+        else:
+            work.forward.append(item)
+
+    def _listing(self, item: JsonObject, method: str, size: int, work: _Work) -> JsonObject:
+        """The listing with poisoned (and, for tools, rug-pulled) entries taken out; each
+        removal audited as its own event."""
+        key = _LISTINGS[method]
+        entries = item["result"].get(key)
+        if not isinstance(entries, list):
+            return item
+        kept: list[Any] = []
+        for entry in entries:
+            t0 = time.perf_counter()
+            if not isinstance(entry, dict):
+                kept.append(entry)
+                continue
+            name = entry.get("name") if isinstance(entry.get("name"), str) else None
+            verdict = CLEAN
+            if method == "tools/list" and self.registry.observe(entry):
+                verdict = self._policy(RUG_PULL, f"tool {name!r} changed after its baseline")
+            if verdict.action is not Action.BLOCK:
+                verdict = _merge(verdict, self._scan_entry(entry))
+            if verdict.action is Action.ALLOW:
+                kept.append(entry)
+                continue
+            self._emit(
+                work, verdict, Direction.TOOL_DESCRIPTION, size, method, name, t0,
+                error=f"removed from {method}" if self._blocks(verdict) else None,
+            )  # fmt: skip
+            if self._blocks(verdict):
+                if method == "tools/list" and name is not None:
+                    self.registry.remove(name, verdict.blocking_rule or TOOL_REMOVED)
+                continue
+            kept.append(entry)
+        if len(kept) == len(entries):
+            return item
+        return {**item, "result": {**item["result"], key: kept}}
+
+    def _scan_entry(self, entry: JsonObject) -> Verdict:
+        """One listed tool/prompt/resource as a model reads it, scanned as a description."""
+        subject = {k: entry[k] for k in _DESCRIBED if k in entry}
+        body = jsonrpc.text_leaves(subject)
+        schema = entry.get("inputSchema")
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict) and properties:  # parameter names are read too
+            body += "\n" + "\n".join(str(name) for name in properties)
+        if not body:
+            return CLEAN
+        return self.scan(Message(direction=Direction.TOOL_DESCRIPTION, body=body))
+
+    # -- verdicts and events -------------------------------------------------------------------
+
+    def _scan_json(self, direction: Direction, value: Any, *, tool: str | None = None) -> Verdict:
+        """Outbound values are scanned as their JSON (so DLP sees structure and decoders see
+        every encoding); inbound values as the text a model reads (string leaves)."""
+        if value is None or value == {} or value == []:
+            return CLEAN
+        body = jsonrpc.dumps(value) if direction.outbound else jsonrpc.text_leaves(value)
+        if not body:
+            return CLEAN
+        meta = {"tool": tool} if tool else {}
+        return self.scan(Message(direction=direction, body=body, meta=meta))
+
+    def _policy(self, rule: str, excerpt: str) -> Verdict:
+        setting = self.config.rule_action(rule, RuleAction.BLOCK, self.destination)
+        if setting is RuleAction.OFF:
+            return CLEAN
+        action = Action(setting.value)
+        if action is Action.REDACT:
+            action = Action.BLOCK  # nothing to rewrite in a policy decision
+        finding = Finding(Layer.POLICY, rule, Severity.HIGH, 0, 0, excerpt[:200])
+        return Verdict(action, (RuleDecision(finding, action),))
+
+    def _blocks(self, verdict: Verdict) -> bool:
+        return verdict.action in _BLOCKING and not self.audit_mode
+
+    def _blocked(self, id_: Any, verdict: Verdict, event_id: str) -> JsonObject:
+        return jsonrpc.blocked_error(id_, verdict.blocking_rule or "policy", event_id)
+
+    def _emit_if(
+        self,
+        work: _Work,
+        verdict: Verdict,
+        direction: Direction,
+        size: int,
+        method: str | None,
+        tool: str | None,
+        t0: float,
+    ) -> str:
+        if verdict.action is Action.ALLOW:
+            return ""
+        return self._emit(work, verdict, direction, size, method, tool, t0)
+
+    def _emit(
+        self,
+        work: _Work,
+        verdict: Verdict,
+        direction: Direction,
+        size: int,
+        method: str | None,
+        tool: str | None,
+        t0: float,
+        *,
+        error: str | None = None,
+    ) -> str:
+        event = AuditEvent.from_verdict(
+            verdict,
+            transport=self.transport,
+            direction=direction,
+            destination=self.destination,
+            mode="audit" if self.audit_mode else "enforce",
+            duration_ms=max(0.0, (time.perf_counter() - t0) * 1000) if t0 else 0.0,
+            bytes=size,
+            method=method,
+            session=self.session,
+            tool=tool,
+            error=error,
+        )
+        work.events.append(event)
+        return event.event_id
+
+
+def _merge(first: Verdict, second: Verdict) -> Verdict:
+    if not first.decisions:
+        return second
+    if not second.decisions:
+        return first
+    decisions = first.decisions + second.decisions
+    action = Action.strongest([first.action, second.action])
+    redacted = second.redacted_body if action is Action.REDACT else None
+    return Verdict(action, decisions, redacted)
+
+
+def _safe_id(item: Any) -> Any:
+    if isinstance(item, dict):
+        value = item.get("id")
+        if jsonrpc.valid_id(value):
+            return value
+    return None
+
+
+def _malformed_error(id_: Any, rule: str, event_id: str) -> JsonObject:
+    return jsonrpc.error(
+        id_, jsonrpc.PARSE_ERROR, "wardgate: parse error", {"rule": rule, "event_id": event_id}
+    )
+
+
+def _invalid(id_: Any, event_id: str) -> JsonObject:
+    return jsonrpc.error(
+        id_,
+        jsonrpc.INVALID_REQUEST,
+        "wardgate: invalid request",
+        {"rule": MALFORMED, "event_id": event_id},
+    )

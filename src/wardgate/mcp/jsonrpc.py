@@ -1,0 +1,232 @@
+"""JSON-RPC 2.0 over newline-delimited JSON (the MCP stdio framing), sans I/O.
+
+`LineSplitter` cuts a byte stream into lines with a bound on the line length; `parse_line`
+turns one line into messages (a batch is a list); `encode` writes one message back. Messages
+are plain dicts: wardgate forwards what it parsed and scanned, re-encoded, never the raw bytes,
+so the peer cannot read something different from what was inspected (duplicate keys, NaN,
+odd whitespace or invalid UTF-8 are normalised away or rejected here).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+MAX_LINE = 16 << 20  # bytes in one JSON-RPC line (one message or one batch)
+MAX_DEPTH = 64  # nesting accepted in a message; deeper input is a parse error
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+BLOCKED = -32001
+SERVER_EXITED = -32002
+
+JsonObject = dict[str, Any]
+
+
+class Oversized:
+    """Marker yielded by LineSplitter in place of a line longer than its bound."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"Oversized({self.size})"
+
+
+class LineSplitter:
+    """Bounded newline framing. `feed` returns the complete lines (without the newline or a
+    trailing CR) and an `Oversized` marker for each line over `max_line` bytes, whose bytes
+    are discarded as they arrive: memory stays bounded by `max_line` whatever the peer sends."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self._buffer = bytearray()
+        self._skipping = 0  # > 0 while discarding an oversized line (bytes seen so far)
+
+    def feed(self, data: bytes) -> list[bytes | Oversized]:
+        out: list[bytes | Oversized] = []
+        start = 0
+        while start < len(data):
+            newline = data.find(b"\n", start)
+            end = len(data) if newline < 0 else newline
+            chunk = data[start:end]
+            if self._skipping:
+                self._skipping += len(chunk)
+            elif len(self._buffer) + len(chunk) > self.max_line:
+                self._skipping = len(self._buffer) + len(chunk)
+                self._buffer.clear()
+            else:
+                self._buffer += chunk
+            if newline < 0:
+                break
+            if self._skipping:
+                out.append(Oversized(self._skipping))
+                self._skipping = 0
+            else:
+                line = bytes(self._buffer)
+                self._buffer.clear()
+                out.append(line[:-1] if line.endswith(b"\r") else line)
+            start = newline + 1
+        return out
+
+    def feed_eof(self) -> list[bytes | Oversized]:
+        """What is left at the end of the stream (a last line without a newline)."""
+        if self._skipping:
+            size, self._skipping = self._skipping, 0
+            return [Oversized(size)]
+        if self._buffer.strip():
+            line = bytes(self._buffer)
+            self._buffer.clear()
+            return [line]
+        self._buffer.clear()
+        return []
+
+
+class ParseError(ValueError):
+    """The line is not JSON (or not UTF-8, or too deep, or uses NaN/Infinity)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ParseError(f"non-standard JSON constant {name}")
+
+
+def _depth_ok(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
+def loads(line: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting. Raises ParseError."""
+    try:
+        text = line.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ParseError(type(exc).__name__) from None
+    except json.JSONDecodeError as exc:
+        raise ParseError(exc.msg) from None
+    if not _depth_ok(value):
+        raise ParseError("nesting too deep")
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept (no raw newline can occur: JSON escapes them)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode(message: Any) -> bytes:
+    """One line on the wire: the message (or batch list) and a newline."""
+    return dumps(message).encode("utf-8") + b"\n"
+
+
+class Kind(enum.Enum):
+    REQUEST = "request"
+    NOTIFICATION = "notification"
+    RESPONSE = "response"
+    INVALID = "invalid"
+
+
+def kind(message: Any) -> Kind:
+    """What a parsed JSON-RPC item is. Lenient on the `jsonrpc` member (peers forget it) but
+    strict on shape: a method must be a string, an id a string, number or null."""
+    if not isinstance(message, dict):
+        return Kind.INVALID
+    has_id = "id" in message
+    if has_id and not valid_id(message["id"]):
+        return Kind.INVALID
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return Kind.INVALID
+        if "params" in message and not isinstance(message["params"], dict | list):
+            return Kind.INVALID
+        return Kind.REQUEST if has_id else Kind.NOTIFICATION
+    if has_id and ("result" in message) != ("error" in message):
+        return Kind.RESPONSE
+    return Kind.INVALID
+
+
+def valid_id(value: Any) -> bool:
+    """A JSON-RPC id: string, number or null (not a bool, which Python counts as an int)."""
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def id_key(value: Any) -> str:
+    """A hashable key for an id that keeps 1 and "1" apart (as JSON-RPC does)."""
+    return dumps(value)
+
+
+def error(id_: Any, code: int, message: str, data: JsonObject | None = None) -> JsonObject:
+    err: JsonObject = {"code": code, "message": message}
+    if data is not None:
+        err["data"] = data
+    return {"jsonrpc": "2.0", "id": id_, "error": err}
+
+
+def blocked_error(id_: Any, rule: str, event_id: str) -> JsonObject:
+    """The wire contract for a blocked MCP message (DESIGN.md)."""
+    return error(
+        id_, BLOCKED, f"wardgate: blocked by rule {rule}", {"rule": rule, "event_id": event_id}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One line: its items, and whether they came as a batch (a JSON array)."""
+
+    items: tuple[Any, ...]
+    batch: bool
+
+
+def parse_line(line: bytes) -> Parsed:
+    """Parse one line into items. Raises ParseError on bad JSON; an empty batch or a
+    non-object item is left for the caller to reject as an invalid request."""
+    value = loads(line)
+    if isinstance(value, list):
+        return Parsed(tuple(value), True)
+    return Parsed((value,), False)
+
+
+def text_leaves(value: Any, *, keys: bool = False, limit: int = MAX_LINE) -> str:
+    """The strings of a JSON value (string and number leaves; object keys too with `keys`),
+    one per line, in document order, up to `limit` characters: what a model reads in it.
+    Keys are left out by default: "name", "type" and friends on lines of their own read
+    like prose to an injection scanner ("name\nevil") without carrying any text."""
+    out: list[str] = []
+    total = 0
+    for text in _leaves(value, keys):
+        if total + len(text) + 1 > limit:
+            out.append(text[: max(0, limit - total)])
+            break
+        out.append(text)
+        total += len(text) + 1
+    return "\n".join(out)
+
+
+def _leaves(value: Any, keys: bool) -> Iterator[str]:
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            for key, item in reversed(list(node.items())):
+                stack.append(item)
+                if keys:
+                    stack.append(key)
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+        elif node is not None and not isinstance(node, bool):
+            yield str(node)

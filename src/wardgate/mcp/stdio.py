@@ -1,0 +1,307 @@
+"""`wardgate mcp -- COMMAND`: the stdio relay between an MCP client (our stdin/stdout) and an
+MCP server (a child process), with every line passed through the Guard.
+
+The relay only moves bytes: it frames lines (bounded), hands each to the guard on one worker
+thread (so a large scan does not stall the event loop, and the guard sees lines one at a time
+in arrival order per side), writes what the guard says to write and emits the audit events.
+The child runs in its own session (process group) with PR_SET_PDEATHSIG on Linux, so it dies
+with us even if we crash; SIGINT/SIGTERM are forwarded to it and its exit code becomes ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from wardgate.audit import Sink
+from wardgate.mcp import jsonrpc
+from wardgate.mcp.guard import Guard, Outcome
+from wardgate.mcp.jsonrpc import LineSplitter, Oversized
+
+_READ = 64 * 1024
+_EXIT_GRACE = 5.0  # seconds the server gets to exit after the client closed its stdin
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the parent (wardgate) dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def exit_code(returncode: int | None) -> int:
+    if returncode is None:
+        return 1
+    return 128 - returncode if returncode < 0 else returncode
+
+
+async def spawn(command: Sequence[str]) -> asyncio.subprocess.Process:
+    """Start the server: stdin/stdout piped, stderr shared with ours, own process group."""
+    return await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+        limit=_READ,
+    )
+
+
+def kill_group(proc: asyncio.subprocess.Process, sig: int = int(signal.SIGKILL)) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+
+
+class _StdinReader:
+    """Reads fd 0 on a daemon thread (works for pipes, ttys and files alike, and never holds
+    up interpreter exit) and hands chunks to the loop; b"" marks the end."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
+        self._loop = loop
+        self._fd = fd
+        self._thread = threading.Thread(target=self._run, name="wardgate-stdin", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data = os.read(self._fd, _READ)
+            except OSError:
+                data = b""
+            future = asyncio.run_coroutine_threadsafe(self.queue.put(data), self._loop)
+            try:
+                future.result()
+            except Exception:  # the loop is gone: we are exiting
+                return
+            if not data:
+                return
+
+
+class StdioRelay:
+    def __init__(
+        self,
+        guard: Guard,
+        sink: Sink,
+        command: Sequence[str],
+        *,
+        stdin_fd: int = 0,
+        stdout_fd: int = 1,
+    ) -> None:
+        self.guard = guard
+        self.sink = sink
+        self.command = list(command)
+        self.stdin_fd = stdin_fd
+        self.stdout_fd = stdout_fd
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardgate-scan")
+        self._out_lock = asyncio.Lock()
+        self._guard_lock = asyncio.Lock()  # the guard sees one line at a time, whichever side
+        self._signals = 0
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        try:
+            proc = await spawn(self.command)
+        except OSError as exc:
+            print(f"wardgate: cannot start {self.command[0]}: {exc.strerror}", file=sys.stderr)
+            return 127 if isinstance(exc, FileNotFoundError) else 126
+        installed: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, proc, sig)
+                installed.append(sig)
+        try:
+            return await self._relay(proc)
+        finally:
+            for number in installed:
+                loop.remove_signal_handler(number)
+            kill_group(proc)
+            self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def _on_signal(self, proc: asyncio.subprocess.Process, sig: int) -> None:
+        self._signals += 1
+        kill_group(proc, sig if self._signals == 1 else int(signal.SIGKILL))
+
+    async def _relay(self, proc: asyncio.subprocess.Process) -> int:
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin = _StdinReader(asyncio.get_running_loop(), self.stdin_fd)
+        server = asyncio.create_task(self._server_side(proc))
+        client = asyncio.create_task(self._client_side(proc, stdin))
+        await asyncio.wait({server, client}, return_when=asyncio.FIRST_COMPLETED)
+        if not server.done():
+            # The client hung up: give the server a moment to finish and exit on its own.
+            try:
+                await asyncio.wait_for(asyncio.shield(server), _EXIT_GRACE)
+            except TimeoutError:
+                kill_group(proc, signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(asyncio.shield(server), 2.0)
+                except TimeoutError:
+                    kill_group(proc)
+                    await server
+        client.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await client
+        server.result()  # re-raise a relay bug instead of hiding it
+        try:
+            await asyncio.wait_for(proc.wait(), _EXIT_GRACE)
+        except TimeoutError:
+            kill_group(proc)
+            await proc.wait()
+        return exit_code(proc.returncode)
+
+    async def _server_side(self, proc: asyncio.subprocess.Process) -> None:
+        """Server stdout -> guard -> our stdout (and guard replies -> server stdin)."""
+        assert proc.stdout is not None
+        splitter = LineSplitter()
+        while True:
+            data = await proc.stdout.read(_READ)
+            lines = splitter.feed(data) if data else splitter.feed_eof()
+            for line in lines:
+                outcome = await self._decide(self.guard.from_server, line)
+                await self._to_client(outcome.forward)
+                await self._to_server(proc, outcome.reply)
+            if not data:
+                break
+        # The server closed its stdout (it exited or is about to): nobody will answer now.
+        outcome = await self._decide(lambda _: self.guard.server_exited(), b"")
+        await self._to_client(outcome.reply)
+
+    async def _client_side(self, proc: asyncio.subprocess.Process, stdin: _StdinReader) -> None:
+        """Our stdin -> guard -> server stdin (and guard replies -> our stdout)."""
+        splitter = LineSplitter()
+        while True:
+            data = await stdin.queue.get()
+            lines = splitter.feed(data) if data else splitter.feed_eof()
+            for line in lines:
+                outcome = await self._decide(self.guard.from_client, line)
+                await self._to_server(proc, outcome.forward)
+                await self._to_client(outcome.reply)
+            if not data:
+                break
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                proc.stdin.close()
+
+    async def _decide(self, step: Callable[[Any], Outcome], line: bytes | Oversized) -> Outcome:
+        async with self._guard_lock:
+            if isinstance(line, bytes) and len(line) < _READ:
+                outcome = step(line)  # small: inline is cheaper than a thread hop
+            else:
+                loop = asyncio.get_running_loop()
+                outcome = await loop.run_in_executor(self._worker, step, line)
+        for event in outcome.events:
+            try:
+                self.sink.emit(event)
+            except Exception as exc:  # audit output must not take the session down
+                print(f"wardgate: audit write failed: {type(exc).__name__}", file=sys.stderr)
+        return outcome
+
+    async def _to_server(self, proc: asyncio.subprocess.Process, lines: Sequence[bytes]) -> None:
+        if not lines or proc.stdin is None or proc.stdin.is_closing():
+            return
+        try:
+            for line in lines:
+                proc.stdin.write(line)
+            await proc.stdin.drain()
+        except (ConnectionError, OSError):
+            pass  # the server is gone; its stdout EOF ends the session
+
+    async def _to_client(self, lines: Sequence[bytes]) -> None:
+        if not lines:
+            return
+        async with self._out_lock:
+            data = b"".join(lines)
+            with contextlib.suppress(OSError):  # the client is gone; its stdin EOF ends it
+                await asyncio.get_running_loop().run_in_executor(
+                    None, _write_all, self.stdout_fd, data
+                )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+async def list_tools(guard: Guard, command: Sequence[str], timeout: float = 30.0) -> None:
+    """For `wardgate mcp pin`: start the server, initialize, list every page of tools through
+    `guard` (which records fingerprints and removes poisoned tools), stop the server.
+    Raises OSError / ConnectionError / TimeoutError when the server does not cooperate."""
+    proc = await spawn(command)
+    assert proc.stdin is not None and proc.stdout is not None
+    splitter = LineSplitter()
+    pending: list[bytes | Oversized] = []
+
+    async def request(id_: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        message = {"jsonrpc": "2.0", "id": id_, "method": method, "params": params}
+        assert proc.stdin is not None
+        for line in guard.from_client(jsonrpc.encode(message)[:-1]).forward:
+            proc.stdin.write(line)
+        await proc.stdin.drain()
+        while True:
+            while not pending:
+                assert proc.stdout is not None
+                data = await proc.stdout.read(_READ)
+                if not data:
+                    raise ConnectionError("server closed its stdout")
+                pending.extend(splitter.feed(data))
+            outcome = guard.from_server(pending.pop(0))
+            for line in outcome.forward:
+                reply = jsonrpc.loads(line)
+                if isinstance(reply, dict) and reply.get("id") == id_:
+                    if "error" in reply:
+                        raise ConnectionError(f"{method} failed: {reply['error']}")
+                    result = reply.get("result")
+                    return result if isinstance(result, dict) else {}
+
+    try:
+        async with asyncio.timeout(timeout):
+            await request(1, "initialize", {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "wardgate-pin", "version": "1"},
+            })  # fmt: skip
+            initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+            proc.stdin.write(jsonrpc.encode(initialized))
+            cursor: Any = None
+            for page in range(2, 1000):
+                params = {"cursor": cursor} if cursor else {}
+                result = await request(page, "tools/list", params)
+                cursor = result.get("nextCursor")
+                if not cursor:
+                    break
+    finally:
+        with contextlib.suppress(OSError, RuntimeError):
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 2.0)
+        except TimeoutError:
+            kill_group(proc)
+            await proc.wait()
+
+
+def run_stdio(guard: Guard, sink: Sink, command: Sequence[str]) -> int:
+    """Run the relay until the server exits; its exit code (128+N for signal N)."""
+    return asyncio.run(StdioRelay(guard, sink, command).run())
+
+
+__all__ = ["StdioRelay", "exit_code", "list_tools", "run_stdio", "spawn"]

@@ -1,0 +1,121 @@
+"""JSON-RPC framing and parsing (pure)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wardgate.mcp import jsonrpc
+from wardgate.mcp.jsonrpc import Kind, LineSplitter, Oversized
+
+
+def test_splitter_lines_across_chunks_and_crlf() -> None:
+    s = LineSplitter(max_line=100)
+    assert s.feed(b'{"a":') == []
+    assert s.feed(b'1}\r\n{"b":2}\n{"c"') == [b'{"a":1}', b'{"b":2}']
+    assert s.feed_eof() == [b'{"c"']
+
+
+def test_splitter_oversized_line_is_discarded_and_reported_once() -> None:
+    s = LineSplitter(max_line=10)
+    out = s.feed(b"x" * 8) + s.feed(b"y" * 8) + s.feed(b"z\nok\n")
+    assert isinstance(out[0], Oversized) and out[0].size == 17
+    assert out[1:] == [b"ok"]
+    assert len(s._buffer) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=20), st.integers(min_value=1, max_value=40))
+def test_splitter_fuzz_bounded_and_lossless(chunks: list[bytes], bound: int) -> None:
+    s = LineSplitter(max_line=bound)
+    out: list[bytes | Oversized] = []
+    for chunk in chunks:
+        out += s.feed(chunk)
+        assert len(s._buffer) <= bound
+    out += s.feed_eof()
+    kept = [line for line in out if isinstance(line, bytes)]
+    for line in kept:
+        assert len(line) <= bound and b"\n" not in line
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_parse_arbitrary_bytes_never_crashes(data: bytes) -> None:
+    try:
+        parsed = jsonrpc.parse_line(data)
+    except jsonrpc.ParseError:
+        return
+    for item in parsed.items:
+        jsonrpc.kind(item)
+        jsonrpc.encode(item)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_encode_roundtrip_is_one_line(value: object) -> None:
+    line = jsonrpc.encode(value)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert jsonrpc.loads(line[:-1]) == value
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"not json", b'{"a":NaN}', b'{"a":Infinity}', b"\xff\xfe", b"[" * 100 + b"]" * 100],
+)
+def test_parse_rejects(line: bytes) -> None:
+    with pytest.raises(jsonrpc.ParseError):
+        jsonrpc.parse_line(line)
+
+
+def test_kinds() -> None:
+    assert jsonrpc.kind({"jsonrpc": "2.0", "id": 1, "method": "x"}) is Kind.REQUEST
+    assert jsonrpc.kind({"jsonrpc": "2.0", "method": "x"}) is Kind.NOTIFICATION
+    assert jsonrpc.kind({"jsonrpc": "2.0", "id": "a", "result": {}}) is Kind.RESPONSE
+    assert jsonrpc.kind({"jsonrpc": "2.0", "id": None, "error": {}}) is Kind.RESPONSE
+    for bad in (
+        42,
+        [],
+        {"id": True, "method": "x"},
+        {"method": 5},
+        {"id": 1},
+        {"id": 1, "result": 1, "error": {}},
+        {"method": "x", "params": "s"},
+    ):
+        assert jsonrpc.kind(bad) is Kind.INVALID
+
+
+def test_blocked_error_matches_contract() -> None:
+    err = jsonrpc.blocked_error("abc", "dlp.x", "E" * 26)
+    assert err == {
+        "jsonrpc": "2.0",
+        "id": "abc",
+        "error": {
+            "code": -32001,
+            "message": "wardgate: blocked by rule dlp.x",
+            "data": {"rule": "dlp.x", "event_id": "E" * 26},
+        },
+    }
+
+
+def test_id_key_keeps_types_apart() -> None:
+    assert jsonrpc.id_key(1) != jsonrpc.id_key("1")
+    assert json.loads(jsonrpc.id_key("x")) == "x"
+
+
+def test_text_leaves_values_not_keys() -> None:
+    value = {"content": [{"type": "text", "text": "hello"}], "n": 3, "ok": True}
+    assert jsonrpc.text_leaves(value) == "text\nhello\n3"
+    assert "content" in jsonrpc.text_leaves(value, keys=True)
+    assert len(jsonrpc.text_leaves(["a" * 50] * 10, limit=100)) <= 101
