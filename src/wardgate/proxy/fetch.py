@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import wardgate.proxy.http1 as http1
 from wardgate.audit import new_event_id
-from wardgate.proxy.extract import extract
 from wardgate.proxy.responses import error_response, json_response
 from wardgate.proxy.target import Target
 from wardgate.scan.decode import DecodeError, decompress
@@ -65,6 +64,10 @@ async def handle_fetch(server: ProxyServer, request_target: str) -> bytes:
         page = await _follow(server, url, started)
     except FetchRefused as refused:
         return refused.response
+    # Imported on first use: trafilatura and lxml cost ~20 MB that a proxy without /fetch
+    # traffic should not carry.
+    from wardgate.proxy.extract import extract
+
     extracted = await asyncio.to_thread(extract, page.body, page.content_type, url=page.url)
     text = extracted.content + ("\n\n" + extracted.hidden if extracted.hidden else "")
     target = _target(page.url)
