@@ -146,10 +146,6 @@ class PatternSet:
             for m in self._compiled[i].finditer(text):
                 yield pid, m
 
-    def any_match(self, text: str) -> bool:
-        text = re2_safe(text)
-        return any(self._compiled[i].search(text) for i in self.candidates(text))
-
 
 _SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
 
