@@ -130,3 +130,17 @@ def test_child_killed_when_wardgate_is_killed(tmp_path: Path) -> None:
         time.sleep(0.05)
     else:
         raise AssertionError("the server outlived a killed wardgate")
+
+
+def test_audit_stdout_never_mixes_into_the_json_rpc_channel(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("audit:\n  stdout: true\n")
+    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "echo", "arguments": {"message": "hi"}}}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "wardgate", "mcp", "--config", str(config), "--",
+         sys.executable, str(SERVER)],
+        input=json.dumps(request) + "\n", capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines and all(line.get("jsonrpc") == "2.0" for line in lines), done.stdout

@@ -133,6 +133,7 @@ def test_a_good_request_still_reaches_upstream(wardgate: Wardgate, upstream: _Re
 
 def test_slowloris_headers_time_out(wardgate: Wardgate) -> None:
     started = time.monotonic()
+    reset = False
     with socket.create_connection(("127.0.0.1", wardgate.port), timeout=10) as sock:
         sock.sendall(b"GET http://example.invalid/ HTTP/1.1\r\n")
         reply = b""
@@ -144,13 +145,16 @@ def test_slowloris_headers_time_out(wardgate: Wardgate) -> None:
             sock.settimeout(0.2)
             try:
                 chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
             except TimeoutError:
                 continue
+            except ConnectionResetError:  # a header line raced the close: the reset ends it too
+                reset = True
+                break
+            if not chunk:
+                break
+            reply += chunk
     assert time.monotonic() - started < 5.0
-    assert status(reply) == 408
+    assert status(reply) == 408 or (reset and not reply)
 
 
 def test_idle_keep_alive_connection_is_closed(wardgate: Wardgate, upstream: _Recorder) -> None:

@@ -222,7 +222,9 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
         print(f"pinned {len(pinned)} tools to {pin_args.out}", file=sys.stderr)
         return EXIT_BLOCK if registry.removed else EXIT_OK
     audit = config.audit
-    sink = sink_from_config(audit.file, audit.stdout, audit.max_bytes, audit.backups)
+    # stdout is the client's JSON-RPC channel: audit.stdout cannot apply here (events go to
+    # audit.file / --audit-log only).
+    sink = sink_from_config(audit.file, False, audit.max_bytes, audit.backups)
     try:
         return run_stdio(guard, sink, argv)
     finally:

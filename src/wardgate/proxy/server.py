@@ -199,9 +199,11 @@ class ProxyServer:
             except TimeoutError:
                 if first:
                     client.send(error_response(408, "request head not received in time"))
+                    await _linger(client)
                 return
             except http1.ProtocolError as exc:
                 client.send(error_response(exc.status, exc.reason))
+                await _linger(client)
                 return
             first = False
             if event is None:
@@ -875,6 +877,21 @@ class _ResponseRelay:
 def _without_encoding(head: http1.ResponseHead) -> http1.ResponseHead:
     headers = tuple((k, v) for k, v in head.headers if k.lower() != "content-encoding")
     return replace(head, headers=headers)
+
+
+async def _linger(client: _Client, *, seconds: float = 0.5, limit: int = 256 * 1024) -> None:
+    """Close politely after an error answer: stop writing, then read and drop what the client
+    still sends for a moment, so the close is not a reset that discards our answer."""
+    try:
+        await client.writer.drain()
+        if client.writer.can_write_eof():
+            client.writer.write_eof()
+        drained = 0
+        async with asyncio.timeout(seconds):
+            while drained < limit and (data := await client.reader.read(_READ)):
+                drained += len(data)
+    except (TimeoutError, ConnectionError, OSError):
+        pass
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:

@@ -1209,9 +1209,10 @@ _add(
     rf"\b(?:tool|function|server)s?\b[^\n]{{0,24}}\b(?:is|are)(?:{_S})?(?:used|called|invoked|"
     rf"executed|run|available|present|requested)\b[^\n]{{0,80}}\b(?:also|must|always|first|"
     rf"instead|change|replace|add|send|include|redirect|call|use)\b",
-    rf"\b(?:change|replace|redirect|override|set|switch|rewrite){_S}(?:the{_S})?(?:recipient|"
-    rf"recipients|destination|to{_S}address|email{_S}address|account|repository|target|"
-    rf"receiver)s?\b[^\n]{{0,40}}\bto\b",
+    # Redirecting where messages or money go; not "set the target branch to", which benign
+    # tools say all the time.
+    rf"\b(?:change|replace|redirect|override|rewrite){_S}(?:the{_S})?(?:recipient|"
+    rf"recipients|destination|to{_S}address|email{_S}address|receiver)s?\b[^\n]{{0,40}}\bto\b",
     rf"\binstead{_S}of{_S}(?:the{_S})?(?:user's|users'|original|intended|specified|requested|"
     rf"actual|real){_S}(?:recipient|address|email|account|destination|repo|repository|target)",
     rf"\b(?:add|include|always|also|secretly|silently|must){_S}(?:\S+{_S}){{0,4}}(?:bcc|cc)\b",
