@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import wardgate.proxy.http1 as http1
-from wardgate.audit import AuditEvent, Sink, new_event_id
+from wardgate.audit import AuditEvent, MultiSink, Sink, new_event_id
 from wardgate.config import Config
 from wardgate.config.models import host_matches
 from wardgate.policy.limits import LimitDecision, Limiter
@@ -140,6 +140,8 @@ class ProxyServer:
             min_fragment=config.split_secrets.drip_min_fragment,
         )
         self.audit_mode = config.mode.value == "audit"
+        # With nowhere to write events, skip building them (they cost ~40 us per request).
+        self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
         self._connections = 0
         self.started = time.monotonic()
 
@@ -424,6 +426,8 @@ class ProxyServer:
         status: int | None = None,
         error: str | None = None,
     ) -> str:
+        if not self._auditing:
+            return event_id or new_event_id()
         event = AuditEvent.from_verdict(
             verdict,
             transport=transport,

@@ -92,8 +92,10 @@ def _joined_findings(
     All joins are scanned as one text, separated by blank lines, so the cost is one scanner
     pass rather than one per join."""
     frags = [f for f in fragments if is_candidate(f.value)][-MAX_FRAGMENTS:]
-    whole = _whole_secrets(frags)
     mixed = {i for i, f in enumerate(frags) if _mixed(f.value)}
+    if len(frags) < 2 or not mixed or sum(len(f.value) for f in frags) < _MIN_JOINED:
+        return []  # the common request: nothing that could hold a split credential
+    whole = _whole_secrets(frags)
     groups = [
         g
         for g in _groups(len(frags), keep, max_join)
