@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import string
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from servers import free_port
 
 _RNG = random.Random(99)
 
@@ -242,3 +245,28 @@ def test_ca_init_path_export(tmp_path: Path) -> None:
     exported = wardgate("ca", "export", env=env)
     assert exported.stdout.startswith("-----BEGIN CERTIFICATE-----")
     assert "PRIVATE" not in exported.stdout
+
+
+def test_run_reports_a_busy_port_clearly() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = wardgate(
+            "run", "--listen", f"127.0.0.1:{port}", "--admin", f"127.0.0.1:{free_port()}"
+        )
+    assert done.returncode == 2
+    assert "cannot listen" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_run_with_interception_but_no_ca_says_how_to_make_one(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("tls:\n  intercept: true\n")
+    env = {"PATH": "/usr/bin:/bin", "WARDGATE_HOME": str(tmp_path / "empty"),
+           "WARDGATE_CACHE": os.environ.get("WARDGATE_CACHE", str(tmp_path / "cache"))}  # fmt: skip
+    listen = f"127.0.0.1:{free_port()}"
+    done = wardgate("run", "--config", str(config), "--listen", listen, env=env)
+    assert done.returncode == 2
+    assert "wardgate ca init" in done.stderr
