@@ -85,6 +85,7 @@ class _Client:
     writer: asyncio.StreamWriter
     parser: http1.RequestReader
     events: deque[http1.Event] = field(default_factory=deque)
+    pending: list[bytes] = field(default_factory=list)
 
     async def next_event(self) -> http1.Event | None:
         """The next parsed event, or None at a clean end of the connection."""
@@ -110,7 +111,18 @@ class _Client:
                     return None
 
     def send(self, data: bytes) -> None:
-        self.writer.write(data)
+        """Queue bytes for the client; `flush` writes them in one call (one syscall for a
+        response head and body instead of several)."""
+        self.pending.append(data)
+
+    def write_pending(self) -> None:
+        if self.pending:
+            self.writer.write(b"".join(self.pending))
+            self.pending.clear()
+
+    async def flush(self) -> None:
+        self.write_pending()
+        await self.writer.drain()
 
 
 class ProxyServer:
@@ -184,6 +196,7 @@ class ProxyServer:
         finally:
             self._connections -= 1
             with contextlib.suppress(Exception):
+                client.write_pending()  # a last error answer queued before the close
                 writer.close()
 
     def _parser(self) -> http1.RequestReader:
@@ -218,7 +231,7 @@ class ProxyServer:
             except http1.ProtocolError as exc:
                 client.send(error_response(exc.status, exc.reason))
                 return
-            await client.writer.drain()
+            await client.flush()
             if not keep:
                 return
 
@@ -617,6 +630,7 @@ class ProxyServer:
                                   None, transport="websocket")  # fmt: skip
             return websocket.FrameDecision(blocked is None)
 
+        await client.flush()  # the 101 goes out before the relay takes the streams
         stats = await websocket.relay(
             client.reader, client.writer, upstream.reader, upstream.writer, inspect,
             client_early=client.parser.trailing, upstream_early=early,
@@ -658,7 +672,7 @@ class ProxyServer:
         if address is None:
             return
         client.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        await client.writer.drain()
+        await client.flush()
         early = client.parser.trailing
         if self._intercepts(host):
             if early:
@@ -807,7 +821,7 @@ class _ResponseRelay:
             if not self.sent_head:
                 self._send_head(self.head.content_length)
             self._send_body(data)
-            await self.client.writer.drain()
+            await self.client.flush()
             return
         self.held += data
         if compressed:  # compressed text is held whole and decided at the end
@@ -821,7 +835,7 @@ class _ResponseRelay:
                 self._send_head(self.head.content_length)
             self._send_body(bytes(self.held[:WINDOW]))
             del self.held[:WINDOW]
-            await self.client.writer.drain()
+            await self.client.flush()
 
     async def finish(self, *, scan: bool, encoding: str) -> None:
         if self.done:
@@ -875,6 +889,7 @@ class _ResponseRelay:
                            len(self.held), self.request.method)  # fmt: skip
         if not self.server.audit_mode:
             self.cut = True
+            self.client.pending.clear()  # nothing more of this response may leave
             self.client.writer.transport.abort()
 
 
@@ -887,7 +902,7 @@ async def _linger(client: _Client, *, seconds: float = 0.5, limit: int = 256 * 1
     """Close politely after an error answer: stop writing, then read and drop what the client
     still sends for a moment, so the close is not a reset that discards our answer."""
     try:
-        await client.writer.drain()
+        await client.flush()
         if client.writer.can_write_eof():
             client.writer.write_eof()
         drained = 0
