@@ -144,3 +144,17 @@ def test_audit_stdout_never_mixes_into_the_json_rpc_channel(tmp_path: Path) -> N
     )  # fmt: skip
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert lines and all(line.get("jsonrpc") == "2.0" for line in lines), done.stdout
+
+
+def test_stdin_from_a_regular_file(tmp_path: Path) -> None:
+    """epoll cannot watch a regular file: the relay falls back to a reader thread."""
+    request = {"jsonrpc": "2.0", "id": 7, "method": "echo", "params": {"x": 1}}
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(request) + "\n")
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "wardgate", "mcp", "--", sys.executable, str(SERVER)],
+            stdin=stdin, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert any(a.get("id") == 7 and "result" in a for a in answers), done.stdout + done.stderr

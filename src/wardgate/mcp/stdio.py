@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import select
 import signal
 import sys
 import threading
@@ -70,15 +71,40 @@ def kill_group(proc: asyncio.subprocess.Process, sig: int = int(signal.SIGKILL))
 
 
 class _StdinReader:
-    """Reads fd 0 on a daemon thread (works for pipes, ttys and files alike, and never holds
-    up interpreter exit) and hands chunks to the loop; b"" marks the end."""
+    """Chunks of fd 0 for the loop, on a queue; b"" marks the end.
+
+    Pipes and ttys are watched by the event loop itself (no thread hop per message, which is
+    most of a relay's added latency). A regular file cannot be watched by epoll, so it is read
+    on a daemon thread instead, which also never holds up interpreter exit."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
         self._loop = loop
         self._fd = fd
-        self._thread = threading.Thread(target=self._run, name="wardgate-stdin", daemon=True)
-        self._thread.start()
+        self._paused = False
+        try:
+            loop.add_reader(fd, self._on_readable)
+        except (PermissionError, ValueError, OSError):  # a regular file: poll cannot watch it
+            threading.Thread(target=self._run, name="wardgate-stdin", daemon=True).start()
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._fd, _READ)  # readable: returns without blocking
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        self.queue.put_nowait(data)
+        if not data or self.queue.full():  # the end, or back-pressure until `get` catches up
+            self._loop.remove_reader(self._fd)
+            self._paused = bool(data)
+
+    async def get(self) -> bytes:
+        data = await self.queue.get()
+        if self._paused and not self.queue.full():
+            self._paused = False
+            self._loop.add_reader(self._fd, self._on_readable)
+        return data
 
     def _run(self) -> None:
         while True:
@@ -188,7 +214,7 @@ class StdioRelay:
         """Our stdin -> guard -> server stdin (and guard replies -> our stdout)."""
         splitter = LineSplitter()
         while True:
-            data = await stdin.queue.get()
+            data = await stdin.get()
             lines = splitter.feed(data) if data else splitter.feed_eof()
             for line in lines:
                 outcome = await self._decide(self.guard.from_client, line)
@@ -230,9 +256,25 @@ class StdioRelay:
         async with self._out_lock:
             data = b"".join(lines)
             with contextlib.suppress(OSError):  # the client is gone; its stdin EOF ends it
-                await asyncio.get_running_loop().run_in_executor(
-                    None, _write_all, self.stdout_fd, data
-                )
+                written = _write_now(self.stdout_fd, data)
+                if written < len(data):  # large, or the client is slow: never block the loop
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, _write_all, self.stdout_fd, data[written:]
+                    )
+
+
+def _write_now(fd: int, data: bytes) -> int:
+    """Write `data` at once when that cannot block: a small write (at most PIPE_BUF, atomic
+    on a pipe) to an fd that polls writable. Returns the bytes written (0 = use a thread)."""
+    if len(data) > select.PIPE_BUF:
+        return 0
+    _, writable, _ = select.select([], [fd], [], 0)
+    if not writable:
+        return 0
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
 
 
 def _write_all(fd: int, data: bytes) -> None:
