@@ -261,3 +261,62 @@ def test_server_exit_answers_pending_requests() -> None:
     assert sorted(str(e["id"]) for e in errors) == ["1", "two"]
     assert all(e["error"]["code"] == -32002 for e in errors)
     assert g.server_exited() == Outcome()
+
+
+# -- mcp.tools allow/deny and mcp.arguments ------------------------------------------------------
+
+
+def _policy_guard(mcp: dict[str, Any]) -> Guard:
+    config = Config.model_validate({"mcp": mcp})
+    return Guard(config, Pipeline(config).scan, registry=ToolRegistry())
+
+
+def _tool(name: str, description: str = "Does one harmless thing.") -> dict[str, Any]:
+    return {"name": name, "description": description, "inputSchema": {"type": "object"}}
+
+
+def test_denied_tools_are_hidden_and_refused() -> None:
+    g = _policy_guard({"tools": {"deny": ["delete_*"]}})
+    listed = msgs(list_tools(g, 1, [_tool("read_page"), _tool("delete_page")]).forward)
+    assert [t["name"] for t in listed[0]["result"]["tools"]] == ["read_page"]
+    out = g.from_client(req(2, "tools/call", {"name": "delete_page", "arguments": {}}))
+    assert not out.forward
+    assert msgs(out.reply)[0]["error"]["data"]["rule"] == "mcp.tool_denied"
+
+
+def test_allow_list_keeps_only_named_tools() -> None:
+    g = _policy_guard({"tools": {"allow": ["read_*", "search"]}})
+    listed = msgs(list_tools(g, 1, [_tool("read_page"), _tool("search"), _tool("send")]).forward)
+    assert [t["name"] for t in listed[0]["result"]["tools"]] == ["read_page", "search"]
+    ok = g.from_client(req(2, "tools/call", {"name": "search", "arguments": {"q": "x"}}))
+    assert ok.forward and not ok.reply
+
+
+@pytest.mark.parametrize(
+    "arguments,refused",
+    [
+        ({"command": "ls -la"}, False),
+        ({"command": "cd / && RM -RF --no-preserve-root /"}, True),
+        ({"path": "/work/project/src/main.py"}, False),
+        ({"path": "src/../README.md"}, False),
+        ({"path": "/work/project/../secrets/.env"}, True),
+        ({"path": "../../etc/passwd"}, True),
+        ({"path": "/etc/passwd"}, True),
+    ],
+)
+def test_argument_rules(arguments: dict[str, str], refused: bool) -> None:
+    g = _policy_guard(
+        {
+            "arguments": [
+                {"tool": "shell*", "argument": "command", "deny_contains": ["rm -rf"]},
+                {"tool": "*_file", "argument": "path", "within": "/work/project"},
+            ]
+        }
+    )
+    tool = "shell" if "command" in arguments else "read_file"
+    out = g.from_client(req(3, "tools/call", {"name": tool, "arguments": arguments}))
+    if refused:
+        assert msgs(out.reply)[0]["error"]["data"]["rule"] == "mcp.argument_denied"
+        assert not out.forward
+    else:
+        assert out.forward and not out.reply

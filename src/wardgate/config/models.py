@@ -383,6 +383,36 @@ class ProxySettings(_Section):
     max_connections: PosInt = 4096
 
 
+ToolGlob = Annotated[str, Strict(), Field(min_length=1, max_length=256)]
+
+
+class McpToolLists(_Section):
+    """Which tools of the wrapped server may be listed and called (`*` globs on tool names).
+    Empty `allow` means every tool not denied."""
+
+    allow: Annotated[tuple[ToolGlob, ...], Field(max_length=_MAX_LIST)] = ()
+    deny: Annotated[tuple[ToolGlob, ...], Field(max_length=_MAX_LIST)] = ()
+
+
+class McpArgumentRule(_Section):
+    """A limit on one argument of matching tools: refuse values containing any of
+    `deny_contains` (case-insensitive), or paths outside the folder `within`."""
+
+    tool: ToolGlob
+    argument: Annotated[str, Strict(), Field(min_length=1, max_length=256)]
+    deny_contains: Annotated[
+        tuple[Annotated[str, Strict(), Field(min_length=1)], ...], Field(max_length=_MAX_LIST)
+    ] = ()
+    within: Annotated[str, Strict(), Field(min_length=1)] | None = None
+
+
+class McpSettings(_Section):
+    """Policy for `wardgate mcp` (one wrapped server per process, so per server)."""
+
+    tools: McpToolLists = McpToolLists()
+    arguments: Annotated[tuple[McpArgumentRule, ...], Field(max_length=_MAX_LIST)] = ()
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -441,6 +471,7 @@ class Config(BaseModel):
     limits: LimitSettings = LimitSettings()
     tls: TlsSettings = TlsSettings()
     proxy: ProxySettings = ProxySettings()
+    mcp: McpSettings = McpSettings()
 
     _overrides: tuple[_Override, ...] = PrivateAttr(default=())
     _allow: tuple[tuple[str, int | None], ...] = PrivateAttr(default=())

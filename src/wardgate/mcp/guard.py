@@ -27,6 +27,7 @@ from wardgate.audit import AuditEvent, new_event_id
 from wardgate.config import Config, RuleAction
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
+from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation, tool_denied
 from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry
 from wardgate.scan.types import (
     CLEAN,
@@ -221,10 +222,12 @@ class Guard:
         verdict = CLEAN
         if method == "tools/call" and isinstance(params, dict):
             tool = params.get("name") if isinstance(params.get("name"), str) else None
-            refusal = self.registry.refusal(tool) if tool is not None else None
-            if refusal is not None:
-                verdict = self._policy(refusal, f"call to tool {tool!r}")
             arguments = params.get("arguments")
+            if tool is not None:  # configured policy first: it names the precise rule
+                verdict = self._tool_policy(tool, arguments)
+            refusal = self.registry.refusal(tool) if tool is not None else None
+            if refusal is not None and verdict.action is not Action.BLOCK:
+                verdict = self._policy(refusal, f"call to tool {tool!r}")
             if verdict.action is not Action.BLOCK and arguments is not None:
                 verdict = _merge(verdict, self._scan_json(direction, arguments, tool=tool))
         elif params:
@@ -329,6 +332,13 @@ class Guard:
             verdict = CLEAN
             if method == "tools/list" and self.registry.observe(entry):
                 verdict = self._policy(RUG_PULL, f"tool {name!r} changed after its baseline")
+            listed_tool = method == "tools/list" and name is not None
+            if (
+                listed_tool
+                and verdict.action is not Action.BLOCK
+                and tool_denied(self.config.mcp, str(name))
+            ):
+                verdict = self._policy(TOOL_DENIED, f"tool {name!r} not allowed by mcp.tools")
             if verdict.action is not Action.BLOCK:
                 verdict = _merge(verdict, self._scan_entry(entry))
             if verdict.action is Action.ALLOW:
@@ -371,6 +381,15 @@ class Guard:
             return CLEAN
         meta = {"tool": tool} if tool else {}
         return self.scan(Message(direction=direction, body=body, meta=meta))
+
+    def _tool_policy(self, tool: str, arguments: Any) -> Verdict:
+        """`mcp.tools` and `mcp.arguments` for one call."""
+        if tool_denied(self.config.mcp, tool):
+            return self._policy(TOOL_DENIED, f"call to tool {tool!r} not allowed by mcp.tools")
+        violation = argument_violation(self.config.mcp, tool, arguments)
+        if violation is not None:
+            return self._policy(ARGUMENT_DENIED, violation)
+        return CLEAN
 
     def _policy(self, rule: str, excerpt: str) -> Verdict:
         setting = self.config.rule_action(rule, RuleAction.BLOCK, self.destination)

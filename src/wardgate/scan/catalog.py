@@ -34,6 +34,8 @@ PIPELINE_RULES = {
     "data_budget": "over limits.bytes_per_hour (global or per domain)",
     "mcp.tool_removed": "call to an MCP tool removed from tools/list as poisoned",
     "mcp.rug_pull": "MCP tool whose definition changed after the baseline (or its pin)",
+    "mcp.tool_denied": "MCP tool outside mcp.tools.allow, or in mcp.tools.deny",
+    "mcp.argument_denied": "MCP tool argument against an mcp.arguments rule",
     "mcp.malformed": "MCP message that is not valid JSON-RPC, or over the line bound",
 }
 DESCRIPTIONS = {
