@@ -32,7 +32,7 @@ from wardgate.scan.types import (
     Severity,
     Verdict,
 )
-from wardgate.scan.urls import UrlPolicy, scan_url, url_fields
+from wardgate.scan.urls import ParsedUrl, UrlPolicy, scan_url, split_url, url_fields
 from wardgate.state.fragments import FragmentWindow
 
 # Headers that describe the transfer rather than carry data; never worth scanning.
@@ -139,8 +139,9 @@ class Pipeline:
             findings.append(body_error)
         fragments: list[Fragment] = []
         if message.direction.outbound:
-            fragments = self._fragments(message, body)
-            findings += self._outbound(message, body, fragments, drip, now)
+            parsed = split_url(message.url) if message.url else None  # once for both uses
+            fragments = self._fragments(message, body, parsed)
+            findings += self._outbound(message, body, fragments, drip, now, parsed)
         elif message.direction is Direction.TOOL_DESCRIPTION:
             findings += self._injection(body, tool=True, threshold=self.config.tools.threshold)
         else:
@@ -193,11 +194,11 @@ class Pipeline:
         if body:
             yield _Unit("body", body)
 
-    def _fragments(self, message: Message, body: str) -> list[Fragment]:
+    def _fragments(self, message: Message, body: str, parsed: ParsedUrl | None) -> list[Fragment]:
         """Separately transmitted values, in wire order, for split-secret reassembly."""
         out = (
-            [Fragment(name, value) for name, value in url_fields(message.url)]
-            if message.url
+            [Fragment(name, value) for name, value in url_fields(message.url, parsed=parsed)]
+            if parsed is not None
             else []
         )
         out += [
@@ -215,6 +216,7 @@ class Pipeline:
         fragments: Sequence[Fragment],
         drip: FragmentWindow | None,
         now: float,
+        parsed: ParsedUrl | None,
     ) -> list[Finding]:
         config = self.config
         findings: list[Finding] = []
@@ -235,7 +237,7 @@ class Pipeline:
         if message.url and (config.urls.enabled or config.ssrf.enabled):
             findings += [
                 replace(f, field="url")
-                for f in scan_url(message.url, self.url_policy)
+                for f in scan_url(message.url, self.url_policy, parsed=parsed)
                 if (f.layer is Layer.SSRF and config.ssrf.enabled)
                 or (f.layer is Layer.URL and config.urls.enabled)
             ]

@@ -349,12 +349,12 @@ def split_url(url: str) -> ParsedUrl:
     )
 
 
-def url_fields(url: str) -> list[tuple[str, str]]:
+def url_fields(url: str, *, parsed: ParsedUrl | None = None) -> list[tuple[str, str]]:
     """(field name, decoded value) pairs an outbound scanner should inspect separately:
     "url.userinfo", "url.host", "url.path[0]", "url.path[1]", ..., "url.query.<name>",
     "url.query" (for a bare key with no '=', whose name is the payload), "url.fragment".
     The pipeline uses them to find a credential split across segments or hidden in one."""
-    p = split_url(url)
+    p = parsed if parsed is not None else split_url(url)
     out: list[tuple[str, str]] = []
     if p.user is not None:
         out.append(("url.userinfo", p.user if p.password is None else f"{p.user}:{p.password}"))
@@ -479,9 +479,11 @@ def _entropy_findings(p: ParsedUrl, policy: UrlPolicy) -> list[Finding]:
     return out
 
 
-def scan_url(url: str, policy: UrlPolicy = DEFAULT_POLICY) -> list[Finding]:
+def scan_url(
+    url: str, policy: UrlPolicy = DEFAULT_POLICY, *, parsed: ParsedUrl | None = None
+) -> list[Finding]:
     """All URL-level findings for one outbound URL (rule ids in `RULE_IDS`)."""
-    p = split_url(url)
+    p = parsed if parsed is not None else split_url(url)
     out: list[Finding] = []
     if len(url) > policy.max_length:
         shown = f"{p.scheme}://{_safe_host(p.host)}… [{len(url)} chars]"
