@@ -125,21 +125,27 @@ class Guard:
     # -- entry points ------------------------------------------------------------------------
 
     def from_client(self, line: bytes | Oversized) -> Outcome:
-        work = _Work()
-        parsed = self._parse(line, Direction.TOOL_CALL, work, from_client=True)
-        if parsed is None:
-            return work.outcome(False)
-        for item in parsed.items:
-            self._client_item(item, len(line) if isinstance(line, bytes) else 0, work)
-        return work.outcome(parsed.batch)
+        return self._line(line, Direction.TOOL_CALL, self._client_item, from_client=True)
 
     def from_server(self, line: bytes | Oversized) -> Outcome:
+        return self._line(line, Direction.TOOL_RESULT, self._server_item, from_client=False)
+
+    def _line(
+        self,
+        line: bytes | Oversized,
+        direction: Direction,
+        handle: Callable[[Any, int, _Work], None],
+        *,
+        from_client: bool,
+    ) -> Outcome:
+        """Parse one line from either side and run each message of it through `handle`."""
         work = _Work()
-        parsed = self._parse(line, Direction.TOOL_RESULT, work, from_client=False)
+        parsed = self._parse(line, direction, work, from_client=from_client)
         if parsed is None:
             return work.outcome(False)
+        size = len(line) if isinstance(line, bytes) else 0
         for item in parsed.items:
-            self._server_item(item, len(line) if isinstance(line, bytes) else 0, work)
+            handle(item, size, work)
         return work.outcome(parsed.batch)
 
     def server_exited(self) -> Outcome:
