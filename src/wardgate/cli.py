@@ -124,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:  # commands registered by their own modules
+            return int(handler(args))
         if args.command == "scan":
             return _cmd_scan(args)
         if args.command == "check":
