@@ -1,0 +1,119 @@
+"""`wardgate sandbox` and `wardgate enforce`: argument parsing only; the work is elsewhere.
+
+Exit codes: sandbox returns the command's own (128+N after signal N), 125 when the sandbox
+could not be built, 126/127 when the command cannot run / is not found, 2 for a usage or
+configuration error. enforce: 0, or 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import sys
+from typing import Any
+
+from wardgate.config import ConfigError, load_config
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `sandbox` and `enforce` with the main parser."""
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run COMMAND with no route out but wardgate: `wardgate sandbox -- COMMAND`",
+        description="Run COMMAND in a new network namespace whose only way out is wardgate: "
+        "its proxy on 127.0.0.1:8888 (HTTP_PROXY/HTTPS_PROXY are set) and its DNS stub on "
+        "127.0.0.53. Exit status is COMMAND's; 125 if the sandbox cannot be built.",
+    )
+    sandbox.add_argument("--config", metavar="FILE", help="YAML configuration file")
+    sandbox.add_argument("--preset", metavar="NAME", help="base preset (see `wardgate presets`)")
+    sandbox.add_argument("--mode", choices=["audit", "enforce"])
+    sandbox.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
+    sandbox.add_argument(
+        "--allow-internal",
+        action="append",
+        default=[],
+        metavar="CIDR_OR_HOST",
+        help="exempt an internal target from the SSRF block (repeatable; adds to ssrf.allow)",
+    )
+    sandbox.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    sandbox.set_defaults(handler=run, contain_command="sandbox")
+
+    enforce = commands.add_parser(
+        "enforce",
+        help="print host firewall rules that hold an agent user to wardgate",
+        description="Print nftables or iptables rules dropping every outbound packet of the "
+        "agent's uid except to wardgate's port. Review, then apply: "
+        "`wardgate enforce --print nftables --uid agent | nft -f -`.",
+    )
+    enforce.add_argument("--print", dest="format", required=True, choices=["nftables", "iptables"])
+    enforce.add_argument(
+        "--uid", metavar="AGENT_UID", help="the agent's user (name or number; default $SUDO_UID)"
+    )
+    enforce.add_argument("--proxy-port", type=int, default=8888, metavar="PORT")
+    enforce.add_argument("--proxy-host", default="127.0.0.1", metavar="IP")
+    enforce.set_defaults(handler=run, contain_command="enforce")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.contain_command == "enforce":
+            return _enforce(args)
+        return _sandbox(args)
+    except (ConfigError, ValueError) as exc:
+        print(f"wardgate: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from wardgate.contain.sandbox import run_sandbox
+
+    argv = list(args.argv)
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    if not argv:
+        raise ValueError("sandbox: give the command after --, e.g. wardgate sandbox -- bash")
+    base = load_config(args.config, preset=args.preset)
+    overrides: dict[str, Any] = {}
+    if args.mode:
+        overrides["mode"] = args.mode
+    if args.allow_internal:
+        overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
+    if args.audit_log:
+        overrides["audit"] = {"file": os.path.abspath(args.audit_log)}
+    config = load_config(args.config, preset=args.preset, overrides=overrides or None)
+    return run_sandbox(config, argv, os.environ)
+
+
+def _uid(value: str | None) -> int:
+    value = value if value is not None else os.environ.get("SUDO_UID")
+    if value is None:
+        raise ValueError("enforce: give the agent's user with --uid NAME_OR_NUMBER")
+    if value.isdigit():
+        return int(value)
+    try:
+        return pwd.getpwnam(value).pw_uid
+    except KeyError:
+        raise ValueError(f"enforce: no such user {value!r}") from None
+
+
+def _enforce(args: argparse.Namespace) -> int:
+    from wardgate.contain.rules import render
+
+    sys.stdout.write(
+        render(args.format, _uid(args.uid), host=args.proxy_host, port=args.proxy_port)
+    )
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wardgate.contain.cli sandbox|enforce ...` until cli.py registers us."""
+    parser = argparse.ArgumentParser(prog="wardgate")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Enter a fresh network + mount namespace whose only interface is loopback.
+
+As root this is one unshare(2). As an ordinary user it needs an unprivileged user namespace
+first: the process maps its own uid and gid into it (so files it creates keep their owner and
+the command sees the same ids) and gets, inside that namespace only, the capabilities to bring
+loopback up and bind-mount a file. Those capabilities are dropped again when the command is
+exec'd, because its uid inside is not 0.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import struct
+
+from wardgate.contain import libc
+
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+MISSING_HELP = (
+    "wardgate sandbox needs a new network namespace and cannot create one here: run it as "
+    "root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 on "
+    "Debian/Ubuntu kernels, user.max_user_namespaces > 0, and on Ubuntu 24.04+ "
+    "kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile allowing userns). "
+    "Inside a container, the runtime's seccomp profile must allow unshare "
+    "(docker run --cap-add SYS_ADMIN, or use the Docker setup in docs/docker.md instead)."
+)
+
+
+class NamespaceError(Exception):
+    """No way to isolate the network here; the message says what is missing."""
+
+
+def enter_isolated_namespaces() -> str:
+    """unshare into new network and mount namespaces, through a user namespace when not root.
+
+    Returns "root" or "userns" (how it was done). Raises NamespaceError when neither works.
+    """
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        libc.unshare(libc.CLONE_NEWNET | libc.CLONE_NEWNS)
+        return "root"
+    except OSError as first:
+        if first.errno != 1:  # EPERM is the "not privileged" answer; anything else is odd
+            raise NamespaceError(f"{first}. {MISSING_HELP}") from None
+    try:
+        libc.unshare(libc.CLONE_NEWUSER | libc.CLONE_NEWNET | libc.CLONE_NEWNS)
+        _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
+        _write("/proc/self/setgroups", "deny\n")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1\n")
+    except OSError as exc:
+        raise NamespaceError(f"user namespace: {exc.strerror}. {MISSING_HELP}") from None
+    return "userns"
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def loopback_up() -> None:
+    """Set IFF_UP on `lo` (a new network namespace starts with it down)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+def bind_resolv_conf(source: str, target: str = "/etc/resolv.conf") -> bool:
+    """Make mounts private to this namespace, then bind `source` over `target`.
+
+    MS_PRIVATE first, so the bind mount never propagates back to the host's mount table.
+    Returns False when `target` does not exist (nothing to cover; the command then falls back
+    to the resolver default, 127.0.0.1:53, where nothing answers)."""
+    libc.mount("none", "/", None, libc.MS_REC | libc.MS_PRIVATE)
+    if not os.path.exists(target):
+        return False
+    libc.mount(source, target, None, libc.MS_BIND)
+    return True
