@@ -1,0 +1,406 @@
+"""The embedded audit store: every event in SQLite, queryable by the admin API and `wardgate logs`.
+
+Writing happens off the event loop: `emit` only puts the event on a bounded queue and a
+writer thread inserts batches in one transaction each. A full queue drops the event and a
+failed write (full disk, locked or broken file) drops its batch; both are counted and exposed
+through `problem()`, which /readyz, the metrics and the fail-closed policy read. Nothing here
+ever blocks the caller of `emit`.
+
+The database runs in WAL mode so readers (API queries, `wardgate logs` in another process)
+never wait for the writer. Retention is bounded by row count and by age, enforced by the
+writer after its inserts (at most every few seconds). Events are stored whole as their JSON
+line plus the columns the filters need; ids are ULIDs, so ordering by id is ordering by time
+and a page cursor is simply the last id seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wardgate.audit.events import AuditEvent
+
+DEFAULT_MAX_ROWS = 1_000_000
+DEFAULT_MAX_AGE_DAYS = 30
+DEFAULT_QUEUE = 10_000
+MAX_PAGE = 500
+_BATCH = 500
+_PRUNE_EVERY = 5.0  # seconds between retention passes
+_BUSY_TIMEOUT_MS = 5000
+_FILE_MODE = 0o600
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    ts_ms INTEGER NOT NULL,
+    transport TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    action TEXT NOT NULL,
+    would_action TEXT,
+    mode TEXT NOT NULL,
+    method TEXT,
+    bytes INTEGER NOT NULL,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts_ms);
+CREATE TABLE IF NOT EXISTS event_rules (
+    seq INTEGER NOT NULL,
+    rule TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_rules_rule ON event_rules (rule, seq);
+CREATE INDEX IF NOT EXISTS event_rules_seq ON event_rules (seq);
+"""
+_FILTER_COLUMNS = ("action", "would_action", "transport", "direction", "destination", "mode")
+_DURATION = re.compile(r"^(\d{1,9})([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_STOP = object()
+
+
+class QueryError(ValueError):
+    """A filter value that cannot be used (bad time, bad cursor); the message is safe to show."""
+
+
+def parse_time(value: str, *, now: float | None = None) -> int:
+    """Epoch milliseconds for a filter bound: a duration back from now ("90s", "15m", "1h",
+    "2d", "1w"), an RFC 3339 time ("2026-01-02T03:04:05Z", offset or not), or epoch seconds."""
+    text = value.strip()
+    current = time.time() if now is None else now
+    match = _DURATION.match(text)
+    if match:
+        return int((current - int(match.group(1)) * _UNITS[match.group(2)]) * 1000)
+    if text.replace(".", "", 1).isdigit() and len(text) <= 20:
+        return int(float(text) * 1000)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(
+            "expected a duration like 1h / 30m / 2d, an RFC 3339 time or epoch seconds "
+            f"(got {text[:40]!r})"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Filters for `AuditStore.query`; field names follow the event's fields.
+
+    `since`/`until` are epoch milliseconds; `cursor` is the last event id of the previous
+    page (results are newest first, so the next page holds older events)."""
+
+    action: str | None = None
+    would_action: str | None = None
+    transport: str | None = None
+    direction: str | None = None
+    destination: str | None = None
+    mode: str | None = None
+    rule: str | None = None
+    since: int | None = None
+    until: int | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], *, now: float | None = None) -> EventQuery:
+        """Build from query parameters; QueryError on an unknown name or a bad value, so a
+        typo in a filter is an error instead of an unfiltered answer."""
+        known = {*_FILTER_COLUMNS, "rule", "since", "until", "cursor", "limit"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise QueryError(
+                f"unknown filter {unknown[0][:40]!r}; known: {', '.join(sorted(known))}"
+            )
+        limit_text = params.get("limit", "100")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+            raise QueryError(f"limit must be a number from 1 to {MAX_PAGE}")
+        cursor = params.get("cursor")
+        if cursor is not None and not re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", cursor):
+            raise QueryError("cursor must be an event id")
+        values = {
+            name: params[name][:300] for name in (*_FILTER_COLUMNS, "rule") if params.get(name)
+        }
+        return cls(
+            **values,
+            since=parse_time(params["since"], now=now) if params.get("since") else None,
+            until=parse_time(params["until"], now=now) if params.get("until") else None,
+            cursor=cursor,
+            limit=int(limit_text),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    events: list[dict[str, object]]
+    next_cursor: str | None
+
+
+class StoreReader:
+    """Queries over a store file. Each call opens its own read-only connection, so a reader
+    may be used from any thread and from another process than the writer's."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def _reader(self) -> sqlite3.Connection:
+        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0)
+        db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        return db
+
+    def query(self, q: EventQuery) -> Page:
+        """One page of events, newest first, as their JSON objects."""
+        where, args = _where(q)
+        sql = f"SELECT event_id, line FROM events{where} ORDER BY event_id DESC LIMIT ?"
+        db = self._reader()
+        try:
+            rows = db.execute(sql, [*args, min(q.limit, MAX_PAGE) + 1]).fetchall()
+        finally:
+            db.close()
+        more = len(rows) > q.limit
+        rows = rows[: q.limit]
+        events: list[dict[str, object]] = [json.loads(line) for _, line in rows]
+        return Page(events, rows[-1][0] if more and rows else None)
+
+    def stats(self, since_ms: int | None = None, *, top: int = 10) -> dict[str, object]:
+        """What the dashboard summarises: the rules and destinations blocked most, and the
+        traffic (events, bytes, blocks) per destination."""
+        cond, args = ("WHERE ts_ms >= ?", [since_ms]) if since_ms is not None else ("", [])
+        blocked = "(action = 'block' OR would_action = 'block')"
+        and_blocked = f"{cond} AND {blocked}" if cond else f"WHERE {blocked}"
+        db = self._reader()
+        try:
+            joined = and_blocked.replace("ts_ms", "e.ts_ms")
+            rules = db.execute(
+                "SELECT r.rule, count(*) AS n FROM event_rules r JOIN events e ON e.seq = r.seq "
+                f"{joined} GROUP BY r.rule ORDER BY n DESC LIMIT ?",
+                [*args, top],
+            ).fetchall()
+            dests = db.execute(
+                f"SELECT destination, count(*) AS n FROM events {and_blocked} "
+                "GROUP BY destination ORDER BY n DESC LIMIT ?",
+                [*args, top],
+            ).fetchall()
+            traffic = db.execute(
+                "SELECT destination, count(*), sum(bytes), "
+                f"sum(CASE WHEN {blocked} THEN 1 ELSE 0 END) AS b FROM events {cond} "
+                "GROUP BY destination ORDER BY count(*) DESC LIMIT ?",
+                [*args, top * 5],
+            ).fetchall()
+        finally:
+            db.close()
+        return {
+            "top_blocked_rules": [{"rule": r, "count": n} for r, n in rules],
+            "top_blocked_destinations": [{"destination": d, "count": n} for d, n in dests],
+            "traffic": [
+                {"destination": d, "events": n, "bytes": b or 0, "blocked": k}
+                for d, n, b, k in traffic
+            ],
+        }
+
+
+class AuditStore(StoreReader):
+    """SQLite audit store. `emit` is safe from any thread and never blocks; `query` and
+    `stats` open their own read connection, so they may run in any thread (the admin server
+    runs them in worker threads)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+        queue_size: int = DEFAULT_QUEUE,
+    ) -> None:
+        if max_rows <= 0 or max_age_days <= 0 or queue_size <= 0:
+            raise ValueError("max_rows, max_age_days and queue_size must be > 0")
+        super().__init__(path)
+        self.max_rows = max_rows
+        self.max_age_ms = max_age_days * 86_400_000
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._lock = threading.Lock()
+        self.dropped = 0  # events lost to a full queue or a failed write
+        self.written = 0
+        self._queue_full = False
+        self._write_error: str | None = None
+        self._closed = False
+        self._last_prune = 0.0
+        db = self._connect()  # errors here (unwritable place) surface at start-up
+        try:
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+        self._thread = threading.Thread(target=self._writer, name="audit-store", daemon=True)
+        self._thread.start()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        os.close(fd)
+        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def emit(self, event: AuditEvent) -> None:
+        """Queue the event for the writer; a full queue drops it and is reported."""
+        if self._closed:
+            raise ValueError("audit store is closed")
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            with self._lock:
+                self.dropped += 1
+                self._queue_full = True
+            return
+        if self._queue_full:
+            self._queue_full = False
+
+    def problem(self) -> str | None:
+        """Why the store is not keeping up (queue full, last write failed), or None."""
+        with self._lock:
+            if self._write_error:
+                return f"audit store: {self._write_error}"
+            if self._queue_full:
+                return "audit store: queue full, events dropped"
+        return None
+
+    def _writer(self) -> None:
+        db: sqlite3.Connection | None = None
+        while True:
+            batch: list[AuditEvent] = []
+            item = self._queue.get()
+            stop = item is _STOP
+            if not stop:
+                batch.append(item)  # type: ignore[arg-type]
+            while len(batch) < _BATCH and not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                else:
+                    batch.append(item)  # type: ignore[arg-type]
+            if batch:
+                db = self._write(db, batch)
+            for _ in range(len(batch) + stop):
+                self._queue.task_done()
+            if stop:
+                if db is not None:
+                    db.close()
+                return
+
+    def _write(
+        self, db: sqlite3.Connection | None, batch: list[AuditEvent]
+    ) -> sqlite3.Connection | None:
+        try:
+            if db is None:
+                db = self._connect()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for event in batch:
+                    self._insert(db, event)
+                if time.monotonic() - self._last_prune >= _PRUNE_EVERY:
+                    self._prune(db)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite already rolled back on some errors (disk full)
+                    db.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            with self._lock:
+                self.dropped += len(batch)
+                self._write_error = f"write failed: {type(exc).__name__}: {str(exc)[:120]}"
+            if db is not None:
+                db.close()
+            return None  # reconnect next time: the file may have been replaced or fixed
+        with self._lock:
+            self.written += len(batch)
+            self._write_error = None
+        return db
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, event: AuditEvent) -> None:
+        ts_ms = int(datetime.fromisoformat(event.ts.replace("Z", "+00:00")).timestamp() * 1000)
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO events (event_id, ts_ms, transport, direction, destination,"
+            " action, would_action, mode, method, bytes, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.event_id, ts_ms, event.transport, event.direction.value,
+                event.destination, event.action.value,
+                event.would_action.value if event.would_action else None,
+                event.mode, event.method, event.bytes, event.to_json(),
+            ),
+        )  # fmt: skip
+        rules = {f.rule for f in event.findings}
+        if cursor.rowcount and rules:
+            seq = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO event_rules (seq, rule) VALUES (?, ?)", [(seq, r) for r in rules]
+            )
+
+    def _prune(self, db: sqlite3.Connection) -> None:
+        """Drop rows over `max_rows` and older than the age limit (oldest first)."""
+        self._last_prune = time.monotonic()
+        cutoff = int(time.time() * 1000) - self.max_age_ms
+        row = db.execute("SELECT max(seq) FROM events WHERE ts_ms < ?", (cutoff,)).fetchone()
+        by_age = row[0] or 0
+        newest = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        upto = max(by_age, newest - self.max_rows)
+        if upto > 0:
+            db.execute("DELETE FROM events WHERE seq <= ?", (upto,))
+            db.execute("DELETE FROM event_rules WHERE seq <= ?", (upto,))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far is written or dropped. True if it was."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._queue.unfinished_tasks
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._queue.put(_STOP, timeout=5.0)
+        except queue.Full:
+            return  # the writer is stuck (dead disk): a daemon thread, it goes with the process
+        self._thread.join(timeout=10.0)
+
+
+def _where(q: EventQuery) -> tuple[str, Sequence[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    for column in _FILTER_COLUMNS:
+        value = getattr(q, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if q.rule is not None:
+        clauses.append("seq IN (SELECT seq FROM event_rules WHERE rule = ?)")
+        args.append(q.rule)
+    if q.since is not None:
+        clauses.append("ts_ms >= ?")
+        args.append(q.since)
+    if q.until is not None:
+        clauses.append("ts_ms <= ?")
+        args.append(q.until)
+    if q.cursor is not None:
+        clauses.append("event_id < ?")
+        args.append(q.cursor)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args

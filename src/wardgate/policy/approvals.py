@@ -1,0 +1,266 @@
+"""Human approval of held requests (rule action `ask`, `approvals.hosts`).
+
+A held request is written to the key-value store as a pending approval and waits for a
+decision key. Both live in the shared store, not in this process, so with a shared backend an
+operator deciding on replica C releases a request held on replica A: the waiting side polls the
+store (and is woken at once when the decision is made in its own process). No decision within
+the timeout is a refusal (fail closed).
+
+An approval is bound to the exact request: its id is tied to a hash of destination, method and
+body, and the decision carries that hash, so it can only release that request. An identical
+request sent again while one is pending joins the same approval instead of queueing twice; a
+changed one gets its own. "Allow this rule for this destination for N minutes" is a separate
+key the next requests check before being held.
+
+Keys: approval:pending:ID (the listing), approval:decision:ID, approval:hash:HASH -> ID,
+approval:remember:RULE|DEST. Values are JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wardgate.config.models import ApprovalSettings, host_matches
+from wardgate.scan.types import Action, Finding, Layer, RuleDecision, Severity, Verdict
+from wardgate.state.kv import KeyValueStore
+
+APPROVAL_REQUIRED = "policy.approval_required"
+APPROVAL_DENIED = "policy.approval_denied"
+APPROVAL_TIMEOUT = "policy.approval_timeout"
+MAX_REMEMBER_MINUTES = 24 * 60
+_EXCERPT = 200
+_POLL = 0.2  # seconds between looks at the shared store
+_PENDING = "approval:pending:"
+_DECISION = "approval:decision:"
+_HASH = "approval:hash:"
+_REMEMBER = "approval:remember:"
+_GRACE = 30.0  # a decision outlives its request's timeout this long (a late waiter still sees it)
+
+
+class Outcome(enum.StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    TIMEOUT = "timeout"
+    FULL = "full"  # too many pending approvals: refused without asking
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be applied (unknown or expired id, bad value); safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRequest:
+    """What the operator sees, and what the decision is bound to."""
+
+    destination: str
+    method: str
+    rule: str
+    excerpt: str
+    digest: str
+
+    @classmethod
+    def of(cls, destination: str, method: str, body: bytes, rule: str, excerpt: str) -> HeldRequest:
+        h = hashlib.sha256()
+        for part in (destination.lower().encode(), method.upper().encode()):
+            h.update(len(part).to_bytes(4, "big") + part)
+        h.update(body)
+        return cls(destination, method.upper(), rule, excerpt[:_EXCERPT], h.hexdigest())
+
+
+def _remember_key(rule: str, destination: str) -> str:
+    return f"{_REMEMBER}{rule}|{destination.lower()}"
+
+
+class Approvals:
+    """Approval state over a KeyValueStore. One per process; every replica builds its own
+    over the same shared store."""
+
+    def __init__(
+        self,
+        settings: ApprovalSettings,
+        store: KeyValueStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        poll: float = _POLL,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._clock = clock
+        self._poll = poll
+        self._wakers: dict[str, asyncio.Event] = {}
+        self.waiting = 0  # requests held by this process right now
+
+    def covers(self, host: str) -> bool:
+        """True when every request to `host` needs approval (`approvals.hosts`)."""
+        return any(host_matches(glob, host) for glob in self.settings.hosts)
+
+    async def remembered(self, rule: str, destination: str) -> bool:
+        """True while an "allow this rule for this destination" decision is in force."""
+        key = _remember_key(rule, destination)
+        return await self.store.get(key, now=self._clock()) is not None
+
+    async def hold(self, request: HeldRequest) -> Outcome:
+        """Wait for the operator's decision on `request`; TIMEOUT after `approvals.timeout`."""
+        now = self._clock()
+        timeout = self.settings.timeout
+        approval_id = secrets.token_hex(6)
+        joined = await self.store.set_if_absent(
+            _HASH + request.digest, approval_id, ttl=timeout, now=now
+        )
+        if not joined:  # the same request is already waiting: wait on its approval
+            existing = await self.store.get(_HASH + request.digest, now=now)
+            approval_id = existing or approval_id
+        elif len(await self.store.scan(_PENDING, now=now, limit=self.settings.max_pending + 1)) >= (
+            self.settings.max_pending
+        ):
+            await self.store.delete(_HASH + request.digest)
+            return Outcome.FULL
+        else:
+            entry = {
+                "id": approval_id,
+                "destination": request.destination,
+                "method": request.method,
+                "rule": request.rule,
+                "excerpt": request.excerpt,
+                "expires": round(now + timeout, 3),
+                "hash": request.digest,
+            }
+            await self.store.set(_PENDING + approval_id, json.dumps(entry), ttl=timeout, now=now)
+        self.waiting += 1
+        waker = self._wakers.setdefault(approval_id, asyncio.Event())
+        try:
+            return await self._wait(approval_id, request.digest, now + timeout, waker)
+        finally:
+            self.waiting -= 1
+            if joined:
+                self._wakers.pop(approval_id, None)
+                await self.store.delete(_PENDING + approval_id)
+                await self.store.delete(_HASH + request.digest)
+
+    async def _wait(
+        self, approval_id: str, digest: str, deadline: float, waker: asyncio.Event
+    ) -> Outcome:
+        while True:
+            raw = await self.store.get(_DECISION + approval_id, now=self._clock())
+            if raw is not None:
+                decision = json.loads(raw)
+                if decision.get("hash") == digest and decision.get("decision") == "allow":
+                    return Outcome.ALLOW
+                return Outcome.DENY
+            left = deadline - self._clock()
+            if left <= 0:
+                return Outcome.TIMEOUT
+            waker.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waker.wait(), min(self._poll, left))
+
+    async def pending(self) -> list[dict[str, object]]:
+        """The approvals waiting for a decision, oldest deadline first."""
+        now = self._clock()
+        keys = await self.store.scan(_PENDING, now=now, limit=max(self.settings.max_pending, 1000))
+        entries = []
+        for key in keys:
+            raw = await self.store.get(key, now=now)
+            if raw is not None:
+                entry = json.loads(raw)
+                entry.pop("hash", None)
+                entries.append(entry)
+        entries.sort(key=lambda e: float(e["expires"]))
+        return entries
+
+    async def decide(
+        self, approval_id: str, decision: str, remember_minutes: int = 0
+    ) -> dict[str, object]:
+        """Record the operator's decision; the first decision on an id wins.
+
+        With `remember_minutes`, an allow also lets this rule through to this destination for
+        that long without asking. DecisionError when the id is unknown or already expired."""
+        if decision not in ("allow", "deny"):
+            raise DecisionError('decision must be "allow" or "deny"')
+        if not 0 <= remember_minutes <= MAX_REMEMBER_MINUTES:
+            raise DecisionError(f"remember_minutes must be from 0 to {MAX_REMEMBER_MINUTES}")
+        if not approval_id.isalnum() or len(approval_id) > 64:
+            raise DecisionError("unknown approval id")
+        now = self._clock()
+        raw = await self.store.get(_PENDING + approval_id, now=now)
+        if raw is None:
+            raise DecisionError("unknown or expired approval id")
+        entry = json.loads(raw)
+        ttl = max(float(entry["expires"]) - now, 0.0) + _GRACE
+        value = json.dumps({"decision": decision, "hash": entry["hash"]})
+        if not await self.store.set_if_absent(_DECISION + approval_id, value, ttl=ttl, now=now):
+            raise DecisionError("this approval was already decided")
+        if decision == "allow" and remember_minutes:
+            key = _remember_key(str(entry["rule"]), str(entry["destination"]))
+            await self.store.set(key, "1", ttl=remember_minutes * 60.0, now=now)
+        waker = self._wakers.get(approval_id)
+        if waker is not None:
+            waker.set()
+        return {"id": approval_id, "decision": decision, "remember_minutes": remember_minutes}
+
+
+def _approved(verdict: Verdict) -> Verdict:
+    """The verdict once a human allowed it: `ask` decisions become `warn` (still logged)."""
+    decisions = tuple(
+        RuleDecision(d.finding, Action.WARN) if d.action is Action.ASK else d
+        for d in verdict.decisions
+    )
+    action = Action.strongest([d.action for d in decisions])
+    return Verdict(action, decisions, verdict.redacted_body)
+
+
+def _refused(verdict: Verdict, rule: str, excerpt: str) -> Verdict:
+    finding = Finding(Layer.POLICY, rule, Severity.HIGH, 0, 0, excerpt)
+    return Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK), *verdict.decisions))
+
+
+async def settle(
+    approvals: Approvals,
+    verdict: Verdict,
+    *,
+    destination: str,
+    method: str,
+    body: bytes,
+    on_hold: Callable[[Verdict], object],
+) -> Verdict:
+    """The verdict for a request once approval is settled (enforce mode only).
+
+    A verdict with an `ask` decision, or any request to an `approvals.hosts` host, is held
+    until a decision (unless a remembered allow covers it): allowed, it goes on as `warn`;
+    denied, timed out, over `max_pending` or with the state store failing, it is a block.
+    `on_hold` audits the `ask` before the wait, so the dashboard shows what is waiting."""
+    if verdict.action is Action.BLOCK:
+        return verdict
+    asked = next((d for d in verdict.decisions if d.action is Action.ASK), None)
+    if asked is not None:
+        rule, excerpt, held = asked.finding.rule, asked.finding.excerpt, verdict
+    elif approvals.covers(destination):
+        rule, excerpt = APPROVAL_REQUIRED, f"{method} {destination}"[:_EXCERPT]
+        finding = Finding(Layer.POLICY, rule, Severity.MEDIUM, 0, 0, excerpt)
+        held = Verdict(Action.ASK, (RuleDecision(finding, Action.ASK), *verdict.decisions))
+    else:
+        return verdict
+    try:
+        if await approvals.remembered(rule, destination):
+            return _approved(verdict)
+        on_hold(held)
+        outcome = await approvals.hold(HeldRequest.of(destination, method, body, rule, excerpt))
+    except Exception as exc:  # the state store failed: fail closed
+        return _refused(
+            verdict, APPROVAL_DENIED, f"approval state unavailable ({type(exc).__name__})"
+        )
+    if outcome is Outcome.ALLOW:
+        return _approved(verdict)
+    if outcome is Outcome.TIMEOUT:
+        return _refused(verdict, APPROVAL_TIMEOUT, f"{rule}: no decision in time")
+    if outcome is Outcome.FULL:
+        return _refused(verdict, APPROVAL_DENIED, f"{rule}: too many pending approvals")
+    return _refused(verdict, APPROVAL_DENIED, f"{rule}: denied by operator")
