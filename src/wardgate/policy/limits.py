@@ -21,7 +21,9 @@ configuration, never from traffic: a flood of distinct host names cannot grow th
 
 The host bucket and the global one are charged in one atomic all-or-nothing `take_all`, so a
 request the host limit denies consumes nothing from the global limit (and the reverse).
-A store failure (a Redis backend down) raises; the transport fails closed in enforce mode.
+A store that does not answer (Redis down) is decided by `state.on_unavailable`: fail closed
+(the default) denies with rule `policy.state_unavailable` (the proxy answers 503), fail open
+lets the traffic pass uncounted.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from wardgate.config.models import LimitSetting, LimitSettings, glob_match, normalize_host
-from wardgate.state.store import Bucket, StateStore
+from wardgate.scan.catalog import STATE_UNAVAILABLE
+from wardgate.state.store import Bucket, StateStore, StateUnavailable
 
 RATE_LIMIT = "rate_limit"
 DATA_BUDGET = "data_budget"
@@ -58,6 +61,8 @@ class LimitDecision:
 
 
 ALLOWED = LimitDecision(allowed=True, rule=None, scope=GLOBAL_SCOPE, retry_after=0.0)
+# Retry-After for a request refused because the state backend did not answer.
+_UNAVAILABLE_RETRY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ class Limiter:
 
     `clock` supplies the `now` handed to the store; inject one in tests. Build a new Limiter
     over the same store on a configuration reload: the buckets (keyed by scope) carry over.
+    `fail_open` is `state.on_unavailable: fail_open`.
     """
 
     def __init__(
@@ -131,9 +137,11 @@ class Limiter:
         store: StateStore,
         *,
         clock: Callable[[], float] = time.monotonic,
+        fail_open: bool = False,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._fail_open = fail_open
         self._requests = _Dimension(
             RATE_LIMIT,
             "rate",
@@ -148,6 +156,16 @@ class Limiter:
             limits.bytes_per_hour,
             _amounts(limits, lambda s: s.bytes_per_hour),
         )
+
+    @property
+    def store(self) -> StateStore:
+        """The buckets' store, for the Limiter a configuration reload builds over it."""
+        return self._store
+
+    @property
+    def fail_open(self) -> bool:
+        """`state.on_unavailable: fail_open`; carry it into a reloaded Limiter too."""
+        return self._fail_open
 
     def has_limits(self) -> bool:
         """False when nothing is configured, so a transport can skip the calls entirely."""
@@ -172,7 +190,17 @@ class Limiter:
         if not scoped:
             return ALLOWED
         buckets = [s.bucket for s in scoped]
-        result = await self._store.take_all(buckets, cost, now=self._clock())
+        try:
+            result = await self._store.take_all(buckets, cost, now=self._clock())
+        except StateUnavailable:
+            if self._fail_open:
+                return ALLOWED
+            return LimitDecision(
+                allowed=False,
+                rule=STATE_UNAVAILABLE,
+                scope=scoped[0].scope,
+                retry_after=_UNAVAILABLE_RETRY,
+            )
         if result.allowed or result.denied is None:
             return ALLOWED
         return LimitDecision(

@@ -40,11 +40,15 @@ class FragmentWindow:
                 entries.popleft()
             return [fragment for _, fragment in entries]
 
-    def add(self, destination: str, fragments: Sequence[Fragment], now: float) -> None:
-        """Remember the candidate fragments of a message that was allowed out."""
-        kept = [
+    def kept(self, fragments: Sequence[Fragment]) -> list[Fragment]:
+        """The fragments worth remembering: those that could be a piece of a credential."""
+        return [
             f for f in fragments if is_candidate(f.value) and len(f.value) >= self._min_fragment
         ]
+
+    def add(self, destination: str, fragments: Sequence[Fragment], now: float) -> None:
+        """Remember the candidate fragments of a message that was allowed out."""
+        kept = self.kept(fragments)
         if not kept:
             return
         with self._lock:

@@ -28,6 +28,14 @@ DEFAULT_MAX_KEYS = 100_000
 _EPSILON = 1e-9
 
 
+class StateUnavailable(Exception):
+    """A shared backend did not answer (down, unreachable, over its timeout).
+
+    The message names the backend and the kind of failure only, never its address or
+    credentials; callers apply `state.on_unavailable` (fail closed by default).
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Bucket:
     """One token bucket: its key, refill `rate` (units per second) and capacity `burst`."""
