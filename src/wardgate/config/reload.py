@@ -66,7 +66,9 @@ def build_policy(config: Config, environ: Mapping[str, str], limiter: Limiter) -
 
     pipeline = Pipeline(config, environ=environ)
     warm_up(pipeline)
-    return Policy(config, pipeline, Limiter(config.limits, limiter.store))
+    return Policy(
+        config, pipeline, Limiter(config.limits, limiter.store, fail_open=limiter.fail_open)
+    )
 
 
 def _config_event(proxy: ProxyServer, verdict: Verdict, method: str, error: str | None) -> None:
