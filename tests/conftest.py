@@ -6,12 +6,21 @@ copy there too). WARDGATE_CORPUS points elsewhere. A missing corpus is a failure
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 # Every wardgate the tests start (some with a temporary WARDGATE_HOME) shares one cache of
 # compiled scanner databases, so each compiles once per machine, not once per test.
 os.environ.setdefault("WARDGATE_CACHE", str(Path.home() / ".wardgate" / "cache"))
+# Everything else wardgate keeps (audit store, admin token, CA) goes to a home of the test run's
+# own, never into the user's ~/.wardgate; tests that need a particular home set their own.
+if "WARDGATE_HOME" not in os.environ:
+    _home = tempfile.mkdtemp(prefix="wardgate-test-home-")
+    os.environ["WARDGATE_HOME"] = _home
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
 
 CORPUS_DIR = Path(
     os.environ.get("WARDGATE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")

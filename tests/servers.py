@@ -250,3 +250,48 @@ def start_wardgate(
         log = process.stderr.read().decode()[-2000:]
         raise RuntimeError(f"wardgate did not start: {log}") from None
     return Wardgate(port, admin, audit_log, process)
+
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@dataclass
+class RedisServer:
+    """A redis-server on a loopback port, no persistence; `restart` keeps the port."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        stop(self.process)
+
+    def restart(self) -> None:
+        self.stop()
+        self.process = _spawn_redis(self.port, self.directory)
+
+
+def _spawn_redis(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(directory), "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=10)
+    except TimeoutError:
+        stop(process)
+        raise RuntimeError(f"redis-server did not start on port {port}") from None
+    return process
+
+
+def start_redis(base: Path) -> RedisServer:
+    directory = base / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    return RedisServer(port, directory, _spawn_redis(port, directory))

@@ -163,12 +163,36 @@ class MemorySink:
 
 class MultiSink:
     """Fan out to several sinks. A sink that raises is counted in `errors` and skipped for that
-    event; the others still get it and the caller never sees the exception."""
+    event; the others still get it and the caller never sees the exception.
 
-    def __init__(self, sinks: Iterable[Sink]) -> None:
+    The last failure of each sink is kept until it writes again, and sinks that fail on their
+    own (a background writer) report through an optional `problem()` method: `problems()`
+    collects both for /readyz and the metrics, and `primary_problem()` lets the transport stop
+    traffic when the sink of record (`primary`) cannot write (audit.fail_closed)."""
+
+    def __init__(self, sinks: Iterable[Sink], *, primary: Sink | None = None) -> None:
         self.sinks = tuple(sinks)
+        self.primary = primary
         self._lock = threading.Lock()
         self._errors = 0
+        self._failing: dict[int, str] = {}
+
+    def _problem_of(self, index: int, sink: Sink) -> str | None:
+        own = getattr(sink, "problem", None)
+        reported = own() if callable(own) else None
+        return self._failing.get(index) or (str(reported) if reported else None)
+
+    def problems(self) -> list[str]:
+        """Every sink that is not writing right now, with why (never event content)."""
+        found = (self._problem_of(i, s) for i, s in enumerate(self.sinks))
+        return [p for p in found if p]
+
+    def primary_problem(self) -> str | None:
+        """Why the primary sink is not writing, or None (also None without a primary)."""
+        for index, sink in enumerate(self.sinks):
+            if sink is self.primary:
+                return self._problem_of(index, sink)
+        return None
 
     @property
     def errors(self) -> int:
@@ -179,11 +203,15 @@ class MultiSink:
             self._errors += 1
 
     def emit(self, event: AuditEvent) -> None:
-        for sink in self.sinks:
+        for index, sink in enumerate(self.sinks):
             try:
                 sink.emit(event)
-            except Exception:  # audit must not break traffic: count it, keep going
+            except Exception as exc:  # audit must not break traffic: count it, keep going
                 self._count_error()
+                self._failing[index] = f"{type(sink).__name__}: {type(exc).__name__}"
+            else:
+                if self._failing:
+                    self._failing.pop(index, None)
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -198,14 +226,18 @@ def sink_from_config(
     stdout: bool,
     max_bytes: int = DEFAULT_MAX_BYTES,
     backups: int = DEFAULT_BACKUPS,
+    *,
+    extra: Iterable[Sink] = (),
 ) -> MultiSink:
-    """The sink described by config `audit.file` / `--audit-log` and the stdout switch.
+    """The sink described by config `audit.file` / `--audit-log` and the stdout switch, plus
+    `extra` ones (the network sinks from audit/remote.py).
 
-    With neither set the result accepts and drops events, so callers never test for None.
+    With none set the result accepts and drops events, so callers never test for None.
     """
     sinks: list[Sink] = []
     if file:
         sinks.append(JsonlFileSink(file, max_bytes=max_bytes, backups=backups))
     if stdout:
         sinks.append(StreamSink())
+    sinks.extend(extra)
     return MultiSink(sinks)

@@ -11,19 +11,23 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from wardgate.admin.runtime import build_admin
 from wardgate.admin.server import AdminServer
-from wardgate.audit import sink_from_config
-from wardgate.config import Config, ConfigError
+from wardgate.audit import Sink, sink_from_config
+from wardgate.audit.remote import remote_sinks
+from wardgate.config import AuditSettings, Config, ConfigError
 from wardgate.config.models import parse_endpoint
+from wardgate.config.reload import start_runtime
 from wardgate.policy.limits import Limiter
 from wardgate.proxy.ca import CAError, CertificateAuthority, default_home, upstream_context
 from wardgate.proxy.resolve import Resolver
 from wardgate.proxy.server import ProxyServer, status_payload
+from wardgate.rollout.banner import banner
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Direction, Message
-from wardgate.state.store import MemoryStore
+from wardgate.state.factory import State, build_state
 
 try:
     import uvloop
@@ -31,8 +35,13 @@ except ImportError:  # pragma: no cover - uvloop has wheels for Linux and macOS
     uvloop = None  # type: ignore[assignment]
 
 
-def build_server(config: Config, environ: Mapping[str, str]) -> ProxyServer:
-    """The proxy with every collaborator built from `config`; ConfigError on what cannot work."""
+def build_server(
+    config: Config, environ: Mapping[str, str], state: State | None = None
+) -> ProxyServer:
+    """The proxy with every collaborator built from `config`; ConfigError on what cannot work.
+    `state` (default: built from `config.state`) holds the limits' buckets and drip windows."""
+    if state is None:
+        state = build_state(config.state, config.split_secrets, environ)
     ca = None
     if config.tls.intercept:
         try:
@@ -48,11 +57,22 @@ def build_server(config: Config, environ: Mapping[str, str]) -> ProxyServer:
         config,
         Pipeline(config, environ=environ),
         resolver=Resolver(config.dns.servers, timeout=config.proxy.upstream_timeout),
-        limiter=Limiter(config.limits, MemoryStore()),
-        sink=sink_from_config(audit.file, audit.stdout, audit.max_bytes, audit.backups),
+        limiter=Limiter(config.limits, state.store, fail_open=state.fail_open),
+        sink=sink_from_config(
+            audit.file, audit.stdout, audit.max_bytes, audit.backups, extra=_remote(audit, environ)
+        ),
         ca=ca,
         upstream_tls=upstream_tls,
+        drip=state.drip,
     )
+
+
+def _remote(audit: AuditSettings, environ: Mapping[str, str]) -> list[Sink]:
+    """The network sinks (syslog, webhook, OTLP); a missing webhook secret is a ConfigError."""
+    try:
+        return remote_sinks(audit, environ)
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
 
 
 def warm_up(pipeline: Pipeline) -> None:
@@ -63,15 +83,29 @@ def warm_up(pipeline: Pipeline) -> None:
         pipeline.scan(Message(direction, body="warm up wardgate", url="http://warm.invalid/"))
 
 
-async def serve(config: Config, environ: Mapping[str, str]) -> None:
-    proxy = build_server(config, environ)
+async def serve(
+    config: Config,
+    environ: Mapping[str, str],
+    *,
+    reload: Callable[[], Config] | None = None,
+    config_path: str | None = None,
+) -> None:
+    state = build_state(config.state, config.split_secrets, environ)
+    proxy = build_server(config, environ, state)
     print("wardgate: preparing scanners...", file=sys.stderr, flush=True)
     warm_up(proxy.pipeline)
+    admin = build_admin(
+        config, proxy.sink, environ=environ, home=default_home(), kv=state.kv,
+        current_config=lambda: proxy.config,
+        problems=state.health.problems,  # /readyz: 503 while Redis does not answer
+    )  # fmt: skip
+    admin.attach(proxy)
+    state.health.export(admin.metrics.gauge)  # wardgate_state_available, _failed_calls
     host, port = parse_endpoint(config.listen)
-    admin_host, admin_port = parse_endpoint(config.admin)
+    admin_host, admin_port = parse_endpoint(config.admin.listen)
     try:
         proxy_server = await proxy.serve(host, port)
-        admin_server = await AdminServer(lambda: status_payload(proxy)).serve(
+        admin_server = await AdminServer(lambda: status_payload(proxy), admin.api).serve(
             admin_host, admin_port
         )
     except OSError as exc:
@@ -80,24 +114,45 @@ async def serve(config: Config, environ: Mapping[str, str]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(
-        f"wardgate {config.mode.value} mode, preset {config.preset}: proxy on "
-        f"http://{config.listen}, admin on http://{config.admin}",
-        file=sys.stderr,
-        flush=True,
+    runtime = start_runtime(
+        proxy, environ, load=reload, path=config_path, home=default_home(), store=state.kv
     )
+    watch = None
+    if state.probe is not None:  # readiness comes back when Redis does, traffic or not
+        watch = asyncio.create_task(state.health.watch(state.probe, interval=1.0, stop=stop))
+    await runtime.start()
+    text = banner(
+        config,
+        ca_path=proxy.ca.cert_path if proxy.ca is not None else None,
+        killswitch_file=runtime.killswitch.file or default_home() / "killswitch",
+        admin_url=f"http://{config.admin.listen}",
+        admin_token_hint=admin.dashboard_hint(),
+    )
+    print(text, file=sys.stderr, flush=True)
     async with proxy_server, admin_server:
         await stop.wait()
+    await runtime.close()
+    if watch is not None:
+        await watch
+    await state.close()
     proxy.close()
     proxy.sink.close()
 
 
-def run(config: Config, environ: Mapping[str, str] | None = None) -> None:
+def run(
+    config: Config,
+    environ: Mapping[str, str] | None = None,
+    *,
+    reload: Callable[[], Config] | None = None,
+    config_path: str | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM. The agent's secrets reach the pipeline only to build the
-    leak detector; nothing else keeps them."""
+    leak detector; nothing else keeps them. `reload` rebuilds the config on SIGHUP and when
+    `config_path` changes (see config/reload.py)."""
     env = dict(os.environ if environ is None else environ)
+    main = serve(config, env, reload=reload, config_path=config_path)
     with contextlib.suppress(KeyboardInterrupt):
         if uvloop is not None:
-            uvloop.run(serve(config, env))
+            uvloop.run(main)
         else:
-            asyncio.run(serve(config, env))
+            asyncio.run(main)

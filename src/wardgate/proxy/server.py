@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import wardgate.proxy.http1 as http1
 from wardgate.audit import AuditEvent, MultiSink, Sink, new_event_id
+from wardgate.audit.metrics import Metrics
 from wardgate.config import Config
 from wardgate.config.models import host_matches
+from wardgate.policy.approvals import Approvals, settle
+from wardgate.policy.killswitch import KillSwitch
 from wardgate.policy.limits import LimitDecision, Limiter
 from wardgate.proxy import websocket
 from wardgate.proxy.ca import CertificateAuthority
@@ -37,9 +42,11 @@ from wardgate.proxy.upstream import Upstream, UpstreamPool
 from wardgate.scan.catalog import (
     BODY_TOO_LARGE,
     HOST_MISMATCH,
+    KILL_SWITCH,
     NOT_TLS,
     SCAN_TIMEOUT,
     SNI_MISMATCH,
+    STATE_UNAVAILABLE,
 )
 from wardgate.scan.pipeline import OVERLAP, WINDOW, Pipeline
 from wardgate.scan.ssrf import parse_ip_literal
@@ -53,7 +60,9 @@ from wardgate.scan.types import (
     Severity,
     Verdict,
 )
+from wardgate.state.drip import DripHistory, LocalDrip
 from wardgate.state.fragments import FragmentWindow
+from wardgate.state.store import StateUnavailable
 
 _READ = 64 * 1024
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
@@ -75,6 +84,15 @@ def _is_text(content_type: str) -> bool:
 def _policy_verdict(rule: str, excerpt: str, severity: Severity = Severity.HIGH) -> Verdict:
     finding = Finding(Layer.POLICY, rule, severity, 0, 0, excerpt)
     return Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything a configuration reload replaces, held together so the swap is atomic."""
+
+    config: Config
+    pipeline: Pipeline
+    limiter: Limiter
 
 
 @dataclass(slots=True)
@@ -138,27 +156,64 @@ class ProxyServer:
         sink: Sink,
         ca: CertificateAuthority | None = None,
         upstream_tls: ssl.SSLContext | None = None,
+        drip: DripHistory | None = None,
     ) -> None:
-        self.config = config
-        self.pipeline = pipeline
+        self.policy = Policy(config, pipeline, limiter)  # swapped whole on a config reload
+        self.killswitch: KillSwitch | None = None
+        # Set by `run` (admin/runtime.py): held requests, latency metrics, and the check
+        # that stops traffic while the primary audit sink cannot write.
+        self.approvals: Approvals | None = None
+        self.metrics: Metrics | None = None
+        self.audit_gate: Callable[[], str | None] | None = None
         self.resolver = resolver
-        self.limiter = limiter
         self.sink = sink
         self.ca = ca
         self.upstream_tls = upstream_tls or ssl.create_default_context()
         self.pool = UpstreamPool(connect_timeout=config.proxy.upstream_timeout)
-        self.drip = FragmentWindow(
-            window_seconds=config.split_secrets.drip_window_seconds,
-            min_fragment=config.split_secrets.drip_min_fragment,
+        self.drip = drip or LocalDrip(
+            FragmentWindow(
+                window_seconds=config.split_secrets.drip_window_seconds,
+                min_fragment=config.split_secrets.drip_min_fragment,
+            )
         )
-        self.audit_mode = config.mode.value == "audit"
         # With nowhere to write events, skip building them (they cost ~40 us per request).
         self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
         self._connections = 0
         self.started = time.monotonic()
 
-    async def serve(self, host: str, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self._on_client, host, port, limit=1 << 20)
+    # Read through `policy` so one assignment swaps all three; a request reads each once
+    # between awaits, so it never mixes two configurations within one decision.
+    @property
+    def config(self) -> Config:
+        return self.policy.config
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.policy.pipeline
+
+    @property
+    def limiter(self) -> Limiter:
+        return self.policy.limiter
+
+    @property
+    def audit_mode(self) -> bool:
+        return self.policy.config.mode.value == "audit"
+
+    @property
+    def open_connections(self) -> int:
+        return self._connections
+
+    def use_sink(self, sink: Sink) -> None:
+        """Write audit events to `sink` from now on (`run` adds the store, metrics, live view)."""
+        self.sink = sink
+        self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
+
+    async def serve(
+        self, host: str | None = None, port: int | None = None, *, sock: socket.socket | None = None
+    ) -> asyncio.Server:
+        """Listen on host:port, or accept on `sock`, already bound and listening (the sandbox
+        binds it inside the agent's network namespace and serves it from the host's)."""
+        return await asyncio.start_server(self._on_client, host, port, sock=sock, limit=1 << 20)
 
     def close(self) -> None:
         self.pool.close()
@@ -167,13 +222,22 @@ class ProxyServer:
         """The pipeline's verdict. Small messages are scanned inline (microseconds); large ones
         in a worker thread under `proxy.scan_timeout`, so one big body neither stalls other
         connections nor passes unscanned: a scan that runs out of time is a block."""
-        size = len(message.body) + len(message.raw_body or b"")
+        now = time.monotonic()
         outbound = message.direction.outbound
-        drip = self.drip if outbound and message.destination else None
+        if not (outbound and message.destination and self.config.split_secrets.enabled):
+            return await self._scan_with(message, None, now)
+        try:  # the drip history is loaded before the scan and stored after (state/drip.py)
+            async with self.drip.around(message.destination, now) as drip:
+                return await self._scan_with(message, drip, now)
+        except StateUnavailable:  # shared state down and state.on_unavailable: fail_closed
+            return _policy_verdict(STATE_UNAVAILABLE, "shared state did not answer")
+
+    async def _scan_with(self, message: Message, drip: FragmentWindow | None, now: float) -> Verdict:
+        size = len(message.body) + len(message.raw_body or b"")
         if size < OFFLOAD_BYTES:
-            return self.pipeline.scan(message, drip=drip, now=time.monotonic())
+            return self.pipeline.scan(message, drip=drip, now=now)
         timeout = self.config.proxy.scan_timeout
-        work = asyncio.to_thread(self.pipeline.scan, message, drip=drip, now=time.monotonic())
+        work = asyncio.to_thread(self.pipeline.scan, message, drip=drip, now=now)
         try:
             return await asyncio.wait_for(work, timeout)
         except TimeoutError:
@@ -237,6 +301,14 @@ class ProxyServer:
 
     async def _request(self, client: _Client, head: http1.RequestHead, tunnel: Target) -> bool:
         """Handle one request; True when the connection may carry another."""
+        if self.killswitch is not None and self.killswitch.engaged:
+            client.send(self._killed(head, tunnel))
+            return False
+        if self.audit_gate is not None and not self.audit_mode and self.audit_gate():
+            where = Target("http", tunnel.host or _host_of(head.header("host") or ""), 0, "")
+            msg = "audit trail unavailable: traffic stopped (audit.fail_closed)"
+            client.send(self.error(where, time.perf_counter(), 503, msg))
+            return False
         if head.method == "CONNECT":
             if tunnel.host:
                 client.send(error_response(400, "CONNECT inside a tunnel"))
@@ -315,7 +387,17 @@ class ProxyServer:
             content_encoding=head.header("content-encoding") or "",
             content_type=head.header("content-type") or "",
         )
+        scanning = time.perf_counter()
         verdict = await self.scan(message)
+        if self.metrics is not None:
+            self.metrics.observe_scan("request", time.perf_counter() - scanning)
+        if self.approvals is not None and not self.audit_mode:
+            size = len(body)
+            verdict = await settle(
+                self.approvals, verdict, destination=target.host, method=head.method, body=body,
+                on_hold=lambda held: self._audit(held, target, Direction.REQUEST, started, size,
+                                                 head.method),
+            )  # fmt: skip
         if self._enforce(
             client, verdict, target, Direction.REQUEST, started, len(body), head.method
         ):
@@ -398,11 +480,14 @@ class ProxyServer:
                     raise ConnectionError("upstream closed")
             return events.popleft()
 
+        waited = time.perf_counter()
         response = await next_event()
         while isinstance(response, http1.ResponseHead) and 100 <= response.status < 200:
             response = await next_event()  # interim responses are not passed on
         if not isinstance(response, http1.ResponseHead):
             raise http1.ProtocolError(502, "no response head")
+        if self.metrics is not None:
+            self.metrics.observe_upstream(time.perf_counter() - waited)
         content_type = response.header("content-type") or ""
         encoding = (response.header("content-encoding") or "").lower()
         scan = _is_text(content_type) and self.config.injection.enabled
@@ -424,6 +509,20 @@ class ProxyServer:
         return response.keep_alive and not relay.blocked
 
     # -- decisions ---------------------------------------------------------------------------
+
+    def _killed(self, head: http1.RequestHead, tunnel: Target) -> bytes:
+        """The kill switch's block: in every mode, so it is audited as enforced."""
+        assert self.killswitch is not None
+        verdict = _policy_verdict(KILL_SWITCH, self.killswitch.reason, Severity.CRITICAL)
+        host = tunnel.host or _host_of(head.header("host") or head.target.split("/")[-1])
+        event_id = new_event_id()
+        if self._auditing:
+            self.sink.emit(AuditEvent.from_verdict(
+                verdict, transport="http", direction=Direction.REQUEST, destination=host,
+                mode="enforce", duration_ms=0.0, bytes=0, event_id=event_id,
+                method=head.method, status=403,
+            ))  # fmt: skip
+        return block_response(KILL_SWITCH, event_id)
 
     def _audit(
         self,
@@ -475,6 +574,8 @@ class ProxyServer:
         """Audit the verdict (under `event_id`, or a new one); the block response to send in
         enforce mode, else None."""
         blocking = verdict.action in (Action.BLOCK, Action.ASK) and not self.audit_mode
+        if verdict.blocking_rule == STATE_UNAVAILABLE:
+            status = 503  # shared state is down: not the client's fault (state/redis.py)
         event_id = event_id or new_event_id()
         self._audit(
             verdict, target, direction, started, nbytes, method,
@@ -868,7 +969,11 @@ class _ResponseRelay:
             content_encoding=encoding,
             content_type=self.head.header("content-type") or "",
         )
-        return await self.server.scan(message)
+        started = time.perf_counter()
+        verdict = await self.server.scan(message)
+        if self.server.metrics is not None:
+            self.server.metrics.observe_scan("response", time.perf_counter() - started)
+        return verdict
 
     def _decide(self, verdict: Verdict) -> bool:
         """Audit a response verdict that found something; True if the response is stopped."""
