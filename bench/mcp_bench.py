@@ -6,6 +6,9 @@ Measures, in one run on the same machine:
     an audit log), and through the same relay with a scanner that finds nothing (the cost of
     the plumbing alone). The peers run side by side and requests alternate between them, so
     drift on a noisy machine hits them alike. Target: wardgate adds <= 0.3 ms at p50 for 1 KB.
+  * the same round trips over MCP Streamable HTTP (JSON replies, keep-alive), to
+    bench/mcp_http_echo_server.py directly and through `wardgate mcp --upstream URL --listen`.
+    Target: wardgate adds <= 1 ms at p50 for 1 KB.
   * a `tools/list` answer of 200 generated tools through the Guard in process (each tool
     scanned as a description and fingerprinted), per listing, on a fresh Guard each time.
     Target: <= 20 ms.
@@ -21,19 +24,21 @@ import os
 import random
 import select
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = Path(__file__).resolve().parent / "mcp_echo_server.py"
+HTTP_SERVER = Path(__file__).resolve().parent / "mcp_http_echo_server.py"
 SIZES = {"1 KB": 1024, "100 KB": 100 * 1024}
 TOOLS_IN_LIST = 200
 REPLY_TIMEOUT = 30.0  # seconds for one answer before the run is abandoned
@@ -50,8 +55,31 @@ guard = Guard(load_config(None), lambda message: CLEAN)
 sys.exit(run_stdio(guard, sink_from_config(None, False), sys.argv[1:]))
 """
 
+# The Streamable HTTP proxy with a scanner that finds nothing: the HTTP plumbing alone.
+HTTP_RELAY_ONLY = """
+import asyncio, sys
+import uvloop
+from wardgate.audit import MultiSink
+from wardgate.config import load_config
+from wardgate.mcp.http import McpHttpProxy, Route
+from wardgate.mcp.sessions import SessionBaselines
+from wardgate.mcp.upstream_client import Endpoint, HttpUpstream
+from wardgate.proxy.resolve import Resolver
+from wardgate.scan.types import CLEAN
+from wardgate.state.kv import MemoryKeyValueStore
+async def main():
+    upstream = HttpUpstream(Endpoint.parse(sys.argv[1]), resolver=Resolver(), tls=None,
+                            allow=["127.0.0.0/8"])
+    route = Route("default", "/mcp", upstream, SessionBaselines(MemoryKeyValueStore(), "b"))
+    proxy = McpHttpProxy(load_config(None), lambda message: CLEAN, MultiSink([]), [route])
+    server = await proxy.serve("127.0.0.1", int(sys.argv[2]))
+    await server.serve_forever()
+uvloop.run(main())
+"""
+
 # Targets from the wardgate design brief.
 TARGET_ADDED_P50_MS = {"1 KB": 0.3}
+TARGET_HTTP_ADDED_P50_MS = {"1 KB": 1.0}
 TARGET_LIST_MS = 20.0
 
 PLAIN_TEXT = (
@@ -75,6 +103,16 @@ def benign_text(size: int, rng: random.Random) -> str:
 
 class BenchError(RuntimeError):
     pass
+
+
+class Speaker(Protocol):
+    """What the measurements need of a peer, over stdio (Peer) or HTTP (HttpPeer)."""
+
+    name: str
+
+    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def send(self, message: dict[str, Any]) -> None: ...
 
 
 class Peer:
@@ -154,6 +192,95 @@ class Peer:
         self._stderr.close()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"process on port {port} exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise BenchError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+class HttpPeer:
+    """An MCP Streamable HTTP endpoint spoken to over one keep-alive connection; `process`
+    (the server or wardgate) is started here and stopped by `close`."""
+
+    def __init__(self, name: str, argv: list[str], port: int, stderr_path: Path) -> None:
+        import wardgate.proxy.http1 as http1
+
+        self.name = name
+        self._http1 = http1
+        self._stderr = open(stderr_path, "wb")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True, cwd=ROOT
+        )
+        wait_for_port(port, self.proc)
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(REPLY_TIMEOUT)
+        self.session: str | None = None
+        self._next_id = 0
+
+    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._next_id += 1
+        message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
+        status, body = self._post(message)
+        if status != 200:
+            raise BenchError(f"{self.name}: HTTP {status} for {method}")
+        reply: dict[str, Any] = json.loads(body)
+        return reply
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._post(message)
+
+    def _post(self, message: dict[str, Any]) -> tuple[int, bytes]:
+        http1 = self._http1
+        body = json.dumps(message, separators=(",", ":")).encode()
+        headers = [("Host", f"127.0.0.1:{self.port}"), ("Content-Type", "application/json"),
+                   ("Accept", "application/json, text/event-stream"),
+                   ("Content-Length", str(len(body)))]  # fmt: skip
+        if self.session:
+            headers.append(("Mcp-Session-Id", self.session))
+        self.sock.sendall(http1.request_head_bytes("POST", "/mcp", headers) + body)
+        parser = http1.ResponseReader(request_method="POST")
+        status, answer = 0, bytearray()
+        while True:
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise BenchError(f"{self.name}: connection closed")
+            for event in parser.feed(data):
+                if isinstance(event, http1.ResponseHead):
+                    status = event.status
+                    self.session = event.header("mcp-session-id") or self.session
+                elif isinstance(event, http1.Body):
+                    answer += event.data
+                elif isinstance(event, http1.EndOfMessage):
+                    return status, bytes(answer)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        self._stderr.close()
+
+
 @dataclass
 class Series:
     samples: list[float] = field(default_factory=list)  # seconds
@@ -164,7 +291,7 @@ class Series:
         return ordered[index] * 1000
 
 
-def initialize(peer: Peer) -> float:
+def initialize(peer: Speaker) -> float:
     """The MCP handshake; seconds until the initialize answer (wardgate's start included)."""
     start = time.perf_counter()
     reply = peer.request(
@@ -185,7 +312,7 @@ def initialize(peer: Peer) -> float:
     return elapsed
 
 
-def echo_once(peer: Peer, message: str) -> float:
+def echo_once(peer: Speaker, message: str) -> float:
     start = time.perf_counter()
     reply = peer.request("tools/call", {"name": "echo", "arguments": {"message": message}})
     elapsed = time.perf_counter() - start
@@ -196,7 +323,7 @@ def echo_once(peer: Peer, message: str) -> float:
 
 
 def measure_latency(
-    peers: list[Peer], sizes: dict[str, int], rounds: dict[str, int], warmup: int
+    peers: Sequence[Speaker], sizes: dict[str, int], rounds: dict[str, int], warmup: int
 ) -> dict[tuple[str, str], Series]:
     """Round trips per (size, peer); peers take turns request by request."""
     rng = random.Random(7)
@@ -213,6 +340,37 @@ def measure_latency(
                 sample = echo_once(peer, messages[i % len(messages)])
                 results[(label, peer.name)].samples.append(sample)
     return results
+
+
+HTTP_PEERS = ("http direct", "http relay, no scan", "http wardgate")
+
+
+def measure_http(
+    work: Path, rounds: dict[str, int], warmup: int, starts: dict[str, float]
+) -> dict[tuple[str, str], Series]:
+    """The Streamable HTTP rows: the echo server direct and through `wardgate mcp --listen`."""
+    server_port, relay_port, wardgate_port = free_port(), free_port(), free_port()
+    upstream = f"http://127.0.0.1:{server_port}/mcp"
+    specs = {
+        "http direct": ([sys.executable, str(HTTP_SERVER), str(server_port)], server_port),
+        "http relay, no scan": (
+            [sys.executable, "-c", HTTP_RELAY_ONLY, upstream, str(relay_port)], relay_port
+        ),
+        "http wardgate": (
+            [sys.executable, "-m", "wardgate", "mcp", "--upstream", upstream,
+             "--listen", f"127.0.0.1:{wardgate_port}", "--allow-internal", "127.0.0.0/8"],
+            wardgate_port,
+        ),
+    }  # fmt: skip
+    peers: list[HttpPeer] = []
+    try:
+        for n, (name, (argv, port)) in enumerate(specs.items()):
+            peers.append(HttpPeer(name, argv, port, work / f"http{n}.stderr"))
+            starts[name] = initialize(peers[-1])
+        return measure_latency(peers, SIZES, rounds, warmup)
+    finally:
+        for peer in peers:
+            peer.close()
 
 
 # -- tools/list through the Guard, in process ------------------------------------------------
@@ -327,6 +485,7 @@ def table(rows: list[list[str]]) -> str:
 
 def report(
     latency: dict[tuple[str, str], Series],
+    http_latency: dict[tuple[str, str], Series],
     peers: list[str],
     starts: dict[str, float],
     guard: dict[str, Any],
@@ -345,7 +504,29 @@ def report(
     print("\ntools/call echo round trip over stdio (alternating peers)\n")
     print(table(rows))
 
+    http_rows = [["size", "peer", "n", "p50 ms", "p99 ms", "p50 x direct", "p99 x direct"]]
+    for label in SIZES:
+        direct = http_latency[(label, "http direct")]
+        for name in HTTP_PEERS:
+            series = http_latency[(label, name)]
+            http_rows.append([
+                label, name, str(len(series.samples)),
+                f"{series.p(0.5):.3f}", f"{series.p(0.99):.3f}",
+                f"{series.p(0.5) / direct.p(0.5):.2f}", f"{series.p(0.99) / direct.p(0.99):.2f}",
+            ])  # fmt: skip
+    print("\ntools/call echo round trip over Streamable HTTP, JSON replies (alternating peers)\n")
+    print(table(http_rows))
+
     rows = [["summary", "value", "target", "ok"]]
+    for label in SIZES:
+        base = http_latency[(label, "http direct")].p(0.5)
+        for name in HTTP_PEERS[1:]:
+            added = http_latency[(label, name)].p(0.5) - base
+            target = TARGET_HTTP_ADDED_P50_MS.get(label) if name == "http wardgate" else None
+            ok = "(info)" if target is None else ("ok" if added <= target else "NO")
+            ok_all &= ok != "NO"
+            limit = f"<= {target} ms" if target is not None else ""
+            rows.append([f"+p50 {name} over http direct, {label}", f"{added:.3f} ms", limit, ok])
     for label in SIZES:
         base = latency[(label, "direct")].p(0.5)
         for name in peers[1:]:
@@ -434,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
             guard = measure_guard(guard_repeat)
             events = (work / "audit.jsonl").read_text().count("\n")
             print(f"audit events written by wardgate+audit: {events}")
-            ok = report(latency, list(specs), starts, guard)
+            http_latency = measure_http(work, rounds, warmup, starts)
+            ok = report(latency, http_latency, list(specs), starts, guard)
         except BenchError as exc:
             print(f"bench/mcp_bench.py: {exc}", file=sys.stderr)
             return 1

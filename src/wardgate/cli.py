@@ -6,6 +6,7 @@ Exit codes follow DESIGN.md: 0 = clean / ok, 1 = would block, 2 = usage, input o
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from wardgate import __version__
 from wardgate.audit import AuditEvent, sink_from_config
 from wardgate.config import Config, ConfigError, list_presets, load_config
+from wardgate.mcp.cli import add_parser as add_mcp_parser
 from wardgate.scan.catalog import DESCRIPTIONS, all_rule_ids, unknown_rule_keys
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Action, Direction, Message, Verdict
@@ -32,6 +34,16 @@ _DIRECTIONS = {
     "tool_call": Direction.TOOL_CALL,
     "tool_result": Direction.TOOL_RESULT,
 }
+
+
+# Commands that live in their own packages: each module has add_parser(commands) and sets
+# `handler` on its parsers. Imported when the parser is built; their heavy imports stay lazy.
+_COMMAND_MODULES = (
+    "wardgate.contain.cli",
+    "wardgate.audit.cli",
+    "wardgate.admin.approve_cli",
+    "wardgate.rollout.cli",
+)
 
 
 class UsageError(Exception):
@@ -101,19 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
     check = with_config(commands.add_parser("check", help="validate a configuration"))
     check.add_argument("--mode", choices=["audit", "enforce"])
-    mcp = with_config(
-        commands.add_parser(
-            "mcp",
-            help="wrap a stdio MCP server: `wardgate mcp [OPTIONS] -- COMMAND [ARGS...]`",
-            description="Relay JSON-RPC between the client (stdin/stdout) and COMMAND, scanning "
-            "tool descriptions, calls and results. `wardgate mcp pin --out FILE -- COMMAND` "
-            "records the server's tool fingerprints; `--pins FILE` holds a session to them.",
-        )
-    )
-    mcp.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
-    mcp.add_argument("--pins", metavar="FILE", help="tool fingerprints from `wardgate mcp pin`")
-    mcp.add_argument("--mode", choices=["audit", "enforce"])
-    mcp.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    add_mcp_parser(commands)  # every MCP transport: wardgate/mcp/cli.py
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module).add_parser(commands)
     commands.add_parser("presets", help="list the shipped presets")
     commands.add_parser("rules", help="list every rule id (for `rules:` overrides)")
     commands.add_parser("version", help="print the version")
@@ -135,8 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "ca":
             return _cmd_ca(args)
-        if args.command == "mcp":
-            return _cmd_mcp(args)
         if args.command == "presets":
             for name, description in list_presets():
                 print(f"{name:<15} {description}")
@@ -163,75 +163,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from wardgate.proxy.app import run  # the proxy's dependencies load only when needed
 
-    base = load_config(args.config, preset=args.preset)
-    overrides: dict[str, Any] = {}
-    for key in ("listen", "admin", "mode"):
-        if getattr(args, key):
-            overrides[key] = getattr(args, key)
-    if args.allow_internal:
-        overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
-    if args.audit_log:
-        overrides["audit"] = {"file": args.audit_log}
-    config = load_config(args.config, preset=args.preset, overrides=overrides)
-    run(config)
+    def load() -> Config:
+        """The file plus the command line; run again on every hot reload."""
+        base = load_config(args.config, preset=args.preset)
+        overrides: dict[str, Any] = {}
+        for key in ("listen", "mode"):
+            if getattr(args, key):
+                overrides[key] = getattr(args, key)
+        if args.admin:  # a section now: keep the file's admin.token_file
+            overrides["admin"] = {"listen": args.admin}
+        if args.allow_internal:
+            overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
+        if args.audit_log:
+            overrides["audit"] = {"file": args.audit_log}
+        return load_config(args.config, preset=args.preset, overrides=overrides)
+
+    run(load(), reload=load, config_path=args.config)
     return EXIT_OK
-
-
-def _cmd_mcp(args: argparse.Namespace) -> int:
-    """`wardgate mcp [...] -- COMMAND` (the stdio relay) and `wardgate mcp pin --out FILE --
-    COMMAND` (write the server's tool fingerprints)."""
-    import asyncio
-
-    from wardgate.mcp import Guard, PinError, ToolRegistry, load_pins, write_pins
-    from wardgate.mcp.stdio import list_tools, run_stdio
-
-    argv = list(args.argv)
-    pin = bool(argv) and argv[0] == "pin"
-    if pin:
-        sub = argparse.ArgumentParser(prog="wardgate mcp pin")
-        sub.add_argument("--out", metavar="FILE", required=True)
-        sub.add_argument("--config", metavar="FILE", default=args.config)
-        sub.add_argument("--preset", metavar="NAME", default=args.preset)
-        sub.add_argument("argv", nargs=argparse.REMAINDER)
-        pin_args = sub.parse_args(argv[1:])
-        args.config, args.preset, argv = pin_args.config, pin_args.preset, list(pin_args.argv)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
-    if not argv:
-        raise UsageError("mcp: give the server command after --, e.g. wardgate mcp -- npx srv")
-    overrides: dict[str, Any] = {}
-    if not pin and args.mode:
-        overrides["mode"] = args.mode
-    if not pin and args.audit_log:
-        overrides["audit"] = {"file": args.audit_log}
-    config = load_config(args.config, preset=args.preset, overrides=overrides or None)
-    try:
-        pins = load_pins(args.pins) if not pin and args.pins else None
-    except PinError as exc:
-        raise UsageError(str(exc)) from None
-    pipeline = Pipeline(config, environ=os.environ)
-    label = "stdio:" + " ".join(os.path.basename(a) for a in argv[:2])
-    guard = Guard(config, pipeline.scan, registry=ToolRegistry(pins=pins), destination=label)
-    if pin:
-        try:
-            asyncio.run(list_tools(guard, argv))
-        except (OSError, ConnectionError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"mcp pin: {type(exc).__name__}: {exc}"[:300]) from None
-        registry = guard.registry
-        pinned = {n: d for n, d in registry.current.items() if n not in registry.removed}
-        write_pins(pin_args.out, pinned)
-        for name, rule in sorted(registry.removed.items()):
-            print(f"wardgate: not pinned: {name} ({rule})", file=sys.stderr)
-        print(f"pinned {len(pinned)} tools to {pin_args.out}", file=sys.stderr)
-        return EXIT_BLOCK if registry.removed else EXIT_OK
-    audit = config.audit
-    # stdout is the client's JSON-RPC channel: audit.stdout cannot apply here (events go to
-    # audit.file / --audit-log only).
-    sink = sink_from_config(audit.file, False, audit.max_bytes, audit.backups)
-    try:
-        return run_stdio(guard, sink, argv)
-    finally:
-        sink.close()
 
 
 def _cmd_ca(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from wardgate.config import Config, RuleAction
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
 from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation, tool_denied
+from wardgate.mcp.shadow import TOOL_SHADOWING, ShadowIndex
 from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry
 from wardgate.scan.types import (
     CLEAN,
@@ -111,8 +112,12 @@ class Guard:
         destination: str = "",
         transport: str = "mcp-stdio",
         session: str | None = None,
+        shadows: ShadowIndex | None = None,
+        server: str = "",
     ) -> None:
         self.config = config
+        self.shadows = shadows  # shared by the servers of one listener (see mcp/shadow.py)
+        self.server = server
         self.scan = scan
         self.registry = registry if registry is not None else ToolRegistry()
         self.destination = destination
@@ -158,6 +163,39 @@ class Guard:
         )
         self.client_pending.clear()
         return Outcome(reply=replies)
+
+    def upstream_failed(self, keys: Iterable[str], reason: str) -> Outcome:
+        """An HTTP upstream failed while these requests (id keys) waited: each one still
+        waiting gets an error reply, and one audit event records the failure."""
+        work = _Work()
+        waiting = [key for key in keys if self.client_pending.pop(key, None) is not None]
+        if not waiting:
+            return Outcome()
+        verdict = Verdict(Action.BLOCK)
+        self._emit(work, verdict, Direction.TOOL_RESULT, 0, None, None, 0.0, error=reason[:200])
+        message = f"wardgate: upstream failed: {reason}"[:300]
+        work.reply.extend(
+            jsonrpc.error(json.loads(key), jsonrpc.SERVER_EXITED, message) for key in waiting
+        )
+        return work.outcome(False)
+
+    def upstream_refused(
+        self, keys: Iterable[str], rule: str, excerpt: str
+    ) -> tuple[bool, Outcome]:
+        """The upstream's address broke `rule` (SSRF). (False, events) when policy lets the
+        request go on (audit mode, or the rule is off); else (True, the -32001 replies for
+        the waiting requests and the event)."""
+        work = _Work()
+        verdict = self._policy(rule, excerpt)
+        if verdict.action is Action.ALLOW:
+            return False, Outcome()
+        event_id = self._emit(work, verdict, Direction.TOOL_CALL, 0, None, None, 0.0)
+        if not self._blocks(verdict):
+            return False, work.outcome(False)
+        for key in keys:
+            if self.client_pending.pop(key, None) is not None:
+                work.reply.append(self._blocked(json.loads(key), verdict, event_id))
+        return True, work.outcome(False)
 
     # -- framing -----------------------------------------------------------------------------
 
@@ -345,9 +383,19 @@ class Guard:
                 and tool_denied(self.config.mcp, str(name))
             ):
                 verdict = self._policy(TOOL_DENIED, f"tool {name!r} not allowed by mcp.tools")
+            owner = (
+                self.shadows.other_owner(self.server, str(name))
+                if listed_tool and self.shadows is not None
+                else None
+            )
+            if owner is not None and verdict.action is not Action.BLOCK:
+                excerpt = f"tool {name!r} is also offered by server {owner!r}"
+                verdict = _merge(verdict, self._policy(TOOL_SHADOWING, excerpt))
             if verdict.action is not Action.BLOCK:
                 verdict = _merge(verdict, self._scan_entry(entry))
             if verdict.action is Action.ALLOW:
+                if listed_tool and self.shadows is not None:
+                    self.shadows.claim(self.server, str(name))
                 kept.append(entry)
                 continue
             self._emit(
