@@ -619,3 +619,15 @@ def test_sink_from_config_with_nothing_configured_drops_events(tmp_path: Path) -
     sink.emit(event())
     sink.close()
     assert sink.sinks == () and sink.errors == 0
+
+
+def test_audit_file_with_a_tilde_lands_in_the_home_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sink = sink_from_config("~/logs/audit.jsonl", stdout=False)
+    sink.emit(event())
+    sink.close()
+    lines = (tmp_path / "logs" / "audit.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["action"] == "block"
+    assert not Path("~").exists()

@@ -235,8 +235,9 @@ def sink_from_config(
     With none set the result accepts and drops events, so callers never test for None.
     """
     sinks: list[Sink] = []
-    if file:
-        sinks.append(JsonlFileSink(file, max_bytes=max_bytes, backups=backups))
+    if file:  # `~/...` in a config file means the user's home, as it does on the command line
+        path = os.path.expanduser(file)
+        sinks.append(JsonlFileSink(path, max_bytes=max_bytes, backups=backups))
     if stdout:
         sinks.append(StreamSink())
     sinks.extend(extra)
