@@ -1,6 +1,7 @@
-"""`wardgate enforce --print nftables|iptables`: the rules as text, and the nftables rules
-loaded for real in a network namespace with wardgate running there and an upstream namespace
-behind a veth pair. The agent is uid 65534 (setpriv); wardgate runs as root."""
+"""`wardgate enforce --print nftables|iptables`: the rules as text, and each format's rules
+loaded for real (`nft -f -`; the iptables script through sh, iptables-nft on Debian) in a
+network namespace with wardgate running there and an upstream namespace behind a veth pair.
+The agent is uid 65534 (setpriv); wardgate runs as root."""
 
 from __future__ import annotations
 
@@ -187,36 +188,49 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
-def test_nftables_rules_hold_the_agent_to_wardgate(lab: Lab) -> None:
+# How each format is loaded (`... | nft -f -`, `... | sh`) and listed after loading.
+LOADERS = {
+    "nftables": (["nft", "-f", "-"], [["nft", "list", "table", "inet", "wardgate"]]),
+    "iptables": (["sh"], [["iptables", "-S"], ["ip6tables", "-S"]]),
+}
+# What a listing shows once per load when the rules are loaded once (and must still show once
+# after loading them twice): nft's three uid matches; iptables' jump and rules, v4 and v6.
+ONCE = {"nftables": (b"meta skuid", 3), "iptables": (b"--uid-owner " + AGENT.encode(), 2)}
+
+
+@pytest.mark.parametrize("fmt", ["nftables", "iptables"])
+def test_rules_hold_the_agent_to_wardgate(lab: Lab, fmt: str) -> None:
     url = f"http://{lab.upstream}/index.html"
     proxy = f"http://127.0.0.1:{PROXY_PORT}"
+    udp4 = f"echo x > /dev/udp/{lab.upstream}/53"
+    udp6 = "echo x > /dev/udp/::1/53"
     # Before the rules: the agent's direct routes work (the test would prove nothing else).
     assert lab.curl(url).stdout == b"upstream says hi\n"
     assert lab.curl(f"http://127.0.0.1:{OTHER_PORT}/").returncode == 0
-    rules = render("nftables", int(AGENT), port=PROXY_PORT)
-    load = subprocess.run(
-        ["ip", "netns", "exec", lab.agent_ns, "nft", "-f", "-"],
-        input=rules.encode(),
-        capture_output=True,
-        timeout=10,
-    )
-    assert load.returncode == 0, load.stderr
-    # Loading twice replaces the table instead of failing or doubling it.
-    again = subprocess.run(
-        ["ip", "netns", "exec", lab.agent_ns, "nft", "-f", "-"], input=rules.encode(),
-        capture_output=True, timeout=10,
-    )  # fmt: skip
-    assert again.returncode == 0, again.stderr
+    for probe in (udp4, udp6):
+        assert lab.run("bash", "-c", probe, uid=AGENT).returncode == 0, probe
+    loader, listers = LOADERS[fmt]
+    rules = render(fmt, int(AGENT), port=PROXY_PORT)
+    for _ in range(2):  # loading twice replaces the rules instead of failing or doubling them
+        load = subprocess.run(
+            ["ip", "netns", "exec", lab.agent_ns, *loader],
+            input=rules.encode(),
+            capture_output=True,
+            timeout=10,
+        )
+        assert load.returncode == 0, load.stderr
     direct = lab.curl(url)
     assert direct.returncode == 7, direct  # could not connect
     assert b"Couldn't connect" in direct.stderr  # at once: a local reset, no SYN timeout
     assert lab.curl(url, "--noproxy", "*").returncode == 7
     assert lab.curl(f"http://127.0.0.1:{OTHER_PORT}/").returncode == 7  # other local ports
-    udp = lab.run("bash", "-c", f"echo x > /dev/udp/{lab.upstream}/53", uid=AGENT)
-    assert udp.returncode != 0 and b"not permitted" in udp.stderr
+    for probe in (udp4, udp6):
+        udp = lab.run("bash", "-c", probe, uid=AGENT)
+        assert udp.returncode != 0 and b"not permitted" in udp.stderr, probe
     through = lab.curl(url, "-x", proxy)
     assert through.returncode == 0 and through.stdout == b"upstream says hi\n"
     # Other users (wardgate's own, root here) are not affected.
     assert lab.curl(url, uid=None).stdout == b"upstream says hi\n"
-    listed = lab.run("nft", "list", "table", "inet", "wardgate")
-    assert listed.stdout.count(b"meta skuid") == 3  # loaded twice, present once
+    listed = b"".join(lab.run(*lister).stdout for lister in listers)
+    needle, count = ONCE[fmt]
+    assert listed.count(needle) == count, listed  # loaded twice, present once

@@ -1,20 +1,33 @@
-"""The sandbox child: isolate, bind the listening sockets, hand them over, exec COMMAND.
+"""The sandbox's processes below wardgate: isolate, bind the listening sockets, hand them
+over, start COMMAND.
 
-Runs in the forked child only and never returns: every path ends in execve or os._exit.
-The sockets are created inside the new network namespace, so they are the only way out of
-it; the parent (still in the host's namespace) serves them. Until the parent says "go" the
-command does not start, and if the parent dies first the command is never run (and once it
-runs, the kernel kills it when the parent goes: PR_SET_PDEATHSIG).
+    wardgate (host.py, host namespaces)
+      └ child: unshares the namespaces, then only relays signals and the exit status
+          └ init: pid 1 of the new PID namespace; sets up, hands the sockets over, reaps
+              └ COMMAND
+
+The child cannot do the rest itself: unshare(CLONE_NEWPID) puts only its children in the new
+PID namespace. init mounts the sandbox's own /proc, binds the sockets inside the new network
+namespace (so they are the only way out of it; wardgate, still in the host's namespace, serves
+them), and starts COMMAND once wardgate says "go". When COMMAND exits, init exits with its
+status and the kernel kills whatever COMMAND left running in the namespace. COMMAND itself is
+never pid 1: pid 1 ignores signals it has no handler for, which would change how COMMAND
+reacts to them.
+
+Each process dies with its parent (PR_SET_PDEATHSIG), so the sandbox never outlives the wardgate
+that is its only route out. Everything here runs in forked processes and never returns: every
+path ends in execve or os._exit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from wardgate.contain import libc
@@ -23,7 +36,9 @@ from wardgate.contain.namespaces import (
     bind_resolv_conf,
     enter_isolated_namespaces,
     loopback_up,
+    mount_proc,
 )
+from wardgate.contain.relay import block_watched, relay
 
 PROXY_ADDRESS = ("127.0.0.1", 8888)
 DNS_ADDRESS = ("127.0.0.53", 53)
@@ -55,11 +70,18 @@ def run_child(
     resolv_conf: str,
     parent: int,
 ) -> NoReturn:
-    """Set up the sandbox and exec `argv`; report failures to the parent over `control`."""
+    """Enter the namespaces, start init in them and relay to it; report failures over
+    `control`. Exits with init's status, which is COMMAND's."""
+    _guarded(control, lambda: _isolate_and_relay(control, argv, env, resolv_conf, parent))
+
+
+def _guarded(control: socket.socket, body: Callable[[], int]) -> NoReturn:
+    """Run `body` in a forked process and _exit with its result: it must never unwind into
+    the code that forked it."""
     code = EXIT_SETUP
     try:
-        code = _setup_and_exec(control, argv, env, resolv_conf, parent)
-    except BaseException as exc:  # the child must never unwind into the caller
+        code = body()
+    except BaseException as exc:
         _report(control, f"err:sandbox setup failed: {type(exc).__name__}: {exc}")
     finally:
         os._exit(code)
@@ -70,7 +92,7 @@ def _report(control: socket.socket, text: str) -> None:
         control.send(text.encode("utf-8", "replace")[:4000])
 
 
-def _setup_and_exec(
+def _isolate_and_relay(
     control: socket.socket,
     argv: Sequence[str],
     env: Mapping[str, str],
@@ -85,24 +107,60 @@ def _setup_and_exec(
     except NamespaceError as exc:
         _report(control, f"err:{exc}")
         return EXIT_SETUP
-    covered = bind_resolv_conf(resolv_conf)
+    alive, alive_writer = os.pipe()  # EOF on `alive` tells init that this process is gone
+    block_watched()
+    init = os.fork()
+    if init == 0:
+        os.close(alive_writer)
+        _guarded(control, lambda: _init(control, argv, env, resolv_conf, how, alive))
+    os.close(alive)
+    control.close()
+    return relay(init)
+
+
+def _init(
+    control: socket.socket,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    resolv_conf: str,
+    how: str,
+    alive: int,
+) -> int:
+    libc.set_parent_death_signal(signal.SIGKILL)
+    if select.select([alive], [], [], 0)[0]:
+        return EXIT_SETUP  # the child died before the death signal was armed
+    os.close(alive)
+    notes = [how]
+    if not bind_resolv_conf(resolv_conf):
+        notes.append("no-resolv-conf")
+    if not mount_proc():
+        notes.append("no-proc")
     loopback_up()
     sockets = listening_sockets()
-    note = how if covered else how + ",no-resolv-conf"
-    socket.send_fds(control, [f"ok:{note}".encode()], [s.fileno() for s in sockets])
+    socket.send_fds(control, [f"ok:{','.join(notes)}".encode()], [s.fileno() for s in sockets])
     for sock in sockets:
         sock.close()
     if control.recv(16) != b"go":
         return EXIT_SETUP  # the parent could not start serving: never run unprotected
     control.close()
-    _restore_signals()
+    command = os.fork()
+    if command == 0:
+        os._exit(_exec(argv, env))
+    return relay(command, reap_all=True)
+
+
+def _exec(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Replace this process with COMMAND; returns (an exit code) only when that fails."""
     try:
+        _restore_signals()
         os.execvpe(argv[0], list(argv), dict(env))
     except FileNotFoundError:
         print(f"wardgate sandbox: {argv[0]}: command not found", file=sys.stderr)
         return EXIT_NOT_FOUND
     except OSError as exc:
         print(f"wardgate sandbox: {argv[0]}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except BaseException:  # never unwind into init's code in the forked process
         return EXIT_CANNOT_RUN
 
 

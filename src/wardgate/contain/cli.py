@@ -32,6 +32,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sandbox.add_argument("--mode", choices=["audit", "enforce"])
     sandbox.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
     sandbox.add_argument(
+        "--admin",
+        metavar="HOST:PORT",
+        help="serve the admin API and dashboard here, in the host's network (default: only "
+        "when the configuration sets admin.listen); never reachable from inside",
+    )
+    sandbox.add_argument(
         "--allow-internal",
         action="append",
         default=[],
@@ -83,8 +89,12 @@ def _sandbox(args: argparse.Namespace) -> int:
         overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
     if args.audit_log:
         overrides["audit"] = {"file": os.path.abspath(args.audit_log)}
+    if args.admin:  # a section: keep the file's admin.token_file
+        overrides["admin"] = {"listen": args.admin}
     config = load_config(args.config, preset=args.preset, overrides=overrides or None)
-    return run_sandbox(config, argv, os.environ)
+    # Unlike `run`, no admin port by default: two sandboxes side by side must not collide.
+    admin = bool(args.admin) or "listen" in base.admin.model_fields_set
+    return run_sandbox(config, argv, os.environ, admin=admin)
 
 
 def _uid(value: str | None) -> int:

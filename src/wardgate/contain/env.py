@@ -1,8 +1,9 @@
 """The sandboxed command's environment, and wardgate's own without the agent's secrets.
 
-The command gets every variable it had, plus the proxy variables (upper and lower case, since
-tools disagree on which they read), an empty NO_PROXY (so no host is exempt), and with TLS
-interception the CA variables pointing at a bundle of the public roots plus wardgate's CA.
+The command gets every variable it had but the admin token, plus the proxy variables (upper
+and lower case, since tools disagree on which they read), an empty NO_PROXY (so no host is
+exempt), and with TLS interception the CA variables pointing at a bundle of the public roots
+plus wardgate's CA.
 wardgate keeps the rest of its environment but not one secret-looking variable: those values
 only ever feed the env-leak detector.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import certifi
 
+from wardgate.admin.token import ENV as ADMIN_TOKEN_ENV
 from wardgate.config import Config
 from wardgate.scan.envleak import looks_secret_valued
 
@@ -31,8 +33,10 @@ CA_VARS = (
 def command_env(
     environ: Mapping[str, str], proxy_url: str, ca_bundle: Path | None
 ) -> dict[str, str]:
-    """The environment COMMAND runs with."""
+    """The environment COMMAND runs with: never the admin token, which would let the agent
+    approve its own held requests."""
     env = dict(environ)
+    env.pop(ADMIN_TOKEN_ENV, None)
     for name in PROXY_VARS:
         env[name] = env[name.lower()] = proxy_url
     for name in NO_PROXY_VARS:

@@ -2,13 +2,15 @@
 
 It reads its state (configuration, the command's environment, the child's pid, the sockets the
 child bound inside the namespace) from the memory file named on the command line, builds the
-proxy and the DNS stub, tells the child "go", and serves until the command exits. Then it exits
-with the command's status (128+N when a signal N ended it).
+proxy, the DNS stub and, when asked for, the admin port (admin.py), tells the child "go", and
+serves until the command exits. Then it exits with the command's status (128+N when a signal
+N ended it).
 
 Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT stay blocked in every thread (sandbox.py blocked
 them before the fork); one thread takes them with sigtimedwait and forwards each to the
-command through a pidfd. A signal the terminal generated (si_code SI_KERNEL, e.g. Ctrl-C)
-already reached the command, which shares our process group, so it is not sent twice.
+sandbox child through a pidfd, which passes it on down to the command (relay.py). A signal the
+terminal generated (si_code SI_KERNEL, e.g. Ctrl-C) already reached the command, which shares
+our process group, so it is not sent twice.
 """
 
 from __future__ import annotations
@@ -26,14 +28,13 @@ from typing import Any
 
 from wardgate.config import Config, ConfigError
 from wardgate.contain.child import EXIT_SETUP
-from wardgate.contain.sandbox import FORWARDED
+from wardgate.contain.relay import FORWARDED, SI_KERNEL, exit_code
 
 try:
     import uvloop
 except ImportError:  # pragma: no cover - uvloop has wheels for Linux and macOS
     uvloop = None  # type: ignore[assignment]
 
-SI_KERNEL = 0x80  # siginfo code of signals sent by the kernel itself (the tty driver)
 _POLL = 0.2  # seconds between checks of the stop flag in the forwarding thread
 MAX_STATE = 64 << 20
 
@@ -72,6 +73,7 @@ async def _wait_exit(pidfd: int) -> None:
 
 async def _serve(state: dict[str, Any], env: dict[str, str], pidfd: int) -> None:
     # Imported here, inside main's error handling: a broken install must still end the child.
+    from wardgate.contain.admin import serve_admin
     from wardgate.contain.dnspolicy import DnsPolicy
     from wardgate.contain.dnsserver import DnsServer
     from wardgate.proxy.app import build_server, warm_up
@@ -80,6 +82,8 @@ async def _serve(state: dict[str, Any], env: dict[str, str], pidfd: int) -> None
     proxy = build_server(config, env)
     env.clear()  # the values now live only inside the env-leak detector
     warm_up(proxy.pipeline)
+    admin_env = state["admin"]
+    admin = None if admin_env is None else await serve_admin(proxy, config, admin_env)
     dns_server = DnsServer(DnsPolicy(config, proxy.pipeline.scan), proxy.resolver, proxy.sink)
     control = socket.socket(fileno=state["control"])
     server = await proxy.serve(sock=socket.socket(fileno=state["proxy"]))
@@ -92,6 +96,8 @@ async def _serve(state: dict[str, Any], env: dict[str, str], pidfd: int) -> None
         async with server:
             await _wait_exit(pidfd)
     finally:
+        if admin is not None:
+            admin.close()
         dns_server.close()
         proxy.close()
         proxy.sink.close()
@@ -123,8 +129,7 @@ def main(argv: list[str]) -> int:
     os.close(pidfd)
     if failed:
         return EXIT_SETUP
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
+    return exit_code(status)
 
 
 def _fail(pid: int, reason: str) -> bool:

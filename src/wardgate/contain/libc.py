@@ -12,8 +12,12 @@ import os
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -50,7 +54,7 @@ def unshare(flags: int) -> None:
 
 
 def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
-    """mount(2) without data; used for MS_PRIVATE propagation and bind mounts."""
+    """mount(2) without data; used for MS_PRIVATE propagation, bind mounts and /proc."""
     _check(
         _libc.mount(
             source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None

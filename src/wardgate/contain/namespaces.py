@@ -1,10 +1,13 @@
-"""Enter a fresh network + mount namespace whose only interface is loopback.
+"""Enter fresh network, mount and PID namespaces; the network's only interface is loopback.
 
 As root this is one unshare(2). As an ordinary user it needs an unprivileged user namespace
 first: the process maps its own uid and gid into it (so files it creates keep their owner and
 the command sees the same ids) and gets, inside that namespace only, the capabilities to bring
 loopback up and bind-mount a file. Those capabilities are dropped again when the command is
 exec'd, because its uid inside is not 0.
+
+unshare(CLONE_NEWPID) moves only the caller's future children: the first one forked becomes
+pid 1 of the new PID namespace, and when it exits the kernel kills every process left in it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from wardgate.contain import libc
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
+_NAMESPACES = libc.CLONE_NEWNET | libc.CLONE_NEWNS | libc.CLONE_NEWPID
 
 MISSING_HELP = (
     "wardgate sandbox needs a new network namespace and cannot create one here: run it as "
@@ -35,19 +39,20 @@ class NamespaceError(Exception):
 
 
 def enter_isolated_namespaces() -> str:
-    """unshare into new network and mount namespaces, through a user namespace when not root.
+    """unshare into new network, mount and PID namespaces, through a user namespace when not
+    root.
 
     Returns "root" or "userns" (how it was done). Raises NamespaceError when neither works.
     """
     uid, gid = os.geteuid(), os.getegid()
     try:
-        libc.unshare(libc.CLONE_NEWNET | libc.CLONE_NEWNS)
+        libc.unshare(_NAMESPACES)
         return "root"
     except OSError as first:
         if first.errno != 1:  # EPERM is the "not privileged" answer; anything else is odd
             raise NamespaceError(f"{first}. {MISSING_HELP}") from None
     try:
-        libc.unshare(libc.CLONE_NEWUSER | libc.CLONE_NEWNET | libc.CLONE_NEWNS)
+        libc.unshare(libc.CLONE_NEWUSER | _NAMESPACES)
         _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
         _write("/proc/self/setgroups", "deny\n")
         _write("/proc/self/gid_map", f"{gid} {gid} 1\n")
@@ -79,4 +84,16 @@ def bind_resolv_conf(source: str, target: str = "/etc/resolv.conf") -> bool:
     if not os.path.exists(target):
         return False
     libc.mount(source, target, None, libc.MS_BIND)
+    return True
+
+
+def mount_proc() -> bool:
+    """Mount a /proc of the current PID namespace over the host's (in the private mount
+    namespace), so the sandbox sees only its own processes. Returns False when the kernel
+    refuses: in a user namespace it does so when the host's /proc is partly hidden (as in
+    most containers); the old /proc still works then, but lists the host's processes."""
+    try:
+        libc.mount("proc", "/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
+    except OSError:
+        return False
     return True

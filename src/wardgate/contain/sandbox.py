@@ -2,8 +2,9 @@
 
 1. Write the sandbox's resolv.conf (and, with TLS interception, a CA bundle) to a private
    temporary directory.
-2. Fork the child (child.py): it enters new namespaces, binds 127.0.0.1:8888 and
-   127.0.0.53:53 there and passes the sockets back over a Unix socket (SCM_RIGHTS).
+2. Fork the child (child.py): it enters new namespaces and starts their init, which binds
+   127.0.0.1:8888 and 127.0.0.53:53 there and passes the sockets back over a Unix socket
+   (SCM_RIGHTS).
 3. Re-exec this process as `python -m wardgate.contain.host` with an environment that has no
    secret-looking variable left. The command's environment travels to the new image in an
    anonymous memory file, read once to build the env-leak detector and closed. execve replaces
@@ -25,11 +26,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from wardgate.admin.token import ENV as ADMIN_TOKEN_ENV
 from wardgate.config import Config, ConfigError
 from wardgate.contain.child import DNS_ADDRESS, EXIT_SETUP, PROXY_ADDRESS, run_child
 from wardgate.contain.env import command_env, without_secrets, write_ca_bundle
+from wardgate.contain.relay import FORWARDED
 
-FORWARDED = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT})
 PROXY_URL = f"http://{PROXY_ADDRESS[0]}:{PROXY_ADDRESS[1]}"
 _MAX_REPORT = 4096
 
@@ -55,8 +57,11 @@ def prepare_files(directory: Path, config: Config) -> Path | None:
     return None if ca is None else write_ca_bundle(directory / "ca-bundle.pem", ca)
 
 
-def run_sandbox(config: Config, argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Run `argv` in the sandbox; returns only on failure before the re-exec (exit code)."""
+def run_sandbox(
+    config: Config, argv: Sequence[str], environ: Mapping[str, str], *, admin: bool = False
+) -> int:
+    """Run `argv` in the sandbox; returns only on failure before the re-exec (exit code).
+    With `admin`, wardgate also serves the admin port on `config.admin.listen`."""
     workdir = Path(tempfile.mkdtemp(prefix="wardgate-sandbox-"))
     workdir.chmod(0o755)  # the command (maybe another uid in a user namespace) reads files here
     bundle = prepare_files(workdir, config)
@@ -85,6 +90,12 @@ def run_sandbox(config: Config, argv: Sequence[str], environ: Mapping[str, str])
             "the proxy",
             file=sys.stderr,
         )
+    if b"no-proc" in message:
+        print(
+            "wardgate sandbox: cannot mount the sandbox's own /proc here; the command can "
+            "list (not signal) the host's processes",
+            file=sys.stderr,
+        )
     state = {
         "config": config.model_dump(mode="json"),
         "env": env,
@@ -94,6 +105,8 @@ def run_sandbox(config: Config, argv: Sequence[str], environ: Mapping[str, str])
         "dns_udp": fds[1],
         "dns_tcp": fds[2],
         "workdir": str(workdir),
+        # The admin token travels like the command's secrets: never in wardgate's environ.
+        "admin": {k: v for k, v in environ.items() if k == ADMIN_TOKEN_ENV} if admin else None,
     }
     memfd = os.memfd_create("wardgate-sandbox-state", 0)
     os.write(memfd, json.dumps(state).encode())
