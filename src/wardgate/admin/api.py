@@ -23,6 +23,8 @@ from wardgate.audit.metrics import Metrics
 from wardgate.audit.store import AuditStore, EventQuery, QueryError, parse_time
 from wardgate.config import Config
 from wardgate.policy.approvals import Approvals, DecisionError
+from wardgate.policy.killswitch import killswitch_engaged, set_killswitch
+from wardgate.state.kv import KeyValueStore
 
 if TYPE_CHECKING:
     from wardgate.admin.server import Request
@@ -93,6 +95,7 @@ class AdminApi:
     approvals: Approvals | None = None
     problems: Callable[[], list[str]] = field(default=list)
     before_scrape: Callable[[], None] | None = None
+    kv: KeyValueStore | None = None  # the state store the kill switch key lives in
 
     def check(self, request: Request) -> Reply | None:
         """None when the request carries our token, else the 401 to send."""
@@ -122,6 +125,8 @@ class AdminApi:
             if method != "POST":
                 return error(405, "method not allowed")
             return await self._decide(match.group(1), request)
+        if path == "/api/killswitch":
+            return await self._killswitch(request)
         if method not in ("GET", "HEAD"):
             return error(405, "method not allowed")
         if path == "/readyz":
@@ -160,6 +165,24 @@ class AdminApi:
         if self.before_scrape is not None:
             self.before_scrape()
         return Reply(200, self.metrics.render(), METRICS_TYPE)
+
+    async def _killswitch(self, request: Request) -> Reply:
+        """GET: whether the store's kill switch key is set. POST {"on": true|false}: set or
+        clear it; every wardgate polling this store (proxy and MCP) stops or resumes."""
+        if self.kv is None:
+            return error(404, "the kill switch store is not available here")
+        if request.method == "POST":
+            try:
+                body = json.loads(request.body or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                return error(400, "body must be JSON")
+            on = body.get("on") if isinstance(body, dict) else None
+            if not isinstance(on, bool):
+                return error(400, 'body must be {"on": true | false}')
+            await set_killswitch(self.kv, on)
+        elif request.method not in ("GET", "HEAD"):
+            return error(405, "method not allowed")
+        return json_reply(200, {"on": await killswitch_engaged(self.kv)})
 
     async def _decide(self, approval_id: str, request: Request) -> Reply:
         if self.approvals is None:

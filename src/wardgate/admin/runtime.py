@@ -125,7 +125,8 @@ def build_admin(
         sinks.append(store)
     primary: Sink | None = files[0] if files else store
     sink = MultiSink([*sinks, hub, metrics], primary=primary)
-    approvals = Approvals(config.approvals, kv or MemoryKeyValueStore())
+    # `is None`, not `or`: an empty MemoryKeyValueStore is falsy (it has __len__).
+    approvals = Approvals(config.approvals, kv if kv is not None else MemoryKeyValueStore())
     metrics.gauge(
         "wardgate_pending_approvals", "Requests held for approval in this process",
         lambda: approvals.waiting,
@@ -147,6 +148,7 @@ def build_admin(
         approvals=approvals,
         problems=all_problems,
         before_scrape=before_scrape,
+        kv=approvals.store,
     )
     return AdminRuntime(
         token, sink, hub, metrics, store, approvals, api, config.audit.fail_closed, home

@@ -9,7 +9,7 @@ Every client line goes through `guard.from_client`; what it passes is sent upstr
 - WebSocket (mcp/ws.py): one text message per JSON-RPC message, both ways.
 Every server message goes through `guard.from_server` before it is written to stdout. The
 bridge only frames and moves bytes; an upstream that fails gives each waiting request a
-JSON-RPC error, never a hang.
+JSON-RPC error, never a hang. A tools/call held for approval waits in its own task.
 """
 
 from __future__ import annotations
@@ -18,17 +18,20 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wardgate.audit import Sink
 from wardgate.config import Config
 from wardgate.mcp import jsonrpc
-from wardgate.mcp.guard import Guard, Outcome, Scanner
+from wardgate.mcp.guard import Guard, Held, Outcome, Scanner
 from wardgate.mcp.jsonrpc import LineSplitter, Oversized
 from wardgate.mcp.sse import SseEvent, SseParser
 from wardgate.mcp.stdio import _StdinReader, _write_all, _write_now
 from wardgate.mcp.tools import ToolRegistry
 from wardgate.mcp.upstream_client import HttpUpstream, Response, UpstreamError, UpstreamRefused
+
+if TYPE_CHECKING:
+    from wardgate.mcp.runtime import McpRuntime
 
 _JSON = "application/json"
 _SSE = "text/event-stream"
@@ -49,9 +52,11 @@ class StdioBridge:
         *,
         stdin_fd: int = 0,
         stdout_fd: int = 1,
+        runtime: McpRuntime | None = None,
     ) -> None:
         self.guard = guard
         self.sink = sink
+        self.runtime = runtime
         self.upstream = upstream
         self.kind = kind
         self.stdin_fd = stdin_fd
@@ -65,6 +70,15 @@ class StdioBridge:
         self._ws: Any = None
 
     async def run(self) -> int:
+        if self.runtime is not None:
+            await self.runtime.start()
+        try:
+            return await self._run()
+        finally:
+            if self.runtime is not None:
+                await self.runtime.close()
+
+    async def _run(self) -> int:
         stdin = _StdinReader(asyncio.get_running_loop(), self.stdin_fd)
         try:
             await self._open()
@@ -110,12 +124,27 @@ class StdioBridge:
         outcome = self._decide(self.guard.from_client, line)
         keys = [key for key in self.guard.client_pending if key not in before]
         await self._write(outcome.reply)
-        for out in outcome.forward:
+        await self._send(outcome.forward, keys)
+        for held in outcome.held:
+            self._spawn(self._settle(held))
+
+    async def _send(self, lines: Sequence[bytes], keys: list[str]) -> None:
+        for out in lines:
             body = out.rstrip(b"\n")
             if self.kind == "ws":
                 await self._ws_send(body, keys)
             else:
                 self._spawn(self._post(body, keys))
+
+    async def _settle(self, held: Held) -> None:
+        """Wait for the operator on one held tools/call, then send it on or refuse it."""
+        assert self.runtime is not None  # the guard holds only when a runtime settles
+        verdict = await self.runtime.settle(held)
+        before = set(self.guard.client_pending)
+        outcome = self._decide(lambda _: self.guard.release(held, verdict), b"")
+        keys = [key for key in self.guard.client_pending if key not in before]
+        await self._write(outcome.reply)
+        await self._send(outcome.forward, keys)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -342,7 +371,7 @@ class StdioBridge:
 def run_bridge(
     config: Config,
     scan: Scanner,
-    sink: Sink,
+    runtime: McpRuntime,
     upstream: HttpUpstream,
     pins: Mapping[str, str] | None,
     kind: str,
@@ -354,8 +383,10 @@ def run_bridge(
         registry=ToolRegistry(pins=pins),
         destination=upstream.endpoint.authority,
         transport=f"mcp-{kind}",
+        **runtime.guard_options(),
     )
-    return asyncio.run(StdioBridge(guard, sink, upstream, kind).run())
+    bridge = StdioBridge(guard, runtime.sink, upstream, kind, runtime=runtime)
+    return asyncio.run(bridge.run())
 
 
 __all__ = ["StdioBridge", "run_bridge"]

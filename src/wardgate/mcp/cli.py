@@ -8,6 +8,11 @@
 
 `--upstream NAME=URL` may be repeated with --listen: each server is served at /mcp/NAME and
 the servers are checked for tool shadowing against each other (mcp/shadow.py).
+
+Every transport writes its events to the configured sinks and the SQLite audit store, obeys
+the kill switch, and holds `ask` tool calls for approval (mcp/runtime.py); `--admin HOST:PORT`
+serves the admin API and dashboard from this process, so `wardgate approve --admin HOST:PORT`
+reaches calls held here.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wardgate.audit import Sink, sink_from_config
 from wardgate.config import Config, ConfigError, load_config
 from wardgate.config.models import parse_endpoint
+
+if TYPE_CHECKING:
+    from wardgate.mcp.runtime import McpRuntime
 
 EXIT_OK, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 TRANSPORTS = ("auto", "streamable", "sse")
@@ -49,6 +57,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mcp.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
     mcp.add_argument("--pins", metavar="FILE", help="tool fingerprints from `wardgate mcp pin`")
     mcp.add_argument("--mode", choices=["audit", "enforce"])
+    mcp.add_argument(
+        "--admin",
+        metavar="HOST:PORT",
+        help="serve the admin API and dashboard here (approve held tool calls, kill switch)",
+    )
     mcp.add_argument(
         "--upstream",
         action="append",
@@ -113,17 +126,37 @@ def _run(args: argparse.Namespace) -> int:
     # On stdio, stdout is the client's JSON-RPC channel: audit.stdout cannot apply there
     # (events go to audit.file / --audit-log only).
     to_stdout = audit.stdout and bool(args.listen)
-    sink = sink_from_config(audit.file, to_stdout, audit.max_bytes, audit.backups)
+    base = sink_from_config(
+        audit.file, to_stdout, audit.max_bytes, audit.backups, extra=_remote(config)
+    )
+    from wardgate.mcp.runtime import build_runtime
+    from wardgate.proxy.ca import default_home
+
+    try:
+        runtime = build_runtime(config, base, home=default_home(), admin=args.admin)
+    except ConfigError:
+        base.close()
+        raise
     try:
         if argv:
-            return _stdio(config, pins, sink, argv)
+            return _stdio(config, pins, runtime, argv)
         upstreams = _upstreams(args.upstream, bool(args.listen))
         headers = _headers(args.header, os.environ)
         if args.listen:
-            return _listen(config, pins, sink, upstreams, headers, args.listen, args.transport)
-        return _bridge(config, pins, sink, upstreams[0][1], headers, args.transport)
+            return _listen(config, pins, runtime, upstreams, headers, args.listen, args.transport)
+        return _bridge(config, pins, runtime, upstreams[0][1], headers, args.transport)
     finally:
-        sink.close()
+        runtime.sink.close()
+
+
+def _remote(config: Config) -> list[Sink]:
+    """The network sinks (syslog, webhook, OTLP) of `audit`, as `wardgate run` has them."""
+    from wardgate.audit.remote import remote_sinks
+
+    try:
+        return remote_sinks(config.audit, os.environ)
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -195,13 +228,18 @@ def _scanner(config: Config) -> Any:
     return Pipeline(config, environ=os.environ).scan
 
 
-def _stdio(config: Config, pins: dict[str, str] | None, sink: Sink, argv: list[str]) -> int:
+def _stdio(
+    config: Config, pins: dict[str, str] | None, runtime: McpRuntime, argv: list[str]
+) -> int:
     from wardgate.mcp import Guard, ToolRegistry
     from wardgate.mcp.stdio import run_stdio
 
     label = "stdio:" + " ".join(os.path.basename(a) for a in argv[:2])
-    guard = Guard(config, _scanner(config), registry=ToolRegistry(pins=pins), destination=label)
-    return run_stdio(guard, sink, argv)
+    guard = Guard(
+        config, _scanner(config), registry=ToolRegistry(pins=pins), destination=label,
+        **runtime.guard_options(),
+    )  # fmt: skip
+    return run_stdio(guard, runtime.sink, argv, runtime)
 
 
 def _pin(args: argparse.Namespace, argv: list[str]) -> int:
@@ -262,16 +300,10 @@ def _http_upstream(config: Config, url: str, headers: Sequence[tuple[str, str]])
     )
 
 
-def _kv(config: Config) -> Any:
-    from wardgate.state.factory import build_state
-
-    return build_state(config.state, config.split_secrets, os.environ).kv
-
-
 def _listen(
     config: Config,
     pins: dict[str, str] | None,
-    sink: Sink,
+    runtime: McpRuntime,
     upstreams: list[tuple[str, str]],
     headers: list[tuple[str, str]],
     listen: str,
@@ -293,7 +325,7 @@ def _listen(
                 "upstreams; use the stdio form (no --listen) for sse and ws(s):// upstreams"
             )
     pipeline = Pipeline(config, environ=os.environ)
-    kv = _kv(config)
+    kv = runtime.state.kv
     routes = [
         Route(
             name=name or "default",
@@ -304,7 +336,7 @@ def _listen(
         )
         for name, url in upstreams
     ]
-    proxy = McpHttpProxy(config, pipeline.scan, sink, routes)
+    proxy = McpHttpProxy(config, pipeline.scan, runtime.sink, routes, runtime=runtime)
 
     async def serve() -> None:
         print("wardgate: preparing scanners...", file=sys.stderr, flush=True)
@@ -313,6 +345,7 @@ def _listen(
             server = await proxy.serve(host, port)
         except OSError as exc:
             raise ConfigError([f"cannot listen on {listen}: {exc.strerror}"]) from None
+        await runtime.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -328,7 +361,7 @@ def _listen(
         finally:
             server.close()
             proxy.close()
-            await kv.close()
+            await runtime.close()
 
     _run_loop(serve())
     return EXIT_OK
@@ -337,7 +370,7 @@ def _listen(
 def _bridge(
     config: Config,
     pins: dict[str, str] | None,
-    sink: Sink,
+    runtime: McpRuntime,
     url: str,
     headers: list[tuple[str, str]],
     transport: str,
@@ -346,7 +379,7 @@ def _bridge(
 
     kind = "ws" if url.startswith(("ws://", "wss://")) else _transport(transport, url)
     upstream = _http_upstream(config, url, headers)
-    return run_bridge(config, _scanner(config), sink, upstream, pins, kind)
+    return run_bridge(config, _scanner(config), runtime, upstream, pins, kind)
 
 
 def _run_loop(main: Any) -> None:

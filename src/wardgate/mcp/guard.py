@@ -13,6 +13,15 @@ ones removed; results, errors, notifications and server-initiated requests are s
 Direction.TOOL_RESULT. A blocked request is answered with the -32001 error and not forwarded;
 a blocked response is replaced by that error; a blocked notification is dropped. Ids are never
 rewritten. In audit mode every verdict is logged and nothing is changed.
+
+Two decisions need the transport's help, and the guard says so instead of doing I/O:
+- a tools/call whose verdict is `ask` comes back in `Outcome.held` (when `holds` is set: the
+  transport has an approval queue); the transport waits for the operator without stopping the
+  relay, then `release(held, verdict)` gives the lines to write. Without `holds` it is refused.
+- the kill switch (`killswitch`, a policy.killswitch.KillSwitch the transport keeps polled)
+  refuses every tools/call, prompts/get and resources/read, in audit mode too.
+With `auditing` off (no sink listens) events are not built at all: building one costs more
+than scanning a small message.
 """
 
 from __future__ import annotations
@@ -28,8 +37,11 @@ from wardgate.config import Config, RuleAction
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
 from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation, tool_denied
+from wardgate.mcp.scancache import VerdictCache, text_key
 from wardgate.mcp.shadow import TOOL_SHADOWING, ShadowIndex
-from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry
+from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, canonical
+from wardgate.policy.killswitch import KillSwitch
+from wardgate.scan.catalog import KILL_SWITCH
 from wardgate.scan.types import (
     CLEAN,
     Action,
@@ -66,6 +78,21 @@ class Outcome:
     forward: tuple[bytes, ...] = ()
     reply: tuple[bytes, ...] = ()
     events: tuple[AuditEvent, ...] = ()
+    held: tuple[Held, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A tools/call waiting for an operator's decision (rule action `ask`). The approval is
+    bound to `destination` (server and tool) and `body` (the canonical JSON of the arguments):
+    approving it approves this exact call only."""
+
+    item: JsonObject
+    verdict: Verdict
+    tool: str
+    destination: str
+    body: bytes
+    size: int
 
 
 @dataclass(slots=True)
@@ -83,12 +110,14 @@ class _Work:
     raw_forward: list[bytes] = field(default_factory=list)
     raw_reply: list[bytes] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
 
     def outcome(self, batch: bool) -> Outcome:
         return Outcome(
             forward=tuple(self.raw_forward) + _lines(self.forward, batch),
             reply=tuple(self.raw_reply) + _lines(self.reply, batch),
             events=tuple(self.events),
+            held=tuple(self.held),
         )
 
 
@@ -114,6 +143,10 @@ class Guard:
         session: str | None = None,
         shadows: ShadowIndex | None = None,
         server: str = "",
+        auditing: bool = True,
+        descriptions: VerdictCache | None = None,
+        killswitch: KillSwitch | None = None,
+        holds: bool = False,
     ) -> None:
         self.config = config
         self.shadows = shadows  # shared by the servers of one listener (see mcp/shadow.py)
@@ -124,6 +157,12 @@ class Guard:
         self.transport = transport
         self.session = session or new_event_id()
         self.audit_mode = config.mode.value == "audit"
+        self.auditing = auditing  # False: no sink listens, so no event is built
+        # Shared by the sessions of one process: a listing seen before is not scanned again.
+        self.descriptions = descriptions if descriptions is not None else VerdictCache()
+        self.killswitch = killswitch
+        self.holds = holds  # the transport settles `ask` tools/calls (see Outcome.held)
+        self.closed = False  # the server is gone: a released call gets an error, not a relay
         self.client_pending: dict[str, _Pending] = {}  # client request ids awaiting the server
         self.server_pending: dict[str, str] = {}  # server request ids awaiting the client
 
@@ -155,6 +194,7 @@ class Guard:
 
     def server_exited(self) -> Outcome:
         """The server is gone: every request still waiting for it gets an error."""
+        self.closed = True
         replies = tuple(
             jsonrpc.encode(
                 jsonrpc.error(json.loads(key), jsonrpc.SERVER_EXITED, "wardgate: server exited")
@@ -266,6 +306,9 @@ class Guard:
         verdict = CLEAN
         if method == "tools/call" and isinstance(params, dict):
             tool = params.get("name") if isinstance(params.get("name"), str) else None
+        if method in _AUDITED and self._killed(item, what, method, tool, size, work, t0):
+            return
+        if method == "tools/call" and isinstance(params, dict):
             arguments = params.get("arguments")
             if tool is not None:  # configured policy first: it names the precise rule
                 verdict = self._tool_policy(tool, arguments)
@@ -282,6 +325,12 @@ class Guard:
             if always or verdict.action is not Action.ALLOW
             else ""
         )
+        if verdict.action is Action.ASK and self._holdable(what, tool):
+            assert tool is not None and isinstance(params, dict)
+            body = canonical(params.get("arguments")).encode("utf-8")
+            where = f"{self.destination}/{tool}"
+            work.held.append(Held(item, verdict, tool, where, body, size))
+            return
         if self._blocks(verdict):
             redacted = self._redacted(item, verdict, tool)
             if redacted is None:
@@ -292,6 +341,51 @@ class Guard:
         if what is Kind.REQUEST:
             self.client_pending[jsonrpc.id_key(item["id"])] = _Pending(method, tool)
         work.forward.append(item)
+
+    def _holdable(self, what: Kind, tool: str | None) -> bool:
+        """A tools/call request the transport can hold for approval (enforce mode only)."""
+        return self.holds and not self.audit_mode and what is Kind.REQUEST and tool is not None
+
+    def _killed(
+        self,
+        item: JsonObject,
+        what: Kind,
+        method: str,
+        tool: str | None,
+        size: int,
+        work: _Work,
+        t0: float,
+    ) -> bool:
+        """Refuse the request when the kill switch is engaged (in every mode); True if so."""
+        if self.killswitch is None or not self.killswitch.engaged:
+            return False
+        reason = self.killswitch.reason or "kill switch engaged"
+        finding = Finding(Layer.POLICY, KILL_SWITCH, Severity.CRITICAL, 0, 0, reason)
+        verdict = Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
+        direction = Direction.TOOL_CALL
+        event_id = self._emit(work, verdict, direction, size, method, tool, t0, enforced=True)
+        if what is Kind.REQUEST:
+            work.reply.append(self._blocked(item["id"], verdict, event_id))
+        return True
+
+    def release(self, held: Held, verdict: Verdict) -> Outcome:
+        """The lines for a held tools/call once its approval settled: `verdict` is what
+        policy/approvals.settle returned (warn when allowed, block when denied or timed out)."""
+        work = _Work()
+        t0 = time.perf_counter()
+        item, tool = held.item, held.tool
+        if self._killed(item, Kind.REQUEST, "tools/call", tool, held.size, work, t0):
+            return work.outcome(False)
+        if self.closed:
+            reply = jsonrpc.error(item["id"], jsonrpc.SERVER_EXITED, "wardgate: server exited")
+            return Outcome(reply=(jsonrpc.encode(reply),))
+        event_id = self._emit(work, verdict, Direction.TOOL_CALL, held.size, "tools/call", tool, t0)
+        if verdict.action in _BLOCKING:
+            work.reply.append(self._blocked(item["id"], verdict, event_id))
+            return work.outcome(False)
+        self.client_pending[jsonrpc.id_key(item["id"])] = _Pending("tools/call", tool)
+        work.forward.append(item)
+        return work.outcome(False)
 
     def _redacted(self, item: JsonObject, verdict: Verdict, tool: str | None) -> Any | None:
         """The request with redacted arguments/params when the verdict is a clean redaction
@@ -421,7 +515,12 @@ class Guard:
             body += "\n" + "\n".join(str(name) for name in properties)
         if not body:
             return CLEAN
-        return self.scan(Message(direction=Direction.TOOL_DESCRIPTION, body=body))
+        key = text_key(body)
+        verdict = self.descriptions.get(key)
+        if verdict is None:
+            verdict = self.scan(Message(direction=Direction.TOOL_DESCRIPTION, body=body))
+            self.descriptions.put(key, verdict)
+        return verdict
 
     # -- verdicts and events -------------------------------------------------------------------
 
@@ -486,13 +585,18 @@ class Guard:
         t0: float,
         *,
         error: str | None = None,
+        enforced: bool = False,
     ) -> str:
+        """Record the verdict; the event id (for the -32001 error). Without a listening sink
+        no event is built: a refusal still gets a fresh id, a pass gets none."""
+        if not self.auditing:
+            return new_event_id() if verdict.action is not Action.ALLOW else ""
         event = AuditEvent.from_verdict(
             verdict,
             transport=self.transport,
             direction=direction,
             destination=self.destination,
-            mode="audit" if self.audit_mode else "enforce",
+            mode="audit" if self.audit_mode and not enforced else "enforce",
             duration_ms=max(0.0, (time.perf_counter() - t0) * 1000) if t0 else 0.0,
             bytes=size,
             method=method,

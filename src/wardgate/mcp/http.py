@@ -14,6 +14,9 @@ and keeps one Guard per `Mcp-Session-Id` (mcp.sessions); every decision is the g
 Bad input never hangs or crashes: an oversized or unparsable body gets a JSON-RPC error, an
 upstream that fails or dies mid-reply gets a JSON-RPC error for each request still waiting.
 
+A tools/call held for approval (rule action `ask`) keeps its POST open until the operator
+decides (mcp/runtime.py); other requests, on their own connections, go on meanwhile.
+
 Several upstreams can share one listener (`--upstream NAME=URL`, served under /mcp/NAME);
 they share a ShadowIndex so the same tool name from two of them is a finding.
 """
@@ -22,19 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wardgate.proxy.http1 as http1
 from wardgate.audit import Sink
 from wardgate.config import Config
 from wardgate.mcp import jsonrpc
-from wardgate.mcp.guard import Guard, Outcome, Scanner
+from wardgate.mcp.guard import Guard, Held, Outcome, Scanner
 from wardgate.mcp.jsonrpc import Oversized
 from wardgate.mcp.sessions import SessionBaselines, SessionState, SessionTable
 from wardgate.mcp.shadow import ShadowIndex
@@ -42,6 +46,10 @@ from wardgate.mcp.sse import SseEvent, SseParser, encode_event
 from wardgate.mcp.tools import ToolRegistry
 from wardgate.mcp.upstream_client import HttpUpstream, Response, UpstreamError, UpstreamRefused
 from wardgate.proxy.responses import error_response, reason
+from wardgate.scan.types import Verdict
+
+if TYPE_CHECKING:
+    from wardgate.mcp.runtime import McpRuntime
 
 _READ = 64 * 1024
 INLINE_BYTES = 64 * 1024  # messages smaller than this are decided on the event loop
@@ -132,8 +140,10 @@ class McpHttpProxy:
         *,
         shadows: ShadowIndex | None = None,
         max_message: int = jsonrpc.MAX_LINE,
+        runtime: McpRuntime | None = None,
     ) -> None:
         self.config = config
+        self.runtime = runtime
         self.scan = scan
         self.sink = sink
         self.routes = {route.path: route for route in routes}
@@ -165,6 +175,7 @@ class McpHttpProxy:
             session=session or None,
             shadows=self.shadows if len(self.routes) > 1 else None,
             server=route.name,
+            **(self.runtime.guard_options() if self.runtime is not None else {}),
         )
         return SessionState(guard)
 
@@ -333,17 +344,20 @@ class McpHttpProxy:
         guard = state.guard
         before = set(guard.client_pending)
         outcome = await self.decide(state, guard.from_client, body)
+        forward, replies = list(outcome.forward), list(outcome.reply)
+        if outcome.held:
+            released = await self._settle(state, outcome.held)
+            forward += released.forward
+            replies += released.reply
         keys = [key for key in guard.client_pending if key not in before]
         as_sse = not _accepts_json(head.header("accept"))
-        replies = list(outcome.reply)
-        if not outcome.forward:
+        if not forward:
             await self._answer(conn, replies, as_sse, close=isinstance(body, Oversized))
             return
         headers = _request_headers(head)
+        payload = _join(forward) if outcome.held else _body(forward)
         try:
-            response = await self._upstream(
-                route, state, "POST", headers, _body(outcome.forward), keys
-            )
+            response = await self._upstream(route, state, "POST", headers, payload, keys)
         except _Answered as answered:
             await self._answer(conn, replies + list(answered.lines), as_sse, status=answered.status)
             return
@@ -362,6 +376,20 @@ class McpHttpProxy:
             await self._answer(conn, replies, as_sse)
             return
         await conn.send(_response(response.status, _passed_headers(response), b""))
+
+    async def _settle(self, state: SessionState, held: Sequence[Held]) -> Outcome:
+        """Wait (concurrently) for the operator on each held tools/call of one POST; the
+        lines to send on and the refusals."""
+        assert self.runtime is not None  # the guard holds only when a runtime settles
+        verdicts = await asyncio.gather(*(self.runtime.settle(one) for one in held))
+        forward: list[bytes] = []
+        reply: list[bytes] = []
+        for one, verdict in zip(held, verdicts, strict=True):
+            release = functools.partial(_release, state.guard, one, verdict)
+            outcome = await self.decide(state, release, b"")
+            forward += outcome.forward
+            reply += outcome.reply
+        return Outcome(forward=tuple(forward), reply=tuple(reply))
 
     async def _upstream(
         self,
@@ -547,6 +575,10 @@ class _Answered(Exception):
         super().__init__("answered")
         self.lines = tuple(lines)
         self.status = status
+
+
+def _release(guard: Guard, held: Held, verdict: Verdict, _line: object) -> Outcome:
+    return guard.release(held, verdict)
 
 
 async def _client_gone(conn: _Conn) -> None:

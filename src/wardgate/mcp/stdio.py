@@ -6,6 +6,7 @@ thread (so a large scan does not stall the event loop, and the guard sees lines 
 in arrival order per side), writes what the guard says to write and emits the audit events.
 The child runs in its own session (process group) with PR_SET_PDEATHSIG on Linux, so it dies
 with us even if we crash; SIGINT/SIGTERM are forwarded to it and its exit code becomes ours.
+A tools/call held for approval waits in its own task (mcp/runtime.py): the relay goes on.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wardgate.audit import Sink
 from wardgate.mcp import jsonrpc
-from wardgate.mcp.guard import Guard, Outcome
+from wardgate.mcp.guard import Guard, Held, Outcome
 from wardgate.mcp.jsonrpc import LineSplitter, Oversized
+
+if TYPE_CHECKING:
+    from wardgate.mcp.runtime import McpRuntime
 
 _READ = 64 * 1024
 _EXIT_GRACE = 5.0  # seconds the server gets to exit after the client closed its stdin
@@ -130,9 +134,11 @@ class StdioRelay:
         *,
         stdin_fd: int = 0,
         stdout_fd: int = 1,
+        runtime: McpRuntime | None = None,
     ) -> None:
         self.guard = guard
         self.sink = sink
+        self.runtime = runtime
         self.command = list(command)
         self.stdin_fd = stdin_fd
         self.stdout_fd = stdout_fd
@@ -140,8 +146,20 @@ class StdioRelay:
         self._out_lock = asyncio.Lock()
         self._guard_lock = asyncio.Lock()  # the guard sees one line at a time, whichever side
         self._signals = 0
+        self._held: set[asyncio.Task[None]] = set()
 
     async def run(self) -> int:
+        if self.runtime is not None:
+            await self.runtime.start()
+        try:
+            return await self._run()
+        finally:
+            for task in self._held:
+                task.cancel()
+            if self.runtime is not None:
+                await self.runtime.close()
+
+    async def _run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
             proc = await spawn(self.command)
@@ -220,11 +238,23 @@ class StdioRelay:
                 outcome = await self._decide(self.guard.from_client, line)
                 await self._to_server(proc, outcome.forward)
                 await self._to_client(outcome.reply)
+                for held in outcome.held:
+                    task = asyncio.create_task(self._settle(proc, held))
+                    self._held.add(task)
+                    task.add_done_callback(self._held.discard)
             if not data:
                 break
         if proc.stdin is not None:
             with contextlib.suppress(OSError, RuntimeError):
                 proc.stdin.close()
+
+    async def _settle(self, proc: asyncio.subprocess.Process, held: Held) -> None:
+        """Wait for the operator on one held tools/call, then pass it on or refuse it."""
+        assert self.runtime is not None  # the guard holds only when a runtime settles
+        verdict = await self.runtime.settle(held)
+        outcome = await self._decide(lambda _: self.guard.release(held, verdict), b"")
+        await self._to_server(proc, outcome.forward)
+        await self._to_client(outcome.reply)
 
     async def _decide(self, step: Callable[[Any], Outcome], line: bytes | Oversized) -> Outcome:
         async with self._guard_lock:
@@ -341,9 +371,11 @@ async def list_tools(guard: Guard, command: Sequence[str], timeout: float = 30.0
             await proc.wait()
 
 
-def run_stdio(guard: Guard, sink: Sink, command: Sequence[str]) -> int:
+def run_stdio(
+    guard: Guard, sink: Sink, command: Sequence[str], runtime: McpRuntime | None = None
+) -> int:
     """Run the relay until the server exits; its exit code (128+N for signal N)."""
-    return asyncio.run(StdioRelay(guard, sink, command).run())
+    return asyncio.run(StdioRelay(guard, sink, command, runtime=runtime).run())
 
 
 __all__ = ["StdioRelay", "exit_code", "list_tools", "run_stdio", "spawn"]

@@ -229,6 +229,36 @@ async function loadApprovals() {
   $("#no-approvals").hidden = approvals.length > 0;
 }
 
+// -- kill switch (the shared store's key: every wardgate on that store obeys it) ------------
+
+let killswitchOn = false;
+
+function showKillswitch(on) {
+  killswitchOn = on;
+  const button = $("#killswitch");
+  button.hidden = false;
+  button.textContent = on ? "Kill switch ON: resume traffic" : "Kill switch: stop all traffic";
+  button.className = on ? "allow" : "deny";
+}
+
+async function loadKillswitch() {
+  const { on } = await api("/api/killswitch");
+  showKillswitch(on);
+}
+
+async function toggleKillswitch() {
+  try {
+    const { on } = await api("/api/killswitch", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ on: !killswitchOn }),
+    });
+    showKillswitch(on);
+  } catch (err) {
+    $("#status").textContent = "kill switch failed: " + err.message;
+  }
+}
+
 async function loadStatus() {
   const response = await fetch("/healthz", { cache: "no-store" });
   const health = await response.json();
@@ -254,10 +284,12 @@ function start() {
   });
   $("#more").addEventListener("click", () => loadEvents(false).catch(() => {}));
   $("#detail-close").addEventListener("click", () => { $("#detail").hidden = true; });
+  $("#killswitch").addEventListener("click", toggleKillswitch);
   loadEvents(true).catch(() => {});
   every(1000, loadApprovals);
   every(5000, loadStats);
   every(5000, loadStatus);
+  every(2000, loadKillswitch);
   stream();
 }
 
