@@ -190,7 +190,9 @@ def test_unknown_key_names_path_and_suggests(tmp_path: Path) -> None:
 
 def test_unknown_key_without_close_match_lists_known_keys(tmp_path: Path) -> None:
     message = error_of(tmp_path, "tools:\n  zzz: 1\n")
-    assert message.endswith("tools.zzz: unknown key (expected one of: action, threshold)")
+    assert message.endswith(
+        "tools.zzz: unknown key (expected one of: action, threshold, model_threshold)"
+    )
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ _COMMAND_MODULES = (
     "wardgate.audit.cli",
     "wardgate.admin.approve_cli",
     "wardgate.rollout.cli",
+    "wardgate.eval.cli",
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import string
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -211,6 +211,26 @@ def _check_rule_key(value: str) -> str:
     return value
 
 
+def _check_path_glob(value: str) -> str:
+    if not value.startswith(("/", "*")) or len(value) > 2048 or any(c.isspace() for c in value):
+        raise ValueError(
+            f"expected a URL path glob such as '/v1/upload' or '/api/*' (got {value!r})"
+        )
+    return value
+
+
+def url_path(url: str) -> str:
+    """The path of an absolute or origin-form URL, without query or fragment ("/" if none)."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        slash = rest.find("/")
+        rest = "/" if slash < 0 else rest[slash:]
+    else:
+        rest = scheme
+    path = rest.split("?", 1)[0].split("#", 1)[0]
+    return path or "/"
+
+
 def _yaml_off(value: Any) -> Any:
     """YAML 1.1 reads an unquoted `off` as false; in an action field it means "off"."""
     return "off" if value is False else value
@@ -233,6 +253,8 @@ DnsServer = Annotated[str, Strict(), AfterValidator(_check_dns_server)]
 SsrfAllow = Annotated[str, Strict(), AfterValidator(_check_ssrf_allow)]
 EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
 RuleKey = Annotated[str, Strict(), AfterValidator(_check_rule_key)]
+PathGlob = Annotated[str, Strict(), AfterValidator(_check_path_glob)]
+Seconds = Annotated[float, Strict(), Field(gt=0.0, le=86_400.0)]
 
 
 class _Section(BaseModel):
@@ -283,10 +305,13 @@ class SplitSecretSettings(LayerSettings):
 
 class InjectionSettings(LayerSettings):
     """Prompt injection in responses and tool results: block at `threshold`, warn from
-    `warn_threshold`."""
+    `warn_threshold`. `model` adds the learned detector; its probability counts as reaching
+    `threshold` at `model_threshold` (see scan/learned/fuse.py)."""
 
     threshold: Fraction = 0.5
     warn_threshold: Fraction = 0.3
+    model: StrictBool = True
+    model_threshold: Fraction = 0.97
 
     @model_validator(mode="after")
     def _warn_below_block(self) -> InjectionSettings:
@@ -303,6 +328,7 @@ class ToolSettings(_Section):
 
     action: Action = RuleAction.BLOCK
     threshold: Fraction = 0.5
+    model_threshold: Fraction = 0.9  # the tool model's probability that counts as `threshold`
 
 
 class UrlSettings(LayerSettings):
@@ -329,10 +355,65 @@ class DestinationSettings(_Section):
 
 
 class RuleSetting(_Section):
-    """A per-rule override; with `destinations` it applies only to traffic to those hosts."""
+    """A per-rule override; with `destinations` it applies only to traffic to those hosts, with
+    `paths` only to URLs whose path matches one of the globs (`*` any run, e.g. "/v1/*")."""
 
     action: Action
     destinations: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] | None = None
+    paths: Annotated[tuple[PathGlob, ...], Field(max_length=_MAX_LIST)] | None = None
+
+
+class SyslogSettings(_Section):
+    """Audit events as RFC 5424 syslog messages (TCP uses octet counting, RFC 6587)."""
+
+    address: Endpoint
+    protocol: Literal["udp", "tcp"] = "udp"
+    facility: Annotated[int, Strict(), Field(ge=0, le=23)] = 16  # local0
+    app_name: Annotated[str, Strict(), Field(min_length=1, max_length=48)] = "wardgate"
+    max_queue: PosInt = 10_000
+
+
+class RemoteBatchSettings(_Section):
+    """Shared by the HTTP sinks: events are queued (bounded) and POSTed in batches by a
+    background thread, so a slow or dead collector never holds up traffic."""
+
+    url: Annotated[str, Strict(), Field(pattern=r"^https?://[^\s]+$")]
+    batch_size: Annotated[int, Strict(), Field(ge=1, le=10_000)] = 100
+    flush_seconds: Seconds = 1.0
+    timeout: Seconds = 5.0
+    max_retries: Annotated[int, Strict(), Field(ge=0, le=10)] = 3
+    max_queue: PosInt = 10_000
+
+
+class WebhookSettings(RemoteBatchSettings):
+    """Batches POSTed as JSON, signed with HMAC-SHA256 under the secret read from the
+    environment variable `secret_env` (the secret itself never sits in the config file)."""
+
+    secret_env: EnvName
+
+
+class OtlpSettings(RemoteBatchSettings):
+    """OpenTelemetry logs over OTLP/HTTP, JSON encoding (url: the collector's /v1/logs)."""
+
+    headers: Annotated[
+        dict[
+            Annotated[str, Strict(), Field(min_length=1, max_length=256)], Annotated[str, Strict()]
+        ],
+        Field(max_length=64),
+    ] = Field(default_factory=dict)
+
+
+class AuditStoreSettings(_Section):
+    """The embedded SQLite store behind the admin API, the dashboard and `wardgate logs`.
+
+    Written by a background thread through a bounded queue so a slow disk never stalls
+    traffic; rows past `max_rows` or older than `max_age_days` are pruned as it writes."""
+
+    enabled: StrictBool = True
+    path: Annotated[str, Strict(), Field(min_length=1)] | None = None  # $WARDGATE_HOME/audit.db
+    max_rows: PosInt = 1_000_000
+    max_age_days: PosInt = 30
+    queue: PosInt = 10_000
 
 
 class AuditSettings(_Section):
@@ -340,12 +421,30 @@ class AuditSettings(_Section):
     stdout: StrictBool = False
     max_bytes: PosInt = 10_485_760
     backups: NonNegInt = 5
+    syslog: SyslogSettings | None = None
+    webhook: WebhookSettings | None = None
+    otlp: OtlpSettings | None = None
+    store: AuditStoreSettings = AuditStoreSettings()
+    # The primary sink (`file` when set, else the store) failing stops traffic (503) until
+    # it writes again; false keeps traffic flowing and only reports it (/readyz, metrics).
+    fail_closed: StrictBool = True
+
+
+class KillSwitchSettings(_Section):
+    """Block everything at once while the sentinel `file` exists (default
+    $WARDGATE_HOME/killswitch), after SIGUSR1, or while the state key "killswitch" is set."""
+
+    file: Annotated[str, Strict(), Field(min_length=1)] | None = None
 
 
 class DnsSettings(_Section):
     """Resolvers wardgate uses itself; empty means the system's."""
 
     servers: Annotated[tuple[DnsServer, ...], Field(max_length=_MAX_LIST)] = ()
+    # The sandbox's DNS stub (wardgate sandbox): rules dns.exfil_label / dns.exfil_volume.
+    max_subdomain_length: Annotated[int, Strict(), Field(ge=16, le=253)] = 100
+    subdomain_limit: PosInt = 50  # unique names under one domain per window
+    subdomain_window_seconds: PosInt = 60
 
 
 class LimitSetting(_Section):
@@ -365,9 +464,6 @@ class TlsSettings(_Section):
     intercept: StrictBool = False
     upstream_ca: Annotated[tuple[Annotated[str, Strict()], ...], Field(max_length=_MAX_LIST)] = ()
     passthrough: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
-
-
-Seconds = Annotated[float, Strict(), Field(gt=0.0, le=86_400.0)]
 
 
 class ProxySettings(_Section):
@@ -413,6 +509,95 @@ class McpSettings(_Section):
     arguments: Annotated[tuple[McpArgumentRule, ...], Field(max_length=_MAX_LIST)] = ()
 
 
+class StateBackend(enum.StrEnum):
+    """Where state that outlives a message lives: in the process, or shared in Redis."""
+
+    MEMORY = "memory"
+    REDIS = "redis"
+
+
+class OnUnavailable(enum.StrEnum):
+    """What traffic that needs shared state gets while the backend does not answer."""
+
+    FAIL_CLOSED = "fail_closed"
+    FAIL_OPEN = "fail_open"
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_redis_url(value: str) -> str:
+    """A redis://, rediss:// or unix:// URL. The error never repeats the value: it may
+    carry a password."""
+    if not value.startswith(REDIS_SCHEMES) or any(c.isspace() for c in value):
+        raise ValueError("expected a URL starting with redis://, rediss:// or unix://")
+    return value
+
+
+RedisUrl = Annotated[str, Strict(), Field(max_length=4096), AfterValidator(_check_redis_url)]
+_PREFIX_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+
+
+def _check_prefix(value: str) -> str:
+    if not value or not set(value) <= _PREFIX_CHARS:
+        raise ValueError(f"expected letters, digits, '-', '_', '.', ':' (got {value!r})")
+    return value
+
+
+class StateSettings(_Section):
+    """Shared state for several replicas (rate limits, drip windows, baselines, approvals).
+
+    `memory` keeps it in the process. `redis` shares it: `url` (or the environment variable
+    named by `url_env`, so a password can come from a secret) says where; every key starts
+    with the hash tag `{prefix}` so one Lua script may touch several keys, in Redis Cluster
+    too. `timeout` bounds each Redis call; past it the call counts as unavailable.
+    """
+
+    backend: StateBackend = StateBackend.MEMORY
+    url: RedisUrl | None = None
+    url_env: EnvName | None = None
+    prefix: Annotated[str, Strict(), Field(max_length=64), AfterValidator(_check_prefix)] = (
+        "wardgate"
+    )
+    on_unavailable: OnUnavailable = OnUnavailable.FAIL_CLOSED
+    timeout: Annotated[float, Strict(), Field(gt=0.0, le=60.0)] = 0.5
+    max_connections: Annotated[int, Strict(), Field(gt=0, le=10_000)] = 64
+
+    @model_validator(mode="after")
+    def _redis_needs_url(self) -> StateSettings:
+        if self.url is not None and self.url_env is not None:
+            raise ValueError("set either url or url_env, not both")
+        if self.backend is StateBackend.REDIS and self.url is None and self.url_env is None:
+            raise ValueError("backend redis needs url (redis://HOST:PORT/DB) or url_env")
+        return self
+
+
+def _admin_shorthand(value: Any) -> Any:
+    """`admin: "HOST:PORT"` is short for `admin: {listen: "HOST:PORT"}`."""
+    return {"listen": value} if isinstance(value, str) else value
+
+
+class AdminSettings(_Section):
+    """The admin port: API, /metrics and dashboard, behind a bearer token.
+
+    The token comes from WARDGATE_ADMIN_TOKEN, else from `token_file`, else it is generated
+    into $WARDGATE_HOME/admin-token (0600) on first start. A non-loopback `listen` needs one
+    of the first two: a token nobody was shown must not guard a port others can reach."""
+
+    listen: Endpoint = "127.0.0.1:8889"
+    token_file: Annotated[str, Strict(), Field(min_length=1)] | None = None
+
+
+class ApprovalSettings(_Section):
+    """Human approval (rule action `ask`): held requests wait at most `timeout` seconds for a
+    decision and are refused after it (fail closed). Every request to a host matching
+    `hosts` is held too. At most `max_pending` wait at once; more are refused."""
+
+    timeout: Seconds = 60.0
+    hosts: Annotated[tuple[HostGlob, ...], Field(max_length=_MAX_LIST)] = ()
+    max_pending: PosInt = 100
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -426,13 +611,17 @@ class _Override:
         self.setting = setting
         literal = len(key) - key.count("*")
         exact = "*" not in key
-        self.rank = (setting.destinations is not None, exact, literal, -order)
+        scoped = setting.destinations is not None
+        self.rank = (scoped, setting.paths is not None, exact, literal, -order)
 
-    def applies(self, rule_id: str, destination: str) -> bool:
-        if not (self.key == rule_id if self.rank[1] else glob_match(self.key, rule_id)):
+    def applies(self, rule_id: str, destination: str, url: str) -> bool:
+        if not (self.key == rule_id if self.rank[2] else glob_match(self.key, rule_id)):
             return False
         scope = self.setting.destinations
-        return scope is None or any(host_matches(g, destination) for g in scope)
+        if scope is not None and not any(host_matches(g, destination) for g in scope):
+            return False
+        paths = self.setting.paths
+        return paths is None or any(glob_match(g, url_path(url)) for g in paths)
 
 
 class Config(BaseModel):
@@ -447,7 +636,7 @@ class Config(BaseModel):
     preset: Annotated[str, Strict()] = "balanced"
     mode: Mode = Mode.ENFORCE
     listen: Endpoint = "127.0.0.1:8888"
-    admin: Endpoint = "127.0.0.1:8889"
+    admin: Annotated[AdminSettings, BeforeValidator(_admin_shorthand)] = AdminSettings()
     decode: DecodeSettings = DecodeSettings()
     dlp: DlpSettings = DlpSettings()
     env_leak: EnvLeakSettings = EnvLeakSettings()
@@ -467,11 +656,14 @@ class Config(BaseModel):
         Field(max_length=_MAX_LIST),
     ] = Field(default_factory=dict)
     audit: AuditSettings = AuditSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
+    killswitch: KillSwitchSettings = KillSwitchSettings()
     dns: DnsSettings = DnsSettings()
     limits: LimitSettings = LimitSettings()
     tls: TlsSettings = TlsSettings()
     proxy: ProxySettings = ProxySettings()
     mcp: McpSettings = McpSettings()
+    state: StateSettings = StateSettings()
 
     _overrides: tuple[_Override, ...] = PrivateAttr(default=())
     _allow: tuple[tuple[str, int | None], ...] = PrivateAttr(default=())
@@ -485,16 +677,19 @@ class Config(BaseModel):
         self._allow = tuple(parse_destination(d) for d in self.destinations.allow)
         self._deny = tuple(parse_destination(d) for d in self.destinations.deny)
 
-    def rule_action(self, rule_id: str, default: RuleAction, destination: str) -> RuleAction:
-        """The action for `rule_id` on traffic to `destination`, or `default` if no override.
+    def rule_action(
+        self, rule_id: str, default: RuleAction, destination: str, url: str = ""
+    ) -> RuleAction:
+        """The action for `rule_id` on traffic to `destination` (at `url`), or `default` if no
+        override.
 
-        Among the overrides whose key matches the rule and whose `destinations` (if any)
-        match the destination, the most specific wins: a destination-scoped override beats
-        an unscoped one; then an exact id beats a glob; then the glob with more literal
-        characters wins; then the one written first.
+        Among the overrides whose key matches the rule and whose `destinations` and `paths`
+        (if any) match, the most specific wins: a destination-scoped override beats an
+        unscoped one; then a path-scoped one beats one without paths; then an exact id beats
+        a glob; then the glob with more literal characters wins; then the one written first.
         """
         for override in self._overrides:
-            if override.applies(rule_id, destination):
+            if override.applies(rule_id, destination, url):
                 return override.setting.action
         return default
 

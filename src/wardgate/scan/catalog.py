@@ -12,13 +12,16 @@ from collections.abc import Iterable
 
 from wardgate.config.models import glob_match
 from wardgate.scan import dlp, envleak, injection, split, urls
+from wardgate.scan.learned import fuse
 from wardgate.scan.ssrf import AddressClass
 
 BODY_TOO_LARGE = "policy.body_too_large"
 HOST_MISMATCH = "policy.host_mismatch"
 SCAN_TIMEOUT = "policy.scan_timeout"
+STATE_UNAVAILABLE = "policy.state_unavailable"
 SNI_MISMATCH = "tls.sni_mismatch"
 NOT_TLS = "tls.not_tls"
+KILL_SWITCH = "policy.kill_switch"
 
 # Rule ids reported by the pipeline and the transports, with what each means.
 PIPELINE_RULES = {
@@ -28,8 +31,13 @@ PIPELINE_RULES = {
     BODY_TOO_LARGE: "a body that must be held for scanning is over proxy.max_body_bytes",
     HOST_MISMATCH: "Host header differs from the CONNECT target inside a tunnel",
     SCAN_TIMEOUT: "a scan ran over proxy.scan_timeout (fail closed)",
+    STATE_UNAVAILABLE: "shared state (Redis) did not answer; state.on_unavailable: fail_closed",
     SNI_MISMATCH: "TLS server name differs from the CONNECT host (domain fronting)",
     NOT_TLS: "a CONNECT tunnel that carries neither TLS nor HTTP",
+    KILL_SWITCH: "the kill switch is engaged: everything is blocked, in audit mode too",
+    "policy.approval_required": "request to an approvals.hosts host, held for a human decision",
+    "policy.approval_denied": "held request denied by an operator (or the approval queue full)",
+    "policy.approval_timeout": "held request with no decision within approvals.timeout",
     "rate_limit": "over limits.requests_per_minute (global or per domain)",
     "data_budget": "over limits.bytes_per_hour (global or per domain)",
     "mcp.tool_removed": "call to an MCP tool removed from tools/list as poisoned",
@@ -37,6 +45,11 @@ PIPELINE_RULES = {
     "mcp.tool_denied": "MCP tool outside mcp.tools.allow, or in mcp.tools.deny",
     "mcp.argument_denied": "MCP tool argument against an mcp.arguments rule",
     "mcp.malformed": "MCP message that is not valid JSON-RPC, or over the line bound",
+    "mcp.tool_shadowing": "MCP tool name already offered by another server on the listener",
+    "dns.exfil_label": "sandbox DNS query whose name carries data (encoded or over-long labels)",
+    "dns.exfil_volume": "over dns.subdomain_limit unique names under one domain in the window",
+    "dns.denied": "sandbox DNS query for a name the destinations policy does not allow",
+    "dns.malformed": "sandbox DNS message that is not one standard query",
 }
 DESCRIPTIONS = {
     **PIPELINE_RULES,
@@ -51,6 +64,7 @@ DESCRIPTIONS = {
     "url.dangerous_scheme": "file:, gopher:, dict: and similar schemes",
     **{cls.rule_id: f"SSRF: {cls.value} address" for cls in AddressClass},
     **{rule.id: rule.name for rule in dlp.RULES},
+    **fuse.DESCRIPTIONS,
 }
 
 
@@ -59,6 +73,7 @@ def all_rule_ids() -> frozenset[str]:
         {
             *dlp.rule_ids(),
             *injection.rule_ids(),
+            *fuse.RULE_IDS,
             *urls.RULE_IDS,
             *(cls.rule_id for cls in AddressClass),
             envleak.RULE_ID,

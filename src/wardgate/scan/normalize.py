@@ -11,6 +11,7 @@ text. Injection patterns match whitespace with `\\s+` instead, which costs nothi
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -47,6 +48,12 @@ _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 _HIDDEN_DELETE = dict.fromkeys(
     [ord(c) for c in _ZERO_WIDTH + _BIDI] + list(range(_TAG_FIRST, _TAG_LAST + 1))
 )
+
+# Single-character classes for the fast path's yes/no checks (stdlib re: no UTF-8 round trip).
+_HIDDEN_CHAR = re.compile(
+    "[" + "".join(re.escape(c) for c in _ZERO_WIDTH + _BIDI) + "\U000e0000-\U000e007f]"
+)
+_CONFUSABLE_CHAR = re.compile("[" + "".join(re.escape(c) for c in _CONFUSABLES) + "]")
 
 _HIDDEN_RUN = re2.compile(
     "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _ZERO_WIDTH + _BIDI) + "\\x{e0000}-\\x{e007f}]+"
@@ -124,11 +131,14 @@ def _fast_line(line: str) -> str | None:
     characters, already NFKC, length-preserving casefold), else None. All C-speed calls."""
     if line.isascii():
         return line.lower()
-    if len(line.translate(_HIDDEN_DELETE)) != len(line):
+    if _HIDDEN_CHAR.search(line) is not None:
         return None
     if not unicodedata.is_normalized("NFKC", line):
         return None
-    folded = line.translate(_CONFUSABLE_TABLE).casefold()
+    # str.translate looks every character up in a dict; search first, translate when needed.
+    if _CONFUSABLE_CHAR.search(line) is not None:
+        line = line.translate(_CONFUSABLE_TABLE)
+    folded = line.casefold()
     return folded if len(folded) == len(line) else None
 
 

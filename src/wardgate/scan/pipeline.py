@@ -21,6 +21,7 @@ from wardgate.scan.decode import DecodeError, Segment, decompress, expand
 from wardgate.scan.dlp import scan_secrets
 from wardgate.scan.envleak import EnvLeakDetector
 from wardgate.scan.injection import scan_injection
+from wardgate.scan.learned import fuse, warmed
 from wardgate.scan.split import Fragment, find_drip, find_split_secrets
 from wardgate.scan.types import (
     Action,
@@ -108,6 +109,8 @@ class Pipeline:
             ssrf=config.ssrf.enabled,
             ssrf_allow=tuple(config.ssrf.allow),
         )
+        if config.injection.enabled and config.injection.model:
+            warmed()  # the learned models load at start-up, not on the first message
 
     # -- public -------------------------------------------------------------------------
 
@@ -143,9 +146,18 @@ class Pipeline:
             fragments = self._fragments(message, body, parsed)
             findings += self._outbound(message, body, fragments, drip, now, parsed)
         elif message.direction is Direction.TOOL_DESCRIPTION:
-            findings += self._injection(body, tool=True, threshold=self.config.tools.threshold)
+            tools = self.config.tools
+            findings += self._injection(
+                body, tool=True, threshold=tools.threshold, model_threshold=tools.model_threshold
+            )
         else:
-            findings += self._injection(body, tool=False, threshold=None)
+            injection = self.config.injection
+            findings += self._injection(
+                body,
+                tool=False,
+                threshold=injection.threshold,
+                model_threshold=injection.model_threshold,
+            )
         verdict = self._decide(message, body, findings)
         if (
             drip is not None
@@ -281,17 +293,43 @@ class Pipeline:
 
     # -- inbound --------------------------------------------------------------------------
 
-    def _injection(self, body: str, *, tool: bool, threshold: float | None) -> list[Finding]:
+    def _injection(
+        self, body: str, *, tool: bool, threshold: float, model_threshold: float
+    ) -> list[Finding]:
+        """Pattern and model evidence fused into one score per scanned text (see
+        scan/learned/fuse.py); every finding of a text carries that score, so the text is
+        decided once, and each finding explains its own part (a pattern, or a model window)."""
         config = self.config.injection
         if not config.enabled or not body:
             return []
-        floor = min(config.warn_threshold, config.threshold if threshold is None else threshold)
+        floor = min(config.warn_threshold, threshold)
 
         def injection_in(text: str) -> list[Finding]:
             result = scan_injection(text, tool=tool)
-            if result.score < floor:
+            evidence = (
+                fuse.model_evidence(
+                    text,
+                    tool=tool,
+                    threshold=threshold,
+                    model_threshold=model_threshold,
+                    floor=floor,
+                )
+                if config.model
+                else None
+            )
+            score = fuse.fuse(result.score, evidence)
+            if score < floor:
                 return []
-            return [replace(f, score=result.score) for f in result.findings]
+            found = [replace(f, score=score) for f in result.findings]
+            if evidence is not None and evidence.scaled >= floor:
+                model = fuse.model_finding(evidence, tool=tool, model_threshold=model_threshold)
+                if evidence.scaled <= result.score:
+                    # The patterns carry the flag and located it precisely: the model finding
+                    # still explains (its excerpt names the window) but spans nothing, so a
+                    # redaction cuts the pattern spans, not the whole window.
+                    model = replace(model, end=model.start)
+                found.append(replace(model, score=score))
+            return found
 
         return _dedupe(self._scan_windows(body, "body", injection_in))
 
@@ -317,7 +355,10 @@ class Pipeline:
         decisions: list[RuleDecision] = []
         for finding in findings:
             setting = self.config.rule_action(
-                finding.rule, self._default_action(finding, message.direction), message.destination
+                finding.rule,
+                self._default_action(finding, message.direction),
+                message.destination,
+                message.url,
             )
             if setting is RuleAction.OFF:
                 continue

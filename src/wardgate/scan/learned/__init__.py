@@ -1,0 +1,33 @@
+"""The learned detector: linear models over hashed n-grams, shipped as .npz in this package.
+
+`load(name)` reads a model once per process (no network: the weights are package data) and
+`warmed()` loads every model at start-up so the first message does not pay for it. The models
+are trained by scripts/train_detector.py; docs/detection.md says how and on what.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from wardgate.scan.learned.model import LinearModel, Window
+
+MODEL_DIR = Path(__file__).resolve().parent
+NAMES = ("injection", "tool")
+
+
+@cache
+def load(name: str) -> LinearModel:
+    """The shipped model `name` ("injection" or "tool"), read on first use and kept."""
+    if name not in NAMES:
+        raise ValueError(f"unknown learned model {name!r} (known: {', '.join(NAMES)})")
+    return LinearModel.load(MODEL_DIR / f"{name}.npz")
+
+
+def warmed() -> None:
+    """Load every shipped model now (start-up), so a missing file fails before traffic."""
+    for name in NAMES:
+        load(name)
+
+
+__all__ = ["MODEL_DIR", "NAMES", "LinearModel", "Window", "load", "warmed"]

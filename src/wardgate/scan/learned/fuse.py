@@ -1,0 +1,112 @@
+"""One score per message from the pattern layer and the learned model, and the finding that
+explains a model flag.
+
+The two layers speak different scales: a pattern score of 0.5 is "one clear attack sentence",
+a model probability is calibrated on its training data. Each preset therefore sets both
+thresholds (`threshold` for patterns, `model_threshold` for the model), and the model score
+is mapped piecewise-linearly so that its own threshold lands on the pattern threshold. The
+fused score is the larger of the two: the message is flagged when either layer is sure, and
+every flag is explained by the layer that raised it (a pattern finding names its rule, a
+model finding names its window and the n-grams that pushed it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import re2
+
+from wardgate.scan import learned
+from wardgate.scan.types import Finding, Layer, Severity
+
+INJECTION_RULE = "injection.model"
+TOOL_RULE = "tool.model"
+RULE_IDS = frozenset({INJECTION_RULE, TOOL_RULE})
+DESCRIPTIONS = {
+    INJECTION_RULE: "learned detector (hashed n-gram model): text that reads like an injection",
+    TOOL_RULE: "learned detector (hashed n-gram model): poisoned MCP tool description",
+}
+EXPLAIN_TOP = 4
+NO_EVIDENCE = 0.5  # model probabilities up to this add nothing to the fused score
+# Text that could carry an instruction has at least two words in a row; base64, hex, numbers
+# and minified blobs do not, and skip the model (the benign-text fast path).
+_PROSE = re2.compile(r"[^\W\d_]{2,}[ \t]+[^\W\d_]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvidence:
+    """The model's view of one text: its best window and the score mapped to pattern scale."""
+
+    window: learned.Window
+    scaled: float
+
+
+def rescale(
+    model_score: float, *, threshold: float, model_threshold: float, floor: float = NO_EVIDENCE
+) -> float:
+    """Map a model probability onto the pattern scale: up to `floor` -> 0 (the model is not
+    sure of anything there), model_threshold -> threshold, 1 -> 1, linear in between, so one
+    comparison with `threshold` (or `warn_threshold`) decides both layers."""
+    m, t, mt = model_score, threshold, model_threshold
+    lo = min(floor, mt / 2)
+    if m <= lo:
+        return 0.0
+    if m <= mt:
+        return (m - lo) * t / (mt - lo)
+    if mt >= 1.0:
+        return 1.0
+    return t + (m - mt) * (1.0 - t) / (1.0 - mt)
+
+
+def unscale(scaled: float, *, threshold: float, model_threshold: float) -> float:
+    """The model probability that `rescale` maps to `scaled` (the inverse, for scaled > 0)."""
+    t, mt = threshold, model_threshold
+    lo = min(NO_EVIDENCE, mt / 2)
+    if scaled <= t:
+        return lo + scaled * (mt - lo) / t if t > 0 else mt
+    return mt + (scaled - t) * (1.0 - mt) / (1.0 - t) if t < 1 else 1.0
+
+
+def fuse(pattern_score: float, evidence: ModelEvidence | None) -> float:
+    """The message's score: the stronger of the two layers."""
+    return max(pattern_score, evidence.scaled if evidence is not None else 0.0)
+
+
+def could_instruct(text: str) -> bool:
+    """False for text that cannot carry a natural-language instruction (no two words in a
+    row): the model is skipped there, which keeps benign blobs fast."""
+    return _PROSE.search(text) is not None
+
+
+def model_evidence(
+    text: str, *, tool: bool, threshold: float, model_threshold: float, floor: float
+) -> ModelEvidence | None:
+    """Score `text` with the injection or tool model; the window is explained when its
+    mapped score reaches `floor` (the lowest score anything is reported at)."""
+    if not could_instruct(text):
+        return None
+    model = learned.load("tool" if tool else "injection")
+    # The mapped score reaches `floor` exactly when the probability reaches this value.
+    explain_from = unscale(floor, threshold=threshold, model_threshold=model_threshold)
+    window = model.best_window(text, explain=EXPLAIN_TOP, explain_from=explain_from)
+    scaled = rescale(window.score, threshold=threshold, model_threshold=model_threshold)
+    return ModelEvidence(window, scaled)
+
+
+def model_finding(evidence: ModelEvidence, *, tool: bool, model_threshold: float) -> Finding:
+    """A finding for a model flag, naming the window and the n-grams that pushed it."""
+    w = evidence.window
+    pushed = ", ".join(f"{gram!r} +{weight:.2f}" for gram, weight in w.top)
+    detail = (
+        f"model p={w.score:.3f} (threshold {model_threshold:.2f}) in window {w.index + 1}/"
+        f"{w.count} [{w.start}:{w.end}]" + (f"; pushed by {pushed}" if pushed else "")
+    )
+    return Finding(
+        layer=Layer.INJECTION,
+        rule=TOOL_RULE if tool else INJECTION_RULE,
+        severity=Severity.HIGH if w.score >= model_threshold else Severity.LOW,
+        start=w.start,
+        end=w.end,
+        excerpt=detail[:400],
+        score=evidence.scaled,
+    )

@@ -1,0 +1,171 @@
+"""A linear model over hashed n-grams, scored window by window.
+
+A text is cut into overlapping windows of `window` collapsed bytes (`stride` apart); each
+window's logit is `bias + sum(weights of its n-grams) / sqrt(number of n-grams)`, the text's
+score is the sigmoid of the best window's logit. Windows keep a short payload hidden in a long
+benign document from being diluted by it, and say where the payload is. The training script
+(scripts/train_detector.py) builds its feature rows with `window_rows`, so training and
+inference cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from wardgate.scan.learned.features import KINDS, Grams, extract
+
+F32 = npt.NDArray[np.float32]
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The best-scoring window of a text: its score, its span in the caller's original text
+    and the n-grams that pushed it up the most (text, contribution to the logit)."""
+
+    score: float
+    start: int
+    end: int
+    index: int
+    count: int
+    top: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    """Weights for 2**bits hashed slots plus the windowing the weights were trained with."""
+
+    name: str
+    weights: F32
+    bias: float
+    bits: int
+    window: int
+    stride: int
+
+    def save(self, path: Path) -> None:
+        """Write the model as a compressed .npz (deterministic bytes for equal weights)."""
+        buffer = BytesIO()
+        np.savez_compressed(
+            buffer,
+            weights=self.weights.astype(np.float32),
+            meta=np.array([FORMAT, self.bits, self.window, self.stride], dtype=np.int64),
+            bias=np.array([self.bias], dtype=np.float64),
+            name=np.frombuffer(self.name.encode("ascii"), dtype=np.uint8),
+        )
+        path.write_bytes(_strip_zip_times(buffer.getvalue()))
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        """Read a model written by `save`; a wrong format or shape is a clear error."""
+        with np.load(path, allow_pickle=False) as npz:
+            fmt, bits, window, stride = (int(x) for x in npz["meta"])
+            weights = np.ascontiguousarray(npz["weights"], dtype=np.float32)
+            bias = float(npz["bias"][0])
+            name = bytes(npz["name"]).decode("ascii")
+        if fmt != FORMAT or weights.shape != (1 << bits,) or not 0 < stride <= window:
+            raise ValueError(f"{path.name}: not a wardgate model (format {fmt})")
+        return cls(name, weights, bias, bits, window, stride)
+
+    # -- scoring ------------------------------------------------------------------------
+
+    def best_window(self, text: str, *, explain: int = 0, explain_from: float = 0.0) -> Window:
+        """Score every window of `text` and return the best one, with its `explain` top
+        n-grams when its score reaches `explain_from` (the explanation is only needed for a
+        flag, so callers skip it on quiet text)."""
+        grams = extract(text, self.bits)
+        spans = list(windows(grams.size, self.window, self.stride))
+        if not len(grams.slots):
+            return Window(_sigmoid(self.bias), 0, len(text), 0, len(spans), ())
+        contrib = self.weights[grams.slots].astype(np.float64)
+        by_start = np.bincount(grams.starts, weights=contrib, minlength=grams.size + 1)
+        counts = np.bincount(grams.starts, minlength=grams.size + 1)
+        total = np.concatenate([[0.0], np.cumsum(by_start)])
+        number = np.concatenate([[0], np.cumsum(counts)])
+        lo = np.array([a for a, _ in spans], dtype=np.int64)
+        hi = np.array([b for _, b in spans], dtype=np.int64)
+        sizes = np.maximum(number[hi] - number[lo], 1)
+        logits = self.bias + (total[hi] - total[lo]) / np.sqrt(sizes)
+        best = int(np.argmax(logits))
+        a, b = spans[best]
+        score = _sigmoid(float(logits[best]))
+        limit = explain if score >= explain_from else 0
+        top = _top_grams(grams, contrib, a, b, float(np.sqrt(sizes[best])), limit)
+        start, end = _original_span(grams, a, b)
+        return Window(score, start, end, best, len(spans), top)
+
+    def score(self, text: str) -> float:
+        """Probability-like score (0..1) of the best window."""
+        return self.best_window(text).score
+
+
+def windows(size: int, window: int, stride: int) -> Iterator[tuple[int, int]]:
+    """[start, end) windows over `size` collapsed bytes: one when the text fits, else windows
+    `stride` apart with the last one flush with the end."""
+    if size <= window:
+        yield 0, size
+        return
+    start = 0
+    while start + window < size:
+        yield start, start + window
+        start += stride
+    yield size - window, size
+
+
+def _top_grams(
+    grams: Grams, contrib: npt.NDArray[np.float64], a: int, b: int, norm: float, limit: int
+) -> tuple[tuple[str, float], ...]:
+    """The n-grams of window [a, b) with the largest summed contribution to its logit."""
+    if limit <= 0:
+        return ()
+    inside = np.flatnonzero((grams.starts >= a) & (grams.starts < b))
+    if not len(inside):
+        return ()
+    order = inside[np.argsort(-contrib[inside], kind="stable")[: limit * 8]]
+    summed: dict[str, float] = {}
+    for i in order.tolist():
+        if contrib[i] <= 0:
+            break
+        text = grams.data[int(grams.starts[i]) : int(grams.ends[i])].decode("utf-8", "replace")
+        key = f"{KINDS[int(grams.kinds[i])][0]}:{text}"
+        summed[key] = summed.get(key, 0.0) + float(contrib[i]) / norm
+    ranked = sorted(summed.items(), key=lambda kv: -kv[1])[:limit]
+    return tuple((k, round(v, 3)) for k, v in ranked)
+
+
+def _original_span(grams: Grams, a: int, b: int) -> tuple[int, int]:
+    """Collapsed-byte window [a, b) -> span of the caller's original text."""
+    if b <= a or not len(grams.byte_to_char):
+        return 0, 0
+    lo = int(grams.byte_to_char[a])
+    hi = int(grams.byte_to_char[b - 1]) + 1
+    return grams.to_original(lo, hi)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _strip_zip_times(data: bytes) -> bytes:
+    """np.savez stamps the current time into the zip; fixed bytes make training reproducible.
+
+    Rewrites the DOS time/date fields of every local and central directory header."""
+    import zipfile
+
+    source = zipfile.ZipFile(BytesIO(data))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()
