@@ -76,6 +76,20 @@ def test_key_split_across_two_url_path_segments_is_reassembled(pipeline: Pipelin
     assert token not in json.dumps(verdict.to_dict())
 
 
+def test_aws_key_id_lower_cased_in_a_dns_label_is_caught(pipeline: Pipeline) -> None:
+    host = f"{aws_key_id().lower()}.collector.example"
+    verdict = pipeline.scan(Message(Direction.REQUEST, url=f"http://{host}/", destination=host))
+    assert verdict.action is Action.BLOCK
+    assert "dlp.aws_access_key_id" in rules(verdict.findings)
+    assert host not in json.dumps(verdict.to_dict()).lower()
+
+
+def test_ordinary_and_near_miss_host_names_pass(pipeline: Pipeline) -> None:
+    for host in ("api.github.com", "akiaprojects.example.com", "akia.example.org"):
+        verdict = pipeline.scan(Message(Direction.REQUEST, url=f"http://{host}/", destination=host))
+        assert verdict.action is Action.ALLOW, (host, verdict.findings)
+
+
 def test_split_across_header_and_query_value(pipeline: Pipeline) -> None:
     token = slack_bot_token()
     message = Message(

@@ -200,6 +200,10 @@ class Pipeline:
     def _units(self, message: Message, body: str) -> Iterator[_Unit]:
         if message.url:
             yield _Unit("url", message.url)
+        if message.destination and not message.destination.isupper():
+            # DNS names are case-insensitive and usually arrive lower-cased, so an upper-case
+            # credential format (an AWS key id) hidden in a label only shows folded back.
+            yield _Unit("destination", message.destination.upper())
         for name, value in message.headers:
             if name.lower() not in _TRANSPORT_HEADERS:
                 yield _Unit(f"header:{name.lower()}", value)

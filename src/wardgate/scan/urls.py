@@ -461,7 +461,11 @@ def _host_findings(p: ParsedUrl, policy: UrlPolicy) -> list[Finding]:
     if len(labels) > policy.subdomain_max_labels or any(
         _label_suspicious(label, policy.subdomain_max_label) for label in sub
     ):
-        out.append(_finding("url.high_entropy_subdomain", Severity.MEDIUM, p.host_span, shown))
+        # The labels are what is suspected of carrying data: never show them in clear.
+        masked = ".".join([*(mask_secret(label) for label in sub), *labels[-2:]])
+        out.append(
+            _finding("url.high_entropy_subdomain", Severity.MEDIUM, p.host_span, _safe_host(masked))
+        )
     return out
 
 
