@@ -20,12 +20,14 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wardgate.scan.split import MAX_FRAGMENTS, Fragment
 from wardgate.state.fragments import FragmentWindow
-from wardgate.state.redis import RedisConnection
 from wardgate.state.store import StateUnavailable
+
+if TYPE_CHECKING:  # redis-py loads only when the Redis backend is configured
+    from wardgate.state.redis import RedisConnection
 
 _MAX_KEY = 200  # longer destinations are keyed by their hash
 

@@ -17,11 +17,10 @@ from wardgate.config.models import (
     StateBackend,
     StateSettings,
 )
-from wardgate.state.drip import DripHistory, LocalDrip, RedisDrip
+from wardgate.state.drip import DripHistory, LocalDrip
 from wardgate.state.fragments import FragmentWindow
 from wardgate.state.health import StateHealth
 from wardgate.state.kv import KeyValueStore, MemoryKeyValueStore
-from wardgate.state.redis import RedisConnection, RedisKeyValueStore, RedisStore
 from wardgate.state.store import MemoryStore, StateStore
 
 
@@ -70,6 +69,10 @@ def build_state(
                 [f"state.url_env: {settings.url_env} must hold a redis:// or unix:// URL"]
             )
     assert url is not None  # StateSettings requires url or url_env for redis
+    # redis-py (about 10 MB resident) is imported only by processes that use it
+    from wardgate.state.drip import RedisDrip
+    from wardgate.state.redis import RedisConnection, RedisKeyValueStore, RedisStore
+
     connection = RedisConnection.from_url(
         url,
         prefix=settings.prefix,
