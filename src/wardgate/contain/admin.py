@@ -8,9 +8,9 @@ The admin port is bound in the host's network namespace, which the command canno
 one way left is wardgate's own proxy, which connects from the host's namespace: so the
 proxy's upstream pool refuses every connection that could land on the admin port, whatever the
 mode, `ssrf.allow` or the rules say (audit mode lets an SSRF block through; this never). The
-admin token is kept out of the command's environment (env.py); the token file in
-$WARDGATE_HOME is the command's to read if it runs as the same user, which is why the proxy
-guard, not the token, is what keeps the agent from approving its own requests.
+admin token is kept out of the command's environment (env.py) and its file hidden from it
+(cover.py); but a root COMMAND could lift that cover, which is why the proxy guard, not the
+token, is what keeps the agent from approving its own requests.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from wardgate.config.models import parse_endpoint
 from wardgate.proxy.ca import default_home
 from wardgate.proxy.server import ProxyServer, status_payload
 from wardgate.proxy.upstream import Upstream, UpstreamPool
+from wardgate.state.kv import KeyValueStore
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -95,13 +96,25 @@ class GuardedPool(UpstreamPool):
 
 
 async def serve_admin(
-    proxy: ProxyServer, config: Config, environ: Mapping[str, str]
+    proxy: ProxyServer,
+    config: Config,
+    environ: Mapping[str, str],
+    *,
+    kv: KeyValueStore | None = None,
 ) -> asyncio.Server:
     """Attach the admin runtime to `proxy`, guard its pool, listen on admin.listen and say
     where the dashboard is (on stderr, before the command starts). `environ` holds at most
-    the admin token variable. ConfigError when the port cannot be bound."""
+    the admin token variable; `kv` is the store the kill switch reads (the dashboard's
+    button sets it). ConfigError when the port cannot be bound."""
     host, port = parse_endpoint(config.admin.listen)
-    admin = build_admin(config, proxy.sink, environ=environ, home=default_home())
+    admin = build_admin(
+        config,
+        proxy.sink,
+        environ=environ,
+        home=default_home(),
+        kv=kv,
+        current_config=lambda: proxy.config,
+    )
     try:
         guard = AdminGuard(host, port)
         proxy.pool.close()

@@ -7,12 +7,12 @@ over, start COMMAND.
               └ COMMAND
 
 The child cannot do the rest itself: unshare(CLONE_NEWPID) puts only its children in the new
-PID namespace. init mounts the sandbox's own /proc, binds the sockets inside the new network
-namespace (so they are the only way out of it; wardgate, still in the host's namespace, serves
-them), and starts COMMAND once wardgate says "go". When COMMAND exits, init exits with its
-status and the kernel kills whatever COMMAND left running in the namespace. COMMAND itself is
-never pid 1: pid 1 ignores signals it has no handler for, which would change how COMMAND
-reacts to them.
+PID namespace. init mounts the sandbox's own /proc, hides wardgate's own files (cover.py),
+binds the sockets inside the new network namespace (so they are the only way out of it;
+wardgate, still in the host's namespace, serves them), and starts COMMAND once wardgate says
+"go". When COMMAND exits, init exits with its status and the kernel kills whatever COMMAND
+left running in the namespace. COMMAND itself is never pid 1: pid 1 ignores signals it has
+no handler for, which would change how COMMAND reacts to them.
 
 Each process dies with its parent (PR_SET_PDEATHSIG), so the sandbox never outlives the wardgate
 that is its only route out. Everything here runs in forked processes and never returns: every
@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from wardgate.contain import libc
+from wardgate.contain.cover import Cover, CoverError, apply
 from wardgate.contain.namespaces import (
     NamespaceError,
     bind_resolv_conf,
@@ -69,10 +70,12 @@ def run_child(
     env: Mapping[str, str],
     resolv_conf: str,
     parent: int,
+    cover: Cover,
 ) -> NoReturn:
     """Enter the namespaces, start init in them and relay to it; report failures over
-    `control`. Exits with init's status, which is COMMAND's."""
-    _guarded(control, lambda: _isolate_and_relay(control, argv, env, resolv_conf, parent))
+    `control`. Exits with init's status, which is COMMAND's. `cover` says which of
+    wardgate's files init hides from COMMAND (cover.py)."""
+    _guarded(control, lambda: _isolate_and_relay(control, argv, env, resolv_conf, parent, cover))
 
 
 def _guarded(control: socket.socket, body: Callable[[], int]) -> NoReturn:
@@ -98,6 +101,7 @@ def _isolate_and_relay(
     env: Mapping[str, str],
     resolv_conf: str,
     parent: int,
+    cover: Cover,
 ) -> int:
     libc.set_parent_death_signal(signal.SIGKILL)
     if os.getppid() != parent:
@@ -112,7 +116,7 @@ def _isolate_and_relay(
     init = os.fork()
     if init == 0:
         os.close(alive_writer)
-        _guarded(control, lambda: _init(control, argv, env, resolv_conf, how, alive))
+        _guarded(control, lambda: _init(control, argv, env, resolv_conf, cover, how, alive))
     os.close(alive)
     control.close()
     return relay(init)
@@ -123,6 +127,7 @@ def _init(
     argv: Sequence[str],
     env: Mapping[str, str],
     resolv_conf: str,
+    cover: Cover,
     how: str,
     alive: int,
 ) -> int:
@@ -135,6 +140,11 @@ def _init(
         notes.append("no-resolv-conf")
     if not mount_proc():
         notes.append("no-proc")
+    try:
+        apply(cover)
+    except CoverError as exc:
+        _report(control, f"err:{exc}")
+        return EXIT_SETUP
     loopback_up()
     sockets = listening_sockets()
     socket.send_fds(control, [f"ok:{','.join(notes)}".encode()], [s.fileno() for s in sockets])

@@ -13,7 +13,7 @@ import pwd
 import sys
 from typing import Any
 
-from wardgate.config import ConfigError, load_config
+from wardgate.config import Config, ConfigError, load_config
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -81,20 +81,35 @@ def _sandbox(args: argparse.Namespace) -> int:
         argv = argv[1:]
     if not argv:
         raise ValueError("sandbox: give the command after --, e.g. wardgate sandbox -- bash")
+    options = {
+        "config": os.path.abspath(args.config) if args.config else None,
+        "preset": args.preset,
+        "mode": args.mode,
+        "allow_internal": list(args.allow_internal),
+        "audit_log": os.path.abspath(args.audit_log) if args.audit_log else None,
+        "admin": args.admin,
+    }
+    config = load_sandbox_config(options)
     base = load_config(args.config, preset=args.preset)
-    overrides: dict[str, Any] = {}
-    if args.mode:
-        overrides["mode"] = args.mode
-    if args.allow_internal:
-        overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
-    if args.audit_log:
-        overrides["audit"] = {"file": os.path.abspath(args.audit_log)}
-    if args.admin:  # a section: keep the file's admin.token_file
-        overrides["admin"] = {"listen": args.admin}
-    config = load_config(args.config, preset=args.preset, overrides=overrides or None)
     # Unlike `run`, no admin port by default: two sandboxes side by side must not collide.
     admin = bool(args.admin) or "listen" in base.admin.model_fields_set
-    return run_sandbox(config, argv, os.environ, admin=admin)
+    return run_sandbox(config, argv, os.environ, admin=admin, options=options)
+
+
+def load_sandbox_config(options: dict[str, Any]) -> Config:
+    """The configuration file plus the command line's options; the host process calls it
+    again on every hot reload, with the same (JSON-safe) `options`."""
+    base = load_config(options["config"], preset=options["preset"])
+    overrides: dict[str, Any] = {}
+    if options["mode"]:
+        overrides["mode"] = options["mode"]
+    if options["allow_internal"]:
+        overrides["ssrf"] = {"allow": [*base.ssrf.allow, *options["allow_internal"]]}
+    if options["audit_log"]:
+        overrides["audit"] = {"file": options["audit_log"]}
+    if options["admin"]:  # a section: keep the file's admin.token_file
+        overrides["admin"] = {"listen": options["admin"]}
+    return load_config(options["config"], preset=options["preset"], overrides=overrides or None)
 
 
 def _uid(value: str | None) -> int:

@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import socket
 import time
-from typing import cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import dns.exception
 import dns.flags
@@ -27,9 +28,21 @@ import dns.rdatatype
 import dns.rrset
 
 from wardgate.audit import AuditEvent, Sink
-from wardgate.contain.dnspolicy import MALFORMED, DnsPolicy, QueryError, parse_query
+from wardgate.contain.dnspolicy import (
+    MALFORMED,
+    DnsDecision,
+    DnsPolicy,
+    QueryError,
+    parse_query,
+    shown_name,
+)
+from wardgate.policy.killswitch import KillSwitch
 from wardgate.proxy.resolve import ResolveError, ResolveFailure, Resolver
+from wardgate.scan.catalog import KILL_SWITCH
 from wardgate.scan.types import Action, Direction, Finding, Layer, RuleDecision, Severity, Verdict
+
+if TYPE_CHECKING:
+    from wardgate.proxy.server import ProxyServer
 
 TTL = 30  # seconds; short, so a policy change is seen soon
 _MAX_INFLIGHT = 256
@@ -41,12 +54,24 @@ _UDP_MAX = 4096
 
 
 class DnsServer:
-    """Answers queries through `policy`, resolving allowed names with `resolver`."""
+    """Answers queries through `policy`, resolving allowed names with `resolver`.
 
-    def __init__(self, policy: DnsPolicy, resolver: Resolver, sink: Sink) -> None:
-        self.policy = policy
+    `policy` is a DnsPolicy, or a function returning the current one (the sandbox's follows
+    hot reloads). While `killswitch` is engaged every query is refused, in audit mode too:
+    a name is a channel out as much as a request is."""
+
+    def __init__(
+        self,
+        policy: DnsPolicy | Callable[[], DnsPolicy],
+        resolver: Resolver,
+        sink: Sink,
+        *,
+        killswitch: KillSwitch | None = None,
+    ) -> None:
+        self._policy = policy if callable(policy) else (lambda: policy)
         self.resolver = resolver
         self.sink = sink
+        self.killswitch = killswitch
         self._inflight = 0
         self._tcp_clients = 0
         self._servers: list[asyncio.Server] = []
@@ -59,6 +84,10 @@ class DnsServer:
         transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=udp)
         self._udp = transport
         self._servers.append(await asyncio.start_server(self._on_tcp, sock=tcp))
+
+    @property
+    def policy(self) -> DnsPolicy:
+        return self._policy()
 
     def close(self) -> None:
         if self._udp is not None:
@@ -80,7 +109,10 @@ class DnsServer:
             if exc.query_id is None:
                 return None
             return _bare_response(exc.query_id, exc.rcode)
-        decision = self.policy.decide(query.name, time.monotonic())
+        if self.killswitch is not None and self.killswitch.engaged:
+            decision = _killed(query.name, self.killswitch.reason)
+        else:
+            decision = self.policy.decide(query.name, time.monotonic())
         response = dns.message.make_response(query.message)
         response.flags |= dns.flags.RA
         error = None
@@ -203,6 +235,27 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         self._server.on_datagram(data, cast(tuple[str, int], addr))
+
+
+def following(proxy: ProxyServer) -> Callable[[], DnsPolicy]:
+    """The DNS policy of the proxy's current configuration, rebuilt when a hot reload swaps
+    the proxy's policy (same configuration, same pipeline: the stub and the proxy never
+    disagree). The volume window starts afresh then."""
+    built: list[tuple[object, DnsPolicy]] = []
+
+    def current() -> DnsPolicy:
+        policy = proxy.policy
+        if not built or built[0][0] is not policy:
+            built[:] = [(policy, DnsPolicy(policy.config, policy.pipeline.scan))]
+        return built[0][1]
+
+    return current
+
+
+def _killed(name: str, reason: str) -> DnsDecision:
+    finding = Finding(Layer.POLICY, KILL_SWITCH, Severity.CRITICAL, 0, 0, reason)
+    verdict = Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
+    return DnsDecision(verdict, False, dns.rcode.REFUSED, shown_name(name, allowed=False))
 
 
 def _udp_size(message: dns.message.Message) -> int:

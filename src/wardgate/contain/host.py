@@ -6,11 +6,18 @@ proxy, the DNS stub and, when asked for, the admin port (admin.py), tells the ch
 serves until the command exits. Then it exits with the command's status (128+N when a signal
 N ended it).
 
-Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT stay blocked in every thread (sandbox.py blocked
-them before the fork); one thread takes them with sigtimedwait and forwards each to the
-sandbox child through a pidfd, which passes it on down to the command (relay.py). A signal the
-terminal generated (si_code SI_KERNEL, e.g. Ctrl-C) already reached the command, which shares
-our process group, so it is not sent twice.
+Next to the proxy it runs what `wardgate run` runs (config/reload.py): the kill switch
+(sentinel file, SIGUSR1, the admin API's button) and, with a configuration file, hot reload
+when that file changes; the DNS stub follows both. Every event also goes to the audit store,
+so `wardgate logs` shows sandboxed sessions.
+
+Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT are the command's: they stay blocked in every
+thread (sandbox.py blocked them before the fork); one thread takes them with sigtimedwait and
+forwards each to the sandbox child through a pidfd, which passes it on down to the command
+(relay.py). So SIGHUP does not reload here (a reload follows the file instead). SIGUSR1 is
+wardgate's own: it toggles the kill switch and is never forwarded. A signal the terminal
+generated (si_code SI_KERNEL, e.g. Ctrl-C) already reached the command, which shares our
+process group, so it is not sent twice.
 """
 
 from __future__ import annotations
@@ -23,12 +30,16 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wardgate.config import Config, ConfigError
 from wardgate.contain.child import EXIT_SETUP
 from wardgate.contain.relay import FORWARDED, SI_KERNEL, exit_code
+
+if TYPE_CHECKING:
+    from wardgate.proxy.server import ProxyServer
 
 try:
     import uvloop
@@ -73,34 +84,79 @@ async def _wait_exit(pidfd: int) -> None:
 
 async def _serve(state: dict[str, Any], env: dict[str, str], pidfd: int) -> None:
     # Imported here, inside main's error handling: a broken install must still end the child.
+    from wardgate.config.reload import start_runtime
     from wardgate.contain.admin import serve_admin
-    from wardgate.contain.dnspolicy import DnsPolicy
-    from wardgate.contain.dnsserver import DnsServer
+    from wardgate.contain.dnsserver import DnsServer, following
+    from wardgate.contain.env import secret_names
     from wardgate.proxy.app import build_server, warm_up
+    from wardgate.proxy.ca import default_home
+    from wardgate.state.factory import build_state
 
     config = Config.model_validate(state["config"])
-    proxy = build_server(config, env)
-    env.clear()  # the values now live only inside the env-leak detector
+    stores = build_state(config.state, config.split_secrets, env)
+    proxy = build_server(config, env, stores)
+    options = state["reload"]
+    # What a reload needs to rebuild the env-leak detector: the secret-looking values, kept
+    # in memory as `wardgate run` keeps them (never in the environment); nothing without one.
+    secrets = {k: env[k] for k in secret_names(env, config)} if options else {}
+    env.clear()
     warm_up(proxy.pipeline)
     admin_env = state["admin"]
-    admin = None if admin_env is None else await serve_admin(proxy, config, admin_env)
-    dns_server = DnsServer(DnsPolicy(config, proxy.pipeline.scan), proxy.resolver, proxy.sink)
+    if admin_env is None:
+        _add_store(proxy, config)
+        admin = None
+    else:
+        admin = await serve_admin(proxy, config, admin_env, kv=stores.kv)
+    runtime = start_runtime(
+        proxy,
+        secrets,
+        load=None if options is None else _loader(options),
+        path=None if options is None else options["config"],
+        home=default_home(),
+        store=stores.kv,
+    )
+    dns_server = DnsServer(
+        following(proxy), proxy.resolver, proxy.sink, killswitch=runtime.killswitch
+    )
     control = socket.socket(fileno=state["control"])
     server = await proxy.serve(sock=socket.socket(fileno=state["proxy"]))
     await dns_server.start(
         socket.socket(fileno=state["dns_udp"]), socket.socket(fileno=state["dns_tcp"])
     )
+    await runtime.start()  # a sentinel present now blocks the command's first request
     try:
         control.send(b"go")
         control.close()
         async with server:
             await _wait_exit(pidfd)
     finally:
+        await runtime.close()
         if admin is not None:
             admin.close()
         dns_server.close()
+        await stores.close()
         proxy.close()
         proxy.sink.close()
+
+
+def _add_store(proxy: ProxyServer, config: Config) -> None:
+    """Without the admin port, the audit store still gets every event (`wardgate logs`), as
+    under `wardgate run`; serve_admin adds it itself."""
+    from wardgate.admin.runtime import open_store
+    from wardgate.audit.sinks import MultiSink
+    from wardgate.proxy.ca import default_home
+
+    store = open_store(config, default_home())
+    if store is not None:
+        base = proxy.sink
+        sinks = list(base.sinks) if isinstance(base, MultiSink) else [base]
+        proxy.use_sink(MultiSink([*sinks, store]))
+
+
+def _loader(options: dict[str, Any]) -> Callable[[], Config]:
+    from wardgate.contain.cli import load_sandbox_config
+
+    return lambda: load_sandbox_config(options)
 
 
 def main(argv: list[str]) -> int:

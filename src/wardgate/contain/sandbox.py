@@ -2,7 +2,8 @@
 
 1. Write the sandbox's resolv.conf (and, with TLS interception, a CA bundle) to a private
    temporary directory.
-2. Fork the child (child.py): it enters new namespaces and starts their init, which binds
+2. Fork the child (child.py): it enters new namespaces and starts their init, which covers
+   wardgate's own files (cover.py: $WARDGATE_HOME and the rest, planned here), binds
    127.0.0.1:8888 and 127.0.0.53:53 there and passes the sockets back over a Unix socket
    (SCM_RIGHTS).
 3. Re-exec this process as `python -m wardgate.contain.host` with an environment that has no
@@ -25,10 +26,12 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from wardgate.admin.token import ENV as ADMIN_TOKEN_ENV
 from wardgate.config import Config, ConfigError
 from wardgate.contain.child import DNS_ADDRESS, EXIT_SETUP, PROXY_ADDRESS, run_child
+from wardgate.contain.cover import plan
 from wardgate.contain.env import command_env, without_secrets, write_ca_bundle
 from wardgate.contain.relay import FORWARDED
 
@@ -58,13 +61,29 @@ def prepare_files(directory: Path, config: Config) -> Path | None:
 
 
 def run_sandbox(
-    config: Config, argv: Sequence[str], environ: Mapping[str, str], *, admin: bool = False
+    config: Config,
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    admin: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> int:
     """Run `argv` in the sandbox; returns only on failure before the re-exec (exit code).
-    With `admin`, wardgate also serves the admin port on `config.admin.listen`."""
+    With `admin`, wardgate also serves the admin port on `config.admin.listen`. `options`
+    (cli.load_sandbox_config's) rebuild the configuration on a hot reload; with no
+    configuration file among them there is nothing to reload."""
+    from wardgate.proxy.ca import default_home
+
     workdir = Path(tempfile.mkdtemp(prefix="wardgate-sandbox-"))
     workdir.chmod(0o755)  # the command (maybe another uid in a user namespace) reads files here
     bundle = prepare_files(workdir, config)
+    config_file = (options or {}).get("config")
+    try:
+        cover = plan(config, default_home(), config_file, workdir)
+    except OSError as exc:
+        _remove(workdir)
+        print(f"wardgate sandbox: cannot prepare {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_SETUP
     env = command_env(environ, PROXY_URL, bundle)
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)  # from here on, forwarded to the child
@@ -72,7 +91,7 @@ def run_sandbox(
     pid = os.fork()
     if pid == 0:
         parent_end.close()
-        run_child(child_end, argv, env, str(workdir / "resolv.conf"), parent)
+        run_child(child_end, argv, env, str(workdir / "resolv.conf"), parent, cover)
     child_end.close()
     message, fds, _, _ = socket.recv_fds(parent_end, _MAX_REPORT, 3)
     if not message.startswith(b"ok:") or len(fds) != 3:
@@ -107,6 +126,7 @@ def run_sandbox(
         "workdir": str(workdir),
         # The admin token travels like the command's secrets: never in wardgate's environ.
         "admin": {k: v for k, v in environ.items() if k == ADMIN_TOKEN_ENV} if admin else None,
+        "reload": options if config_file else None,
     }
     memfd = os.memfd_create("wardgate-sandbox-state", 0)
     os.write(memfd, json.dumps(state).encode())
