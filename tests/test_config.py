@@ -323,7 +323,7 @@ def test_rule_errors_use_the_users_paths(tmp_path: Path) -> None:
     assert "rules.Bad Key: expected a rule id '<layer>.<name>'" in message
     assert "rules.dlp.jwt.destinations[0]: expected a host name or glob" in message
     assert "rules.dlp.aws[1].action: expected one of 'off'" in message
-    assert "rules.dlp.gcp.action: required key is missing" in message
+    assert "rules.dlp.gcp: a rule override needs an action, a mode or both" in message
 
 
 def test_yaml_unquoted_off_means_off(tmp_path: Path) -> None:
@@ -571,4 +571,6 @@ def test_missing_key_blamed_on_the_layer_that_wrote_the_mapping(tmp_path: Path) 
     path = write(tmp_path, "rules:\n  dlp.a: {action: warn}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, overrides={"rules": {"dlp.x": {"destinations": ["a.com"]}}})
-    assert str(info.value) == "command line: rules.dlp.x.action: required key is missing"
+    assert str(info.value) == (
+        "command line: rules.dlp.x: a rule override needs an action, a mode or both"
+    )

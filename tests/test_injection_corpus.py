@@ -1,6 +1,6 @@
 """Regression floor for the injection scanner on the public development corpus.
 
-The corpus (/work/shared/corpus) is read directly from its gzip files. Floors are the rates
+The corpus (../shared/corpus, or $WARDGATE_CORPUS) is read directly from its gzip files. Floors are the rates
 reached when the rules were tuned, minus a small margin for recall and plus one for false
 positives, so a rule change that loses detections or adds noise fails here. Rows that
 DISCUSS prompt injection (security_discussion, hard_negative_security_prose) are labelled
@@ -14,16 +14,14 @@ import gzip
 import json
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 
 import pytest
 
+from conftest import CORPUS_DIR
 from wardgate.scan.injection import DEFAULT_THRESHOLD, scan_injection
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = CORPUS_DIR
 QUOTES_ATTACKS = {"security_discussion", "hard_negative_security_prose"}
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="development corpus not present")
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:

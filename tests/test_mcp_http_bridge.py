@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("mcp")
-
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
@@ -47,13 +44,16 @@ def ws_upstream(tmp_path: Path) -> Iterator[str]:
         stop(process)
 
 
-def _checklist(url: str, audit: Path, *extra: str) -> dict[str, Any]:
+def _checklist(
+    url: str, audit: Path, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One session through the bridge: list, call, trigger the rug pull, re-list, then the
-    calls wardgate must refuse."""
+    calls wardgate must refuse. `env`: the bridge's whole environment (default: the SDK's)."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "wardgate.mcp.cli", "--upstream", url, "--allow-internal", "127.0.0.0/8",
               "--audit-log", str(audit), *extra],
+        env=env,
     )  # fmt: skip
     encoded = base64.b64encode(_aws_key().encode()).decode()
     outcome: dict[str, Any] = {"encoded": encoded}

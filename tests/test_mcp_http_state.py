@@ -12,9 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("mcp")
-
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError

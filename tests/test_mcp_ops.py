@@ -20,9 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("mcp")
-
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client

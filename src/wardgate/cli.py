@@ -365,7 +365,7 @@ def _batch_message(raw: bytes, direction: Direction, destination: str) -> Messag
 def _print_human(verdict: Verdict, config: Config, out: IO[str]) -> None:
     findings = verdict.decisions
     label = verdict.action.value.upper()
-    if config.mode.value == "audit" and verdict.action.rank >= Action.REDACT.rank:
+    if verdict.audited(config.mode.value == "audit") and verdict.action.rank >= Action.REDACT.rank:
         label += " (audit mode: would be logged and passed)"
     out.write(f"{label}: {len(findings)} finding{'s' if len(findings) != 1 else ''}\n")
     for d in findings:

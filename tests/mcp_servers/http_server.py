@@ -1,6 +1,6 @@
 """The evil server's tools (evil_server.py) served over MCP Streamable HTTP by uvicorn.
 
-    python http_server.py PORT [--json | --resumable | --sse]
+    python http_server.py PORT [--json | --resumable | --sse] [--tls CERT KEY]
 
 `--json` makes the server answer POSTs with JSON bodies instead of SSE streams; `--resumable`
 keeps every event in memory so a client can resume a stream with Last-Event-ID; `--sse`
@@ -86,7 +86,11 @@ def main() -> None:
     else:
         store = MemoryEventStore() if "--resumable" in flags else None
         app = server.streamable_http_app(json_response="--json" in flags, event_store=store)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    tls: dict[str, Any] = {}
+    if "--tls" in flags:  # --tls CERT KEY: serve https (a leaf for 127.0.0.1 / localhost)
+        at = flags.index("--tls")
+        tls = {"ssl_certfile": flags[at + 1], "ssl_keyfile": flags[at + 2]}
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **tls)
 
 
 if __name__ == "__main__":

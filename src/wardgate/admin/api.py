@@ -16,6 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from wardgate.admin.live import EventHub
+from wardgate.admin.recent import query_recent
 from wardgate.admin.token import AdminToken
 from wardgate.audit.events import MASK, redact_url
 from wardgate.audit.metrics import CONTENT_TYPE as METRICS_TYPE
@@ -137,9 +138,11 @@ class AdminApi:
         if path == "/metrics":
             return self._metrics()
         if path == "/api/events":
-            store = self._store()
             query = EventQuery.from_params(request.params)
-            page = await asyncio.to_thread(store.query, query)
+            if self.store is None and self.hub is not None:  # no SQLite: the recent ring
+                page = query_recent(self.hub.events(), query)
+            else:
+                page = await asyncio.to_thread(self._store().query, query)
             return json_reply(200, {"events": page.events, "next_cursor": page.next_cursor})
         if path == "/api/stats":
             store = self._store()

@@ -54,7 +54,19 @@ def format_ts(epoch_ms: int) -> str:
     """RFC 3339 UTC with milliseconds ("2026-11-26T01:02:03.456Z"); integer maths, no float
     rounding, so the stamp and the event id made from the same instant always agree."""
     secs, millis = divmod(epoch_ms, 1000)
-    return f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+    cached_secs, prefix = _last_second
+    if secs != cached_secs:  # formatting a datetime is most of the cost: once per second
+        prefix = f"{datetime.fromtimestamp(secs, UTC):%Y-%m-%dT%H:%M:%S}"
+        _set_last_second(secs, prefix)
+    return f"{prefix}.{millis:03d}Z"
+
+
+_last_second: tuple[int, str] = (-1, "")
+
+
+def _set_last_second(secs: int, prefix: str) -> None:
+    global _last_second
+    _last_second = (secs, prefix)  # one tuple, swapped whole: safe across threads
 
 
 def _now_ms() -> int:
@@ -73,11 +85,21 @@ class _MonotonicIds:
         self._lock = threading.Lock()
         self._last_ms = 0
         self._last_rand = 0
+        self._pool = b""
+
+    def _random(self) -> int:
+        """80 fresh random bits; os.urandom is read 64 ids at a time (a system call per id
+        was a measurable part of a proxied request). Called under the lock."""
+        size = _RANDOM_BITS // 8
+        if not self._pool:
+            self._pool = os.urandom(size * 64)
+        value, self._pool = self._pool[:size], self._pool[size:]
+        return int.from_bytes(value, "big")
 
     def next(self, now_ms: int) -> str:
         with self._lock:
             if now_ms > self._last_ms:
-                ms, rand = now_ms, int.from_bytes(os.urandom(_RANDOM_BITS // 8), "big")
+                ms, rand = now_ms, self._random()
             else:
                 ms, rand = self._last_ms, self._last_rand + 1
                 if rand >> _RANDOM_BITS:  # 2**80 ids in one millisecond: borrow the next one
@@ -184,20 +206,33 @@ class AuditFinding(BaseModel):
     severity: Severity
     excerpt: Annotated[str, _clipped(MAX_EXCERPT)]
     action: Action | None = None  # what policy assigned to this rule (the event may be milder)
+    mode: Mode | None = None  # set when per-rule modes decided the event: this rule's mode
     decoded_via: tuple[str, ...] | None = None
     field: str | None = None
 
     @classmethod
-    def from_finding(cls, finding: Finding, action: Action | None = None) -> AuditFinding:
+    def from_finding(
+        cls, finding: Finding, action: Action | None = None, mode: str | None = None
+    ) -> AuditFinding:
         return cls(
             layer=finding.layer,
             rule=finding.rule,
             severity=finding.severity,
             excerpt=finding.excerpt,
             action=action,
+            mode=_mode(mode),
             decoded_via=finding.decoded_via or None,
             field=finding.field or None,
         )
+
+
+def _mode(value: str | None) -> Mode | None:
+    """A verdict's or decision's mode (a plain string in the sans-I/O core) as the event's."""
+    if value == "audit":
+        return "audit"
+    if value == "enforce":
+        return "enforce"
+    return None
 
 
 class AuditEvent(BaseModel):
@@ -226,11 +261,16 @@ class AuditEvent(BaseModel):
 
     @model_validator(mode="after")
     def _check_mode(self) -> AuditEvent:
-        """Audit mode never acts, so it can only log allow or warn; enforce has nothing 'would'."""
+        """Audit mode never acts, so it can only log allow or warn; in enforce mode `would_action`
+        only names a stronger action that a rule in audit mode (per-rule `mode`) held back."""
         if self.mode == "audit" and self.action not in (Action.ALLOW, Action.WARN):
             raise ValueError(f"audit mode cannot log action {self.action.value!r}")
-        if self.mode == "enforce" and self.would_action is not None:
-            raise ValueError("would_action is only set in audit mode")
+        if (
+            self.mode == "enforce"
+            and self.would_action is not None
+            and self.would_action.rank <= self.action.rank
+        ):
+            raise ValueError("in enforce mode would_action must be stronger than action")
         return self
 
     @classmethod
@@ -255,18 +295,25 @@ class AuditEvent(BaseModel):
         """Build the event for a pipeline verdict.
 
         In audit mode the message passes: the logged action is "warn" for anything stronger than
-        warn and `would_action` records what enforce would have done. The URL is redacted here
-        so no caller can forget. Pass `event_id` when the transport already quoted it (block
-        body, X-Wardgate-Event header). Only the MAX_FINDINGS strongest findings are kept.
+        warn and `would_action` records what enforce would have done. A verdict decided by
+        per-rule modes (`verdict.mode`) is logged in its own mode, whatever `mode` says. The
+        URL is redacted here so no caller can forget. Pass `event_id` when the transport
+        already quoted it (block body, X-Wardgate-Event header). Only the MAX_FINDINGS
+        strongest findings are kept.
         """
         now = _now_ms()
-        action, would = verdict.action, None
+        mode = _mode(verdict.mode) or mode  # per-rule modes decided it: they override the global
+        action, would = verdict.action, verdict.would_action
         if mode == "audit":
-            would = action
+            would = would or action
             if action.rank > Action.WARN.rank:
                 action = Action.WARN
         ranked = sorted(verdict.decisions, key=lambda d: -d.action.rank)
-        findings = tuple(AuditFinding.from_finding(d.finding, d.action) for d in ranked)
+        per_rule = verdict.mode is not None
+        findings = tuple(
+            AuditFinding.from_finding(d.finding, d.action, d.mode if per_rule else None)
+            for d in ranked
+        )
         return cls(
             ts=format_ts(now),
             event_id=event_id or new_event_id(now),

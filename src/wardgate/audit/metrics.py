@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -101,13 +102,14 @@ class Metrics:
         self.audit_healthy.set(1)
         self._destination = _Bounded(MAX_DESTINATIONS)
         self._rule = _Bounded(MAX_RULES)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A gauge whose value is read at scrape time (open connections, pending approvals)."""
         Gauge(name, documentation, registry=self.registry).set_function(read)
 
     def observe_scan(self, direction: str, seconds: float) -> None:
-        self.scan.labels(direction).observe(seconds)
+        self._child(self.scan, direction).observe(seconds)
 
     def observe_upstream(self, seconds: float) -> None:
         self.upstream.observe(seconds)
@@ -120,13 +122,24 @@ class Metrics:
     # -- the sink ----------------------------------------------------------------------------
 
     def emit(self, event: AuditEvent) -> None:
-        transport, direction = event.transport, event.direction.value
-        self.messages.labels(transport, direction, event.action.value).inc()
-        self.bytes.labels(transport, direction).inc(event.bytes)
-        self.duration.labels(transport).observe(event.duration_ms / 1000)
-        self.destination_messages.labels(self._host_label(event), event.action.value).inc()
+        transport, direction, action = event.transport, event.direction.value, event.action.value
+        child = self._child
+        child(self.messages, transport, direction, action).inc()
+        child(self.bytes, transport, direction).inc(event.bytes)
+        child(self.duration, transport).observe(event.duration_ms / 1000)
+        child(self.destination_messages, self._host_label(event), action).inc()
         for finding in event.findings:
-            self.findings.labels(self._rule(finding.rule), finding.layer.value).inc()
+            child(self.findings, self._rule(finding.rule), finding.layer.value).inc()
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """`metric.labels(*labels)`, remembered: prometheus_client validates and locks on every
+        `labels` call, a cost paid per message otherwise. The cache holds one entry per child
+        the registry holds, which the label bounds (_Bounded) already cap."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def _host_label(self, event: AuditEvent) -> str:
         secret_in_url = any(

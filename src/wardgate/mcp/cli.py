@@ -243,26 +243,39 @@ def _stdio(
 
 
 def _pin(args: argparse.Namespace, argv: list[str]) -> int:
-    """`wardgate mcp pin --out FILE -- COMMAND`: write the server's tool fingerprints."""
+    """`wardgate mcp pin --out FILE -- COMMAND` (or `--upstream URL` for a Streamable HTTP
+    server): write the server's tool fingerprints."""
     from wardgate.mcp import Guard, ToolRegistry, write_pins
+    from wardgate.mcp.pin_http import list_tools_http
     from wardgate.mcp.stdio import list_tools
+    from wardgate.mcp.upstream_client import UpstreamError
 
     sub = argparse.ArgumentParser(prog="wardgate mcp pin")
     sub.add_argument("--out", metavar="FILE", required=True)
     sub.add_argument("--config", metavar="FILE", default=args.config)
     sub.add_argument("--preset", metavar="NAME", default=args.preset)
+    sub.add_argument("--upstream", metavar="URL", help="a Streamable HTTP server instead")
+    sub.add_argument("--header", action="append", default=list(args.header), metavar="'N: V'")
+    sub.add_argument("--allow-internal", action="append", default=list(args.allow_internal))
     sub.add_argument("argv", nargs=argparse.REMAINDER)
     pin_args = sub.parse_args(argv)
     command = list(pin_args.argv)
     if command[:1] == ["--"]:
         command = command[1:]
-    if not command:
-        raise UsageError("mcp pin: give the server command after --")
-    config = load_config(pin_args.config, preset=pin_args.preset)
+    if bool(command) == bool(pin_args.upstream):
+        raise UsageError("mcp pin: give the server command after --, or --upstream URL")
+    base = load_config(pin_args.config, preset=pin_args.preset)
+    allow = {"ssrf": {"allow": [*base.ssrf.allow, *pin_args.allow_internal]}}
+    config = load_config(pin_args.config, preset=pin_args.preset, overrides=allow)
     guard = Guard(config, _scanner(config), registry=ToolRegistry(), destination="pin")
     try:
-        asyncio.run(list_tools(guard, command))
-    except (OSError, ConnectionError, TimeoutError, ValueError) as exc:
+        if pin_args.upstream:
+            headers = _headers(pin_args.header, os.environ)
+            upstream = _http_upstream(config, pin_args.upstream, headers)
+            _run_loop(list_tools_http(guard, upstream))
+        else:
+            asyncio.run(list_tools(guard, command))
+    except (OSError, ConnectionError, TimeoutError, ValueError, UpstreamError) as exc:
         raise UsageError(f"mcp pin: {type(exc).__name__}: {exc}"[:300]) from None
     registry = guard.registry
     pinned = {n: d for n, d in registry.current.items() if n not in registry.removed}
@@ -277,6 +290,7 @@ def _pin(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _http_upstream(config: Config, url: str, headers: Sequence[tuple[str, str]]) -> Any:
+    from wardgate.mcp.tunnel import proxy_for
     from wardgate.mcp.upstream_client import Endpoint, HttpUpstream
     from wardgate.proxy.ca import CAError, upstream_context
     from wardgate.proxy.resolve import Resolver
@@ -286,7 +300,15 @@ def _http_upstream(config: Config, url: str, headers: Sequence[tuple[str, str]])
     except ValueError as exc:
         raise UsageError(f"mcp: --upstream: {exc}") from None
     try:
-        tls = upstream_context(config.tls.upstream_ca)
+        proxy = proxy_for(endpoint.scheme, endpoint.host, os.environ)
+    except ValueError as exc:
+        raise UsageError(f"mcp: {exc}") from None
+    extra_ca = list(config.tls.upstream_ca)
+    if proxy is not None and os.environ.get("SSL_CERT_FILE"):
+        # `wardgate sandbox` with TLS interception points this at public roots + its CA.
+        extra_ca.append(os.environ["SSL_CERT_FILE"])
+    try:
+        tls = upstream_context(extra_ca)
     except CAError as exc:
         raise ConfigError([f"tls.upstream_ca: {exc}"]) from None
     tls.set_alpn_protocols(["http/1.1"])
@@ -297,6 +319,7 @@ def _http_upstream(config: Config, url: str, headers: Sequence[tuple[str, str]])
         allow=config.ssrf.allow,
         ssrf=config.ssrf.enabled,
         timeout=config.proxy.upstream_timeout,
+        proxy=proxy,
     )
 
 

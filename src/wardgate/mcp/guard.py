@@ -19,7 +19,9 @@ Two decisions need the transport's help, and the guard says so instead of doing 
   transport has an approval queue); the transport waits for the operator without stopping the
   relay, then `release(held, verdict)` gives the lines to write. Without `holds` it is refused.
 - the kill switch (`killswitch`, a policy.killswitch.KillSwitch the transport keeps polled)
-  refuses every tools/call, prompts/get and resources/read, in audit mode too.
+  refuses every tools/call, prompts/get and resources/read, in audit mode too;
+- `audit_gate` (audit.fail_closed) says why the audit trail is not being written: while it
+  does, the same requests are refused in enforce mode (rule policy.audit_unavailable).
 With `auditing` off (no sink listens) events are not built at all: building one costs more
 than scanning a small message.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wardgate.audit import AuditEvent, new_event_id
@@ -41,7 +43,7 @@ from wardgate.mcp.scancache import VerdictCache, text_key
 from wardgate.mcp.shadow import TOOL_SHADOWING, ShadowIndex
 from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, canonical
 from wardgate.policy.killswitch import KillSwitch
-from wardgate.scan.catalog import KILL_SWITCH
+from wardgate.scan.catalog import AUDIT_UNAVAILABLE, KILL_SWITCH
 from wardgate.scan.types import (
     CLEAN,
     Action,
@@ -147,6 +149,7 @@ class Guard:
         descriptions: VerdictCache | None = None,
         killswitch: KillSwitch | None = None,
         holds: bool = False,
+        audit_gate: Callable[[], str | None] | None = None,
     ) -> None:
         self.config = config
         self.shadows = shadows  # shared by the servers of one listener (see mcp/shadow.py)
@@ -162,6 +165,7 @@ class Guard:
         self.descriptions = descriptions if descriptions is not None else VerdictCache()
         self.killswitch = killswitch
         self.holds = holds  # the transport settles `ask` tools/calls (see Outcome.held)
+        self.audit_gate = audit_gate  # why the audit trail is down (audit.fail_closed), or None
         self.closed = False  # the server is gone: a released call gets an error, not a relay
         self.client_pending: dict[str, _Pending] = {}  # client request ids awaiting the server
         self.server_pending: dict[str, str] = {}  # server request ids awaiting the client
@@ -306,7 +310,7 @@ class Guard:
         verdict = CLEAN
         if method == "tools/call" and isinstance(params, dict):
             tool = params.get("name") if isinstance(params.get("name"), str) else None
-        if method in _AUDITED and self._killed(item, what, method, tool, size, work, t0):
+        if method in _AUDITED and self._stopped(item, what, method, tool, size, work, t0):
             return
         if method == "tools/call" and isinstance(params, dict):
             arguments = params.get("arguments")
@@ -316,7 +320,8 @@ class Guard:
             if refusal is not None and verdict.action is not Action.BLOCK:
                 verdict = self._policy(refusal, f"call to tool {tool!r}")
             if verdict.action is not Action.BLOCK and arguments is not None:
-                verdict = _merge(verdict, self._scan_json(direction, arguments, tool=tool))
+                scanned = self._scan_json(direction, arguments, tool=tool)
+                verdict = _merge(verdict, scanned, audit=self.audit_mode)
         elif params:
             verdict = self._scan_json(direction, params)
         always = method in _AUDITED
@@ -325,7 +330,7 @@ class Guard:
             if always or verdict.action is not Action.ALLOW
             else ""
         )
-        if verdict.action is Action.ASK and self._holdable(what, tool):
+        if verdict.action is Action.ASK and self._holdable(what, tool, verdict):
             assert tool is not None and isinstance(params, dict)
             body = canonical(params.get("arguments")).encode("utf-8")
             where = f"{self.destination}/{tool}"
@@ -342,11 +347,12 @@ class Guard:
             self.client_pending[jsonrpc.id_key(item["id"])] = _Pending(method, tool)
         work.forward.append(item)
 
-    def _holdable(self, what: Kind, tool: str | None) -> bool:
+    def _holdable(self, what: Kind, tool: str | None, verdict: Verdict) -> bool:
         """A tools/call request the transport can hold for approval (enforce mode only)."""
-        return self.holds and not self.audit_mode and what is Kind.REQUEST and tool is not None
+        enforced = not verdict.audited(self.audit_mode)
+        return self.holds and enforced and what is Kind.REQUEST and tool is not None
 
-    def _killed(
+    def _stopped(
         self,
         item: JsonObject,
         what: Kind,
@@ -356,11 +362,15 @@ class Guard:
         work: _Work,
         t0: float,
     ) -> bool:
-        """Refuse the request when the kill switch is engaged (in every mode); True if so."""
-        if self.killswitch is None or not self.killswitch.engaged:
+        """Refuse the request when the kill switch is engaged (in every mode) or, in enforce
+        mode, while the audit trail cannot be written (audit.fail_closed); True if so."""
+        if self.killswitch is not None and self.killswitch.engaged:
+            rule, reason = KILL_SWITCH, self.killswitch.reason or "kill switch engaged"
+        elif self.audit_gate is not None and not self.audit_mode and (down := self.audit_gate()):
+            rule, reason = AUDIT_UNAVAILABLE, f"audit trail unavailable: {down}"[:200]
+        else:
             return False
-        reason = self.killswitch.reason or "kill switch engaged"
-        finding = Finding(Layer.POLICY, KILL_SWITCH, Severity.CRITICAL, 0, 0, reason)
+        finding = Finding(Layer.POLICY, rule, Severity.CRITICAL, 0, 0, reason)
         verdict = Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
         direction = Direction.TOOL_CALL
         event_id = self._emit(work, verdict, direction, size, method, tool, t0, enforced=True)
@@ -374,7 +384,7 @@ class Guard:
         work = _Work()
         t0 = time.perf_counter()
         item, tool = held.item, held.tool
-        if self._killed(item, Kind.REQUEST, "tools/call", tool, held.size, work, t0):
+        if self._stopped(item, Kind.REQUEST, "tools/call", tool, held.size, work, t0):
             return work.outcome(False)
         if self.closed:
             reply = jsonrpc.error(item["id"], jsonrpc.SERVER_EXITED, "wardgate: server exited")
@@ -484,9 +494,10 @@ class Guard:
             )
             if owner is not None and verdict.action is not Action.BLOCK:
                 excerpt = f"tool {name!r} is also offered by server {owner!r}"
-                verdict = _merge(verdict, self._policy(TOOL_SHADOWING, excerpt))
+                shadowing = self._policy(TOOL_SHADOWING, excerpt)
+                verdict = _merge(verdict, shadowing, audit=self.audit_mode)
             if verdict.action is not Action.BLOCK:
-                verdict = _merge(verdict, self._scan_entry(entry))
+                verdict = _merge(verdict, self._scan_entry(entry), audit=self.audit_mode)
             if verdict.action is Action.ALLOW:
                 if listed_tool and self.shadows is not None:
                     self.shadows.claim(self.server, str(name))
@@ -545,17 +556,18 @@ class Guard:
         return CLEAN
 
     def _policy(self, rule: str, excerpt: str) -> Verdict:
-        setting = self.config.rule_action(rule, RuleAction.BLOCK, self.destination)
+        setting, mode = self.config.rule_policy(rule, RuleAction.BLOCK, self.destination)
         if setting is RuleAction.OFF:
             return CLEAN
         action = Action(setting.value)
         if action is Action.REDACT:
             action = Action.BLOCK  # nothing to rewrite in a policy decision
         finding = Finding(Layer.POLICY, rule, Severity.HIGH, 0, 0, excerpt[:200])
-        return Verdict(action, (RuleDecision(finding, action),))
+        decision = RuleDecision(finding, action, None if mode is None else mode.value)
+        return Verdict.resolve((decision,), audit=self.audit_mode)
 
     def _blocks(self, verdict: Verdict) -> bool:
-        return verdict.action in _BLOCKING and not self.audit_mode
+        return verdict.action in _BLOCKING and not verdict.audited(self.audit_mode)
 
     def _blocked(self, id_: Any, verdict: Verdict, event_id: str) -> JsonObject:
         return jsonrpc.blocked_error(id_, verdict.blocking_rule or "policy", event_id)
@@ -608,15 +620,16 @@ class Guard:
         return event.event_id
 
 
-def _merge(first: Verdict, second: Verdict) -> Verdict:
+def _merge(first: Verdict, second: Verdict, *, audit: bool) -> Verdict:
+    """Both verdicts' decisions as one verdict, per-rule modes resolved again (`audit`: the
+    global mode) so a rule in audit mode in either still only logs."""
     if not first.decisions:
         return second
     if not second.decisions:
         return first
-    decisions = first.decisions + second.decisions
-    action = Action.strongest([first.action, second.action])
-    redacted = second.redacted_body if action is Action.REDACT else None
-    return Verdict(action, decisions, redacted)
+    merged = Verdict.resolve(first.decisions + second.decisions, audit=audit)
+    redacted = second.redacted_body if merged.action is Action.REDACT else None
+    return replace(merged, redacted_body=redacted)
 
 
 def _safe_id(item: Any) -> Any:

@@ -331,7 +331,7 @@ class McpHttpProxy:
         if not lines:
             await conn.send(_response(202 if status < 300 else status, headers, b""))
         elif as_sse:
-            events = b"".join(encode_event(line.rstrip(b"\n"), event="message") for line in lines)
+            events = _sse_messages(lines)
             await conn.send(_response(status, [*headers, ("Content-Type", _SSE)], events))
         else:
             await conn.send(_response(status, [*headers, ("Content-Type", _JSON)], _join(lines)))
@@ -468,8 +468,8 @@ class McpHttpProxy:
         head = [*passed, ("Content-Type", _SSE), ("Cache-Control", "no-cache"),
                 ("Transfer-Encoding", "chunked")]  # fmt: skip
         await conn.send(http1.response_head_bytes(response.status, "OK", head))
-        for line in replies:
-            await conn.send(http1.chunk(encode_event(line.rstrip(b"\n"), event="message")))
+        if replies:
+            await conn.send(http1.chunk(_sse_messages(replies)))
         relay = asyncio.ensure_future(self._pump_sse(conn, route, state, session, response, keys))
         watch = asyncio.ensure_future(_client_gone(conn))
         try:
@@ -506,8 +506,8 @@ class McpHttpProxy:
         except UpstreamError as exc:
             failed = state.guard.upstream_failed(keys, str(exc))
             self.emit(failed.events)
-            for line in failed.reply:
-                await conn.send(http1.chunk(encode_event(line.rstrip(b"\n"), event="message")))
+            if failed.reply:
+                await conn.send(http1.chunk(_sse_messages(failed.reply)))
         await conn.send(http1.LAST_CHUNK)
 
     async def _sse_event(
@@ -629,6 +629,21 @@ def _join(lines: Sequence[bytes]) -> bytes:
         value = json.loads(line)
         items.extend(value if isinstance(value, list) else [value])
     return jsonrpc.dumps(items).encode("utf-8")
+
+
+def _sse_messages(lines: Sequence[bytes]) -> bytes:
+    """Our own replies as SSE events, one message per event: a batch the guard answered in
+    part becomes single messages, as the upstream sends its own answers (a client reads one
+    JSON-RPC message per event)."""
+    events = []
+    for line in lines:
+        items: list[Any] = []
+        if line.startswith(b"["):
+            with contextlib.suppress(ValueError):
+                items = json.loads(line)
+        messages = [jsonrpc.dumps(item).encode("utf-8") for item in items] or [line.rstrip(b"\n")]
+        events += [encode_event(message, event="message") for message in messages]
+    return b"".join(events)
 
 
 def _response(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:

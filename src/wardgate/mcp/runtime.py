@@ -5,6 +5,9 @@
 - the approval queue (policy/approvals.py) over the state store: a tools/call the guard holds
   (rule action `ask`) waits here for `wardgate approve ID`, without stopping the relay;
 - the kill switch (policy/killswitch.py): sentinel file, state key, and SIGUSR1;
+- audit.fail_closed: while the primary sink (audit.file, else the store) cannot write,
+  tool calls are refused in enforce mode (rule policy.audit_unavailable), as the proxy stops
+  traffic;
 - with `--admin HOST:PORT`, the admin API and dashboard served from this process. That is
   what makes `wardgate approve` reach a stdio session with the default in-memory state store;
   with `state: {backend: redis}`, the admin server of any wardgate sharing the store decides
@@ -29,7 +32,7 @@ from typing import Any
 
 from wardgate.admin.runtime import AdminRuntime, build_admin, open_store
 from wardgate.admin.server import AdminServer
-from wardgate.audit.sinks import MultiSink
+from wardgate.audit.sinks import JsonlFileSink, MultiSink
 from wardgate.config import Config, ConfigError
 from wardgate.config.models import parse_endpoint
 from wardgate.mcp.guard import Held
@@ -67,7 +70,13 @@ class McpRuntime:
             "descriptions": self.descriptions,
             "killswitch": self.killswitch,
             "holds": True,
+            "audit_gate": self.audit_failure if self.config.audit.fail_closed else None,
         }
+
+    def audit_failure(self) -> str | None:
+        """Why tool calls must stop (the primary audit sink cannot write), else None: the
+        proxy's audit.fail_closed, for MCP."""
+        return self.sink.primary_problem()
 
     async def start(self) -> None:
         """Read the kill switch now (a sentinel present at start refuses the first call), keep
@@ -163,7 +172,10 @@ def build_runtime(
         approvals = admin_runtime.approvals
     else:
         store = open_store(config, home)
-        sink = MultiSink([*base.sinks, store]) if store is not None else base
+        sinks = [*base.sinks, *([store] if store is not None else [])]
+        # The sink of record, as `wardgate run` has it: audit.file when set, else the store.
+        files = [s for s in base.sinks if isinstance(s, JsonlFileSink)]
+        sink = MultiSink(sinks, primary=files[0] if files else store)
         approvals = Approvals(config.approvals, state.kv)
     file = Path(config.killswitch.file).expanduser() if config.killswitch.file else None
     killswitch = KillSwitch(file=file or home / "killswitch", store=state.kv, on_change=_say)

@@ -2,7 +2,8 @@
 
 The name is resolved once per connection and every address checked by the SSRF rules
 (`proxy.resolve.resolve_pinned`, the same code `wardgate run` uses), TLS is verified with the
-proxy's upstream context, framing is `proxy.http1` and idle connections are pooled. Nothing
+proxy's upstream context, framing is `proxy.http1` and idle connections are pooled. With
+HTTPS_PROXY / HTTP_PROXY set, connections are CONNECT tunnels instead (mcp/tunnel.py). Nothing
 here decides policy: a refused address is raised as `UpstreamRefused` for the transport to
 hand to the guard.
 """
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import wardgate.proxy.http1 as http1
+from wardgate.mcp.tunnel import HttpProxy, TunnelError, open_tunnel
 from wardgate.proxy.resolve import ResolveError, Resolver, SsrfBlocked, resolve_pinned
 from wardgate.proxy.upstream import Upstream, UpstreamPool
 
 _READ = 64 * 1024
 _SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 Header = tuple[str, str]
+_TUNNEL_KEY = ("proxy-tunnel", 0, "")  # pool key of connections through an HTTP proxy
+_MAX_IDLE_TUNNELS = 8
 
 
 class UpstreamError(Exception):
@@ -165,11 +169,13 @@ class Response:
             return
         self._released = True
         reusable = self._done and self.head.keep_alive
-        self._client.pool.release(self._upstream, reusable=reusable)
+        self._client.release(self._upstream, reusable=reusable)
 
 
 class HttpUpstream:
-    """Requests to one endpoint. `allow` and `ssrf` are config `ssrf.allow` / `ssrf.enabled`."""
+    """Requests to one endpoint. `allow` and `ssrf` are config `ssrf.allow` / `ssrf.enabled`.
+    With `proxy` (mcp/tunnel.py: HTTPS_PROXY / HTTP_PROXY) every connection is a CONNECT
+    tunnel through it, and the proxy resolves the name and applies its own SSRF policy."""
 
     def __init__(
         self,
@@ -180,6 +186,7 @@ class HttpUpstream:
         allow: Sequence[str] = (),
         ssrf: bool = True,
         timeout: float = 30.0,
+        proxy: HttpProxy | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.resolver = resolver
@@ -187,13 +194,17 @@ class HttpUpstream:
         self.allow = tuple(allow)
         self.ssrf = ssrf
         self.timeout = timeout
+        self.proxy = proxy
         self.pool = UpstreamPool(connect_timeout=timeout)
+        self._tunnels: deque[Upstream] = deque()  # idle keep-alive tunnels through `proxy`
 
     async def connect(self, *, check: bool = True) -> tuple[Upstream, bool]:
         """A fresh or pooled connection, and whether it was pooled. `check=False` skips the
         SSRF check (audit mode, after the refusal was logged). Raises UpstreamRefused or
         UpstreamError."""
         end = self.endpoint
+        if self.proxy is not None:
+            return await self._tunnel(self.proxy)
         try:
             address = await resolve_pinned(
                 self.resolver, end.host, allow=self.allow, ssrf=self.ssrf and check
@@ -207,6 +218,36 @@ class HttpUpstream:
             return await self.pool.acquire(address, end.port, tls=tls, server_name=end.host)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise UpstreamError(f"upstream connect failed: {type(exc).__name__}") from None
+
+    async def _tunnel(self, proxy: HttpProxy) -> tuple[Upstream, bool]:
+        """An idle tunnel, or a new CONNECT through `proxy` (TLS inside it for https/wss)."""
+        while self._tunnels:
+            idle = self._tunnels.pop()
+            if idle.usable():
+                return idle, True
+            idle.close()
+        end = self.endpoint
+        try:
+            reader, writer = await open_tunnel(proxy, end.host, end.port, self.timeout)
+        except TunnelError as exc:
+            raise UpstreamError(str(exc)) from None
+        if end.tls:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await writer.start_tls(self.tls, server_hostname=end.host)
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                writer.close()
+                raise UpstreamError(f"upstream TLS failed: {type(exc).__name__}") from None
+        return Upstream(_TUNNEL_KEY, reader, writer), False
+
+    def release(self, upstream: Upstream, *, reusable: bool) -> None:
+        """Hand a connection back after a response: kept for reuse, or closed."""
+        if upstream.key != _TUNNEL_KEY:
+            self.pool.release(upstream, reusable=reusable)
+        elif reusable and upstream.usable() and len(self._tunnels) < _MAX_IDLE_TUNNELS:
+            self._tunnels.append(upstream)
+        else:
+            upstream.close()
 
     async def request(
         self,
@@ -280,6 +321,8 @@ class HttpUpstream:
 
     def close(self) -> None:
         self.pool.close()
+        while self._tunnels:
+            self._tunnels.pop().close()
 
 
 __all__ = ["Endpoint", "HttpUpstream", "Response", "UpstreamError", "UpstreamRefused"]

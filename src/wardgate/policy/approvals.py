@@ -26,7 +26,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wardgate.config.models import ApprovalSettings, host_matches
 from wardgate.scan.types import Action, Finding, Layer, RuleDecision, Severity, Verdict
@@ -213,13 +213,12 @@ def _approved(verdict: Verdict) -> Verdict:
         RuleDecision(d.finding, Action.WARN) if d.action is Action.ASK else d
         for d in verdict.decisions
     )
-    action = Action.strongest([d.action for d in decisions])
-    return Verdict(action, decisions, verdict.redacted_body)
+    return replace(Verdict.resolve(decisions, audit=False), redacted_body=verdict.redacted_body)
 
 
 def _refused(verdict: Verdict, rule: str, excerpt: str) -> Verdict:
     finding = Finding(Layer.POLICY, rule, Severity.HIGH, 0, 0, excerpt)
-    return Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK), *verdict.decisions))
+    return Verdict.resolve((RuleDecision(finding, Action.BLOCK), *verdict.decisions), audit=False)
 
 
 async def settle(
@@ -239,13 +238,17 @@ async def settle(
     `on_hold` audits the `ask` before the wait, so the dashboard shows what is waiting."""
     if verdict.action is Action.BLOCK:
         return verdict
-    asked = next((d for d in verdict.decisions if d.action is Action.ASK), None)
+    asked = (  # an `ask` of a rule in audit mode was only logged: it holds nothing
+        next((d for d in verdict.decisions if d.action is Action.ASK and d.mode != "audit"), None)
+        if verdict.action is Action.ASK
+        else None
+    )
     if asked is not None:
         rule, excerpt, held = asked.finding.rule, asked.finding.excerpt, verdict
     elif approvals.covers(destination):
         rule, excerpt = APPROVAL_REQUIRED, f"{method} {destination}"[:_EXCERPT]
         finding = Finding(Layer.POLICY, rule, Severity.MEDIUM, 0, 0, excerpt)
-        held = Verdict(Action.ASK, (RuleDecision(finding, Action.ASK), *verdict.decisions))
+        held = Verdict.resolve((RuleDecision(finding, Action.ASK), *verdict.decisions), audit=False)
     else:
         return verdict
     try:

@@ -80,7 +80,7 @@ async def handle_fetch(server: ProxyServer, request_target: str) -> bytes:
     if blocked is not None:
         return blocked
     content = extracted.content
-    if verdict.action is Action.REDACT and not server.audit_mode:
+    if verdict.action is Action.REDACT and not verdict.audited(server.audit_mode):
         # The verdict covered content and hidden text; only the content is handed back.
         alone = await server.scan(Message(Direction.RESPONSE, body=content))
         content = alone.redacted_body if alone.redacted_body is not None else content

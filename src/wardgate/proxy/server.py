@@ -40,6 +40,7 @@ from wardgate.proxy.sni import NeedMore, NotTls, client_hello_sni
 from wardgate.proxy.target import Target
 from wardgate.proxy.upstream import Upstream, UpstreamPool
 from wardgate.scan.catalog import (
+    AUDIT_UNAVAILABLE,
     BODY_TOO_LARGE,
     HOST_MISMATCH,
     KILL_SWITCH,
@@ -70,6 +71,7 @@ _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-u
 _MAX_HELLO = 16 * 1024 + 5
 
 OFFLOAD_BYTES = 64 * 1024  # messages this large are scanned in a worker thread
+_MAX_LITERALS = 4096  # checked IP-literal hosts remembered per configuration
 
 
 class _Abort(Exception):
@@ -93,6 +95,9 @@ class Policy:
     config: Config
     pipeline: Pipeline
     limiter: Limiter
+    # IP-literal hosts that passed the SSRF check under this config, and their address: the
+    # check is pure for a literal (no DNS), so it is done once per host and configuration.
+    checked_literals: dict[str, IPAddress] = field(default_factory=dict, compare=False)
 
 
 @dataclass(slots=True)
@@ -224,15 +229,26 @@ class ProxyServer:
         connections nor passes unscanned: a scan that runs out of time is a block."""
         now = time.monotonic()
         outbound = message.direction.outbound
-        if not (outbound and message.destination and self.config.split_secrets.enabled):
-            return await self._scan_with(message, None, now)
+        drip = None
+        if outbound and message.destination and self.config.split_secrets.enabled:
+            if not isinstance(self.drip, LocalDrip):
+                return await self._scan_shared(message, now)
+            drip = self.drip.window  # in memory: nothing to load or store around the scan
+        if len(message.body) + len(message.raw_body or b"") < OFFLOAD_BYTES:
+            return self.pipeline.scan(message, drip=drip, now=now)  # the common case, inline
+        return await self._scan_with(message, drip, now)
+
+    async def _scan_shared(self, message: Message, now: float) -> Verdict:
+        """A scan with the destination's drip history from the shared store."""
         try:  # the drip history is loaded before the scan and stored after (state/drip.py)
             async with self.drip.around(message.destination, now) as drip:
                 return await self._scan_with(message, drip, now)
         except StateUnavailable:  # shared state down and state.on_unavailable: fail_closed
             return _policy_verdict(STATE_UNAVAILABLE, "shared state did not answer")
 
-    async def _scan_with(self, message: Message, drip: FragmentWindow | None, now: float) -> Verdict:
+    async def _scan_with(
+        self, message: Message, drip: FragmentWindow | None, now: float
+    ) -> Verdict:
         size = len(message.body) + len(message.raw_body or b"")
         if size < OFFLOAD_BYTES:
             return self.pipeline.scan(message, drip=drip, now=now)
@@ -306,8 +322,10 @@ class ProxyServer:
             return False
         if self.audit_gate is not None and not self.audit_mode and self.audit_gate():
             where = Target("http", tunnel.host or _host_of(head.header("host") or ""), 0, "")
-            msg = "audit trail unavailable: traffic stopped (audit.fail_closed)"
-            client.send(self.error(where, time.perf_counter(), 503, msg))
+            verdict = _policy_verdict(AUDIT_UNAVAILABLE, "audit.fail_closed", Severity.CRITICAL)
+            refusal = self.decide(verdict, where, Direction.REQUEST, time.perf_counter(), 0,
+                                  head.method, status=503)  # fmt: skip
+            client.send(refusal or error_response(503, "audit trail unavailable"))
             return False
         if head.method == "CONNECT":
             if tunnel.host:
@@ -391,7 +409,7 @@ class ProxyServer:
         verdict = await self.scan(message)
         if self.metrics is not None:
             self.metrics.observe_scan("request", time.perf_counter() - scanning)
-        if self.approvals is not None and not self.audit_mode:
+        if self.approvals is not None and (not self.audit_mode or verdict.mode == "enforce"):
             size = len(body)
             verdict = await settle(
                 self.approvals, verdict, destination=target.host, method=head.method, body=body,
@@ -405,7 +423,7 @@ class ProxyServer:
         if (
             verdict.action is Action.REDACT
             and verdict.redacted_body is not None
-            and not self.audit_mode
+            and not verdict.audited(self.audit_mode)
         ):
             body = verdict.redacted_body.encode()
             headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
@@ -573,7 +591,9 @@ class ProxyServer:
     ) -> bytes | None:
         """Audit the verdict (under `event_id`, or a new one); the block response to send in
         enforce mode, else None."""
-        blocking = verdict.action in (Action.BLOCK, Action.ASK) and not self.audit_mode
+        blocking = verdict.action in (Action.BLOCK, Action.ASK) and not verdict.audited(
+            self.audit_mode
+        )
         if verdict.blocking_rule == STATE_UNAVAILABLE:
             status = 503  # shared state is down: not the client's fault (state/redis.py)
         event_id = event_id or new_event_id()
@@ -634,9 +654,13 @@ class ProxyServer:
     ) -> IPAddress | bytes:
         """The address to connect to, resolved once and classified; or the response to send
         (a block, or 502 when the name does not resolve)."""
-        ssrf = self.config.ssrf
+        policy = self.policy
+        known = policy.checked_literals.get(target.host)
+        if known is not None:
+            return known
+        ssrf = policy.config.ssrf
         try:
-            return await resolve_pinned(
+            address = await resolve_pinned(
                 self.resolver, target.host, allow=ssrf.allow, ssrf=ssrf.enabled
             )
         except SsrfBlocked as exc:
@@ -646,6 +670,11 @@ class ProxyServer:
                 return response
         except ResolveError as exc:
             return self.error(target, started, 502, str(exc)[:200])
+        else:
+            literals = policy.checked_literals
+            if parse_ip_literal(target.host) is not None and len(literals) < _MAX_LITERALS:
+                literals[target.host] = address
+            return address
         try:  # audit mode: the block was logged; connect to the address without the check
             return await resolve_pinned(self.resolver, target.host, ssrf=False)
         except ResolveError as exc:
@@ -858,7 +887,7 @@ class ProxyServer:
     def _audit_block(self, verdict: Verdict, target: Target, started: float) -> bool:
         """Audit a tunnel-level verdict; True when enforce mode closes the tunnel."""
         self._audit(verdict, target, Direction.REQUEST, started, 0, "CONNECT", transport="connect")
-        return not self.audit_mode
+        return not verdict.audited(self.audit_mode)
 
 
 class _ResponseRelay:
@@ -947,7 +976,8 @@ class _ResponseRelay:
             if self._decide(verdict):
                 return
             redacted = verdict.redacted_body
-            rewrite = verdict.action is Action.REDACT and not self.server.audit_mode
+            audited = verdict.audited(self.server.audit_mode)
+            rewrite = verdict.action is Action.REDACT and not audited
             if rewrite and redacted is not None and not self.sent_head:
                 self.head = _without_encoding(self.head)
                 body = redacted.encode()
@@ -992,7 +1022,7 @@ class _ResponseRelay:
         """A block after the head went out: audit it and cut the connection."""
         self.server._audit(verdict, self.target, Direction.RESPONSE, self.started,
                            len(self.held), self.request.method)  # fmt: skip
-        if not self.server.audit_mode:
+        if not verdict.audited(self.server.audit_mode):
             self.cut = True
             self.client.pending.clear()  # nothing more of this response may leave
             self.client.writer.transport.abort()

@@ -22,6 +22,7 @@ STATE_UNAVAILABLE = "policy.state_unavailable"
 SNI_MISMATCH = "tls.sni_mismatch"
 NOT_TLS = "tls.not_tls"
 KILL_SWITCH = "policy.kill_switch"
+AUDIT_UNAVAILABLE = "policy.audit_unavailable"
 
 # Rule ids reported by the pipeline and the transports, with what each means.
 PIPELINE_RULES = {
@@ -35,6 +36,7 @@ PIPELINE_RULES = {
     SNI_MISMATCH: "TLS server name differs from the CONNECT host (domain fronting)",
     NOT_TLS: "a CONNECT tunnel that carries neither TLS nor HTTP",
     KILL_SWITCH: "the kill switch is engaged: everything is blocked, in audit mode too",
+    AUDIT_UNAVAILABLE: "the primary audit sink cannot write; audit.fail_closed stops traffic",
     "policy.approval_required": "request to an approvals.hosts host, held for a human decision",
     "policy.approval_denied": "held request denied by an operator (or the approval queue full)",
     "policy.approval_timeout": "held request with no decision within approvals.timeout",

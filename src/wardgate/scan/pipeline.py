@@ -358,7 +358,7 @@ class Pipeline:
     def _decide(self, message: Message, body: str, findings: Sequence[Finding]) -> Verdict:
         decisions: list[RuleDecision] = []
         for finding in findings:
-            setting = self.config.rule_action(
+            setting, mode = self.config.rule_policy(
                 finding.rule,
                 self._default_action(finding, message.direction),
                 message.destination,
@@ -369,12 +369,14 @@ class Pipeline:
             action = _ACTIONS[setting]
             if action is Action.REDACT and finding.field != "body":
                 action = Action.BLOCK  # only a body can be rewritten in place
-            decisions.append(RuleDecision(finding, action))
+            decisions.append(RuleDecision(finding, action, None if mode is None else mode.value))
         if not decisions:
             return Verdict(Action.ALLOW)
-        action = Action.strongest([d.action for d in decisions])
-        redacted = _redact(body, decisions) if action is Action.REDACT else None
-        return Verdict(action=action, decisions=tuple(decisions), redacted_body=redacted)
+        verdict = Verdict.resolve(tuple(decisions), audit=self.config.mode.value == "audit")
+        if verdict.action is not Action.REDACT:
+            return verdict
+        enforced = [d for d in verdict.decisions if d.mode != "audit" or not verdict.mode]
+        return replace(verdict, redacted_body=_redact(body, enforced))
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -136,16 +136,56 @@ class RuleDecision:
 
     finding: Finding
     action: Action
+    mode: str | None = None  # "audit" / "enforce": the rule's own mode; None: the global one
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The pipeline's answer for one message. `action` is what enforce mode does;
-    in audit mode the transport passes the message and logs `action` as would_action."""
+    in audit mode the transport passes the message and logs `action` as would_action.
+
+    `mode` is set only when per-rule modes decided the verdict (see `resolve`): it then
+    overrides the global mode for this message, and `would_action` names the stronger action
+    the rules in audit mode would have taken."""
 
     action: Action
     decisions: tuple[RuleDecision, ...] = ()
     redacted_body: str | None = None  # set when action is REDACT and the body was rewritten
+    would_action: Action | None = None
+    mode: str | None = None
+
+    @classmethod
+    def resolve(cls, decisions: tuple[RuleDecision, ...], *, audit: bool) -> Verdict:
+        """The verdict for `decisions` under the global mode (`audit`) and each decision's own.
+
+        When every decision follows the global mode, the verdict is the strongest action as
+        always. Otherwise the decisions in audit mode count as at most `warn`: if an enforced
+        decision still acts (redact, ask, block) the verdict is enforced ("enforce", even under
+        a global audit), else it passes ("audit", even under a global enforce); either way
+        `would_action` keeps what enforcing every rule would have done, when that is more."""
+        here = "audit" if audit else "enforce"
+        if all(d.mode is None or d.mode == here for d in decisions):
+            return cls(Action.strongest([d.action for d in decisions]), decisions)
+        decisions = tuple(
+            d if d.mode else RuleDecision(d.finding, d.action, here) for d in decisions
+        )
+        full = Action.strongest([d.action for d in decisions])
+        taken = Action.strongest(
+            [
+                d.action if d.mode == "enforce" else min(d.action, Action.WARN, key=_rank)
+                for d in decisions
+            ]
+        )
+        return cls(
+            taken,
+            decisions,
+            would_action=full if full.rank > taken.rank else None,
+            mode="enforce" if taken.rank > Action.WARN.rank else "audit",
+        )
+
+    def audited(self, global_audit: bool) -> bool:
+        """Whether a transport passes this verdict (logging it) rather than acting on it."""
+        return self.mode == "audit" if self.mode else global_audit
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -155,15 +195,29 @@ class Verdict:
     def blocking_rule(self) -> str | None:
         """The rule id behind the verdict's action (for the block response body)."""
         for d in self.decisions:
-            if d.action is self.action:
+            if d.action is self.action and not (self.mode and d.mode == "audit"):
                 return d.finding.rule
         return None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "action": self.action.value,
-            "findings": [{**d.finding.to_dict(), "action": d.action.value} for d in self.decisions],
-        }
+        out: dict[str, object] = {"action": self.action.value}
+        if self.would_action is not None:
+            out["would_action"] = self.would_action.value
+        if self.mode:
+            out["mode"] = self.mode
+        out["findings"] = [_decision_dict(d) for d in self.decisions]
+        return out
+
+
+def _decision_dict(decision: RuleDecision) -> dict[str, object]:
+    out = {**decision.finding.to_dict(), "action": decision.action.value}
+    if decision.mode:
+        out["mode"] = decision.mode
+    return out
+
+
+def _rank(action: Action) -> int:
+    return action.rank
 
 
 CLEAN = Verdict(action=Action.ALLOW)
