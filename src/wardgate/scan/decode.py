@@ -95,6 +95,8 @@ _CONTROL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _NOT_CONTROL = bytes(b for b in _ALL if b not in _CONTROL)
 _PRINTABLE_ASCII = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_HEX_LOWER = b"0123456789abcdef"
+_HEX_UPPER = b"0123456789ABCDEF"
 _B32_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _NOT_CONTINUATION = bytes(b for b in _ALL if not 0x80 <= b < 0xC0)
 _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
@@ -177,6 +179,19 @@ def _decode_b64(run: bytes) -> str | None:
     return _bytes_to_text(raw)
 
 
+def _one_case_word(run: bytes) -> bool:
+    """Most runs in ordinary text: identifiers, paths, flags in one letter case that no
+    decoder here could take. Lower case is only hex ([0-9a-f]); upper case only hex or base32
+    ([A-Z2-7]); base64 of anything needs both cases. Two C-level byte tests decide it, before
+    any decoder (or the per-piece retry of paths) is tried."""
+    if run.islower():
+        return bool(run.removeprefix(b"0x").strip(_HEX_LOWER))
+    if run.isupper():
+        hex_digits = run.removeprefix(b"0X").strip(_HEX_UPPER)
+        return bool(hex_digits) and bool(run.rstrip(b"=").strip(_B32_ALPHABET))
+    return False
+
+
 def _decode_run(run: bytes) -> _Decoded:
     """A run of the base64 alphabet (or separated hex pairs): hex, then base32, then base64;
     the first interpretation that yields text wins. A run with "/" that decodes to nothing is
@@ -185,6 +200,8 @@ def _decode_run(run: bytes) -> _Decoded:
     if b":" in run or b" " in run:
         text = _decode_hex(run.replace(b":", b"").replace(b" ", b""))
         return [(0, len(run), text, "hex")] if text is not None else []
+    if _one_case_word(run):
+        return []
     text = _decode_hex(run[2:] if run[:2] in (b"0x", b"0X") else run)
     if text is None and run.isupper():
         text, name = _decode_b32(run), "base32"
@@ -353,6 +370,8 @@ def expand(
     while queue:
         parent = queue.popleft()
         top = not parent.via
+        if not top and _nothing_encoded(parent.text):
+            continue
         for start, end, decoded, name in _candidates(parent.text):
             if decoded in seen or len(decoded) > budget:
                 continue

@@ -102,6 +102,14 @@ def _not_placeholder(value: str) -> bool:
     return not v.is_placeholder(value)
 
 
+def _generic_value(value: str) -> bool:
+    """`is_generic_secret`, except for values that open with a vendor's own prefix (`xoxp-`,
+    `sm_pat_`): those belong to the vendor's rule, which knows their length and alphabet; if
+    it refused the value (`xoxp-1234-1234-...` test fixtures), a bare name-context guess must
+    not overrule it."""
+    return not value.strip("'\"`").startswith(VENDOR_PREFIXES) and v.is_generic_secret(value)
+
+
 _PEM_BODY = r"(?:[A-Za-z0-9+/=\s]|\\[nr]|(?:Proc-Type|DEK-Info|Version|Comment):[^\n\\]*)"
 _PASSWORD_URL_USER = r"[A-Za-z0-9._%+~!$&*-]{1,100}"
 _URL_PASSWORD = r"[^\s@/'\"<>`]{1,200}"
@@ -201,14 +209,15 @@ _CODE_HOSTING: tuple[SecretRule, ...] = (
        _tok(r"glpat-[A-Za-z0-9_\-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9}|\.[0-9a-z]{9})?"),
        CRITICAL, v.is_prefixed_secret, ("glpat-",)),
     _r("gitlab_pipeline_trigger_token", "GitLab pipeline trigger token",
-       _tok(r"glptt-[0-9a-f]{40}"), HIGH, v.is_hex_random, ("glptt-",)),
+       _tok(r"glptt-[A-Za-z0-9_\-]{40}"), HIGH, v.is_prefixed_secret, ("glptt-",)),
     _r("gitlab_deploy_token", "GitLab deploy token",
        _tok(r"gldt-[A-Za-z0-9_\-]{20}"), HIGH, v.is_prefixed_secret, ("gldt-",)),
     _r("gitlab_runner_token", "GitLab runner registration / authentication token",
        _tok(r"GR1348941[A-Za-z0-9_\-]{20}|glrt-(?:t\d_)?[A-Za-z0-9_\-]{20}(?:\.[0-9a-z]{9})?"),
        HIGH, v.is_prefixed_secret, ("GR1348941", "glrt-")),
     _r("gitlab_ci_job_token", "GitLab CI/CD job token",
-       _tok(r"glcbt-[0-9A-Za-z]{1,5}_[A-Za-z0-9_\-]{20}"), HIGH, v.is_prefixed_secret, ("glcbt-",)),
+       _tok(r"glcbt-(?:[0-9A-Za-z]{1,5}_)?[A-Za-z0-9_\-]{20}"), HIGH, v.is_prefixed_secret,
+       ("glcbt-",)),
     _r("gitlab_other_token", "GitLab feed / mail / agent / OAuth / SCIM / feature-flag token",
        _tok(r"glft-[A-Za-z0-9_\-]{20}|glimt-[A-Za-z0-9_\-]{25}|glagent-[A-Za-z0-9_\-]{50}"
             r"|gloas-[A-Za-z0-9_\-]{64}|glffct-[A-Za-z0-9_\-]{20}|glsoat-[A-Za-z0-9_\-]{20}"),
@@ -287,6 +296,12 @@ _PAYMENTS: tuple[SecretRule, ...] = (
        HIGH, _not_placeholder, ("FLWSECK",)),
     _r("coinbase_access_token", "Coinbase access token",
        _ctx("coinbase", r"[A-Za-z0-9_\-]{64}"), HIGH, v.is_keyed_secret, ("coinbase",)),
+    _r("gocardless_api_token", "GoCardless access token",
+       _tok(r"(?:live|sandbox)_[A-Za-z0-9_=\-]{40}"), HIGH,
+       lambda s: v.is_random_token(s, min_entropy=3.5), ("live_", "sandbox_")),
+    _r("lob_api_key", "Lob API / publishable key",
+       _tok(r"(?:live|test)_[a-f0-9]{35}|(?:live|test)_pub_[a-f0-9]{31}"), HIGH,
+       v.is_hex_random, ("live_", "test_", "test_pub_")),
     _r("plaid_secret", "Plaid secret", _ctx("plaid", r"[a-f0-9]{30}"), HIGH, v.is_hex_random,
        ("plaid",)),
 )  # fmt: skip
@@ -418,6 +433,16 @@ _DEVTOOLS: tuple[SecretRule, ...] = (
     _r("notion_token", "Notion integration token",
        _tok(r"ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43}"), HIGH, v.is_prefixed_secret,
        ("ntn_", "secret_")),
+    _r("asana_token", "Asana client ID / secret / personal access token",
+       _ctx("asana", r"[0-9]{16}|[A-Za-z0-9]{32}|[0-9]/[0-9]{10,20}:[A-Za-z0-9]{32}"), HIGH,
+       v.is_keyed_secret, ("asana",)),
+    _r("linkedin_client_secret", "LinkedIn client ID / secret",
+       _ctx(r"linked[_.\-]?in", r"[A-Za-z0-9]{14}|[A-Za-z0-9]{16}"), HIGH, v.is_keyed_secret,
+       ("linkedin",)),
+    _r("sonarqube_token", "SonarQube / SonarCloud token",
+       _tok(r"sq[pua]_[a-f0-9]{40}") + "|"
+       + _ctx("sonar", r"[a-f0-9]{40}").replace(_SECRET, _SECRET2),
+       HIGH, v.is_hex_random, ("sqp_", "squ_", "sqa_", "sonar")),
     _r("okta_api_token", "Okta API token", _ctx("okta", r"00[A-Za-z0-9_\-]{40}"), HIGH,
        v.is_keyed_secret, ("okta",)),
     _r("planetscale_token", "PlanetScale password / API / OAuth token",
@@ -439,10 +464,11 @@ _DEVTOOLS: tuple[SecretRule, ...] = (
     _r("duffel_api_token", "Duffel API token", _tok(r"duffel_(?:test|live)_[A-Za-z0-9_=\-]{43}"),
        HIGH, v.is_prefixed_secret, ("duffel_",)),
     _r("sourcegraph_token", "Sourcegraph access token",
-       _tok(r"sgp_(?:[a-f0-9]{16}|local)_[a-f0-9]{40}|sgp_[a-f0-9]{40}"), HIGH, v.is_hex_random,
-       ("sgp_",)),
+       _tok(r"sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}|sgp_[a-fA-F0-9]{40}") + "|"
+       + _ctx("sourcegraph", r"[a-fA-F0-9]{40}").replace(_SECRET, _SECRET2),
+       HIGH, v.is_hex_random, ("sgp_", "sourcegraph")),
     _r("settlemint_token", "SettleMint access token", _tok(r"sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}"),
-       HIGH, v.is_prefixed_secret, ("sm_pat_",)),
+       HIGH, v.is_prefixed_secret, ("sm_pat_", "sm_aat_", "sm_sat_")),
     _r("octopus_deploy_api_key", "Octopus Deploy API key", _tok(r"API-[A-Z0-9]{26}"), HIGH,
        v.is_prefixed_secret, ("API-", "octopus")),
     _r("intra42_client_secret", "42 Intra client secret", _tok(r"s-s4t2(?:ud|af)-[a-f0-9]{64}"),
@@ -511,9 +537,9 @@ _KEYS_AND_URLS: tuple[SecretRule, ...] = (
     _r("generic_uuid_token", "UUID-shaped API token assigned to a token-named field",
        r"(?i:token|secret|api[_.\-]?key|apikey|password)['\"]?[ \t]*(?:=|:=|:|=>|>)[`'\"\s]{0,5}"
        r"(?P<secret>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-       + _END, MEDIUM, v.is_hex_random, ("token", "api_key"), generic=True),
+       + _END, MEDIUM, v.is_random_uuid, ("token", "api_key"), generic=True),
     _r("generic_secret_assignment", "Secret-looking value assigned to a secret-named field",
-       _ctx(_GENERIC_KEYS, _GENERIC_VALUE, bounded=False, comma=False), MEDIUM, v.is_generic_secret,
+       _ctx(_GENERIC_KEYS, _GENERIC_VALUE, bounded=False, comma=False), MEDIUM, _generic_value,
        ("password", "secret", "token", "api_key"), generic=True),
 )  # fmt: skip
 
@@ -538,6 +564,23 @@ _FINANCIAL: tuple[SecretRule, ...] = (
 
 RULES: tuple[SecretRule, ...] = (
     _CLOUD + _CODE_HOSTING + _AI + _PAYMENTS + _MESSAGING + _DEVTOOLS + _KEYS_AND_URLS + _FINANCIAL
+)
+
+
+# Keywords of the specific rules that are distinctive prefixes: at least five characters,
+# ending in a separator, and not an English word (`test_`, `live_`, `secret_` open ordinary
+# values too).
+_PLAIN_PREFIXES = frozenset({"test_", "live_", "secret_", "sandbox_", "test_pub_"})
+VENDOR_PREFIXES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            k
+            for r in RULES
+            if not r.generic
+            for k in r.keywords
+            if len(k) >= 5 and k[-1] in "_-." and k not in _PLAIN_PREFIXES
+        }
+    )
 )
 
 

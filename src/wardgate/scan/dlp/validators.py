@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import math
 from collections import Counter
@@ -123,8 +124,21 @@ def is_random_token(value: str, *, min_len: int = 8, min_entropy: float = 3.0) -
         upper = sum(c.isupper() for c in letters) / len(letters)
         if not 0.2 <= upper <= 0.8:
             return False
+    if _sequential_share(core) > 0.35:
+        return False
     threshold = min_entropy if len(value) >= 16 else min(min_entropy, math.log2(len(value)) - 0.3)
     return shannon_entropy(value) >= threshold
+
+
+def _sequential_share(value: str) -> float:
+    """Share of neighbouring characters that step up by one ("abc", "123", "AbCd"): keyboard
+    fillers such as `AbCdEF123` are mostly steps; in a random string about one pair in forty
+    is one."""
+    low = value.lower()
+    if len(low) < 2:
+        return 0.0
+    steps = sum(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(low))
+    return steps / (len(low) - 1)
 
 
 def _is_camel_words(value: str) -> bool:
@@ -154,6 +168,19 @@ def is_generic_secret(value: str) -> bool:
     if _is_camel_words(stripped) or _VERSION.search(stripped):
         return False
     return _mixed_enough(stripped) and is_random_token(stripped, min_len=8, min_entropy=2.8)
+
+
+def is_random_uuid(value: str) -> bool:
+    """A version-4 (random) UUID, RFC 9562: the only kind that can serve as a secret. Versions 1
+    and 6 carry a timestamp and a MAC address, 3 and 5 a hash of a name, 7 a timestamp; all
+    are identifiers that documents and logs are full of."""
+    stripped = value.strip("'\"`").lower()
+    return (
+        _UUID.fullmatch(stripped) is not None
+        and stripped[14] == "4"
+        and stripped[19] in "89ab"
+        and is_hex_random(stripped)
+    )
 
 
 def is_header_secret(value: str) -> bool:
