@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.linear_model import LogisticRegression
+from scipy import sparse  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from wardgate.eval.corpus import Row, read_rows
 from wardgate.eval.metrics import recall_at_fpr
@@ -45,7 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BITS = 18
 WINDOW = 1024
 STRIDE = 512
-C = 4.0
+# Strong L2, chosen by leave-one-source-out: C=4 flagged 12-15 % of held-out code and man
+# pages at p=0.5, C=0.5 flags 0-2 % of them with better held-out recall at 0.1 % FPR.
+C = 0.5
 MIN_GROUP = 30  # origins smaller than this are pooled into "other" for the LOSO folds
 SEED = 20260601
 SHORT_SPANS = 3  # short benign spans per benign text
@@ -68,10 +70,9 @@ def _rows(grams: Grams, spans: Sequence[tuple[int, int]]) -> sparse.csr_matrix:
     indptr = [0]
     for a, b in spans:
         inside = grams.slots[(grams.starts >= a) & (grams.starts < b)]
-        slots, counts = np.unique(inside, return_counts=True)
-        scale = 1.0 / np.sqrt(max(1, len(inside)))
+        slots = np.unique(inside)  # presence: a repeated n-gram counts once per window
         cols.extend(slots.tolist())
-        data.extend((counts * scale).tolist())
+        data.extend([1.0 / np.sqrt(max(1, len(slots)))] * len(slots))
         indptr.append(len(cols))
     return sparse.csr_matrix(
         (np.array(data, np.float32), np.array(cols, np.int64), np.array(indptr, np.int64)),
@@ -103,11 +104,16 @@ def encode(row: Row) -> Encoded:
     return Encoded(row, matrix, extra)
 
 
+def weight_key(row: Row) -> tuple[int, str]:
+    """The unit sample weights are shared within: a (label, type) pair."""
+    return (row.label, row.type)
+
+
 def type_weights(rows: Sequence[Row]) -> dict[tuple[int, str], float]:
     """Per (label, type) weight: sqrt of the type's size shared by its rows, classes equal."""
     sizes = Counter((r.label, r.type) for r in rows)
     raw = {key: np.sqrt(n) / n for key, n in sizes.items()}
-    totals = defaultdict(float)
+    totals: defaultdict[int, float] = defaultdict(float)
     for key, n in sizes.items():
         totals[key[0]] += raw[key] * n
     return {key: raw[key] / totals[key[0]] * 1000.0 for key in sizes}
@@ -121,7 +127,7 @@ def fit(items: Sequence[Encoded], extra_weight: dict[str, float]) -> LinearModel
     for _round in range(2):
         blocks, labels, sample = [], [], []
         for e in items:
-            w = weights[(e.row.label, e.row.type)] * extra_weight.get(e.row.kind, 1.0)
+            w = weights[weight_key(e.row)] * extra_weight.get(e.row.kind, 1.0)
             n = e.matrix.shape[0]
             if e.row.label == 0:
                 blocks.append(e.matrix)

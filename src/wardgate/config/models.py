@@ -314,7 +314,7 @@ class InjectionSettings(LayerSettings):
     threshold: Fraction = 0.5
     warn_threshold: Fraction = 0.3
     model: StrictBool = False
-    model_threshold: Fraction = 0.97
+    model_threshold: Fraction = 0.62  # held-out: fused FPR 0.38 % (patterns alone 0.35 %)
 
     @model_validator(mode="after")
     def _warn_below_block(self) -> InjectionSettings:
@@ -331,7 +331,7 @@ class ToolSettings(_Section):
 
     action: Action = RuleAction.BLOCK
     threshold: Fraction = 0.5
-    model_threshold: Fraction = 0.9  # the tool model's probability that counts as `threshold`
+    model_threshold: Fraction = 0.6  # tool model probability counted as `threshold`
 
 
 class UrlSettings(LayerSettings):

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     report = harness.summarise(scored, worst=max(0, args.worst))
     report["preset"] = config.preset
-    report["model"] = not args.patterns_only
+    report["model"] = config.injection.model
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

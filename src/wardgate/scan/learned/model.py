@@ -1,11 +1,14 @@
 """A linear model over hashed n-grams, scored window by window.
 
 A text is cut into overlapping windows of `window` collapsed bytes (`stride` apart); each
-window's logit is `bias + sum(weights of its n-grams) / sqrt(number of n-grams)`, the text's
-score is the sigmoid of the best window's logit. Windows keep a short payload hidden in a long
-benign document from being diluted by it, and say where the payload is. The training script
-(scripts/train_detector.py) builds its feature rows with `window_rows`, so training and
-inference cannot drift apart.
+window's logit is `bias + sum(weights of its distinct n-grams) / sqrt(number of distinct
+n-grams)`, the text's score is the sigmoid of the best window's logit. Each hashed n-gram
+counts once per window (presence, not frequency): a benign phrase repeated 2,000 times then
+scores like the phrase once, instead of its weights adding up to a confident flag. Windows
+keep a short payload hidden in a long benign document from being diluted by it, and say where
+the payload is. The training script (scripts/train_detector.py) hashes with the same
+`features.extract` and `windows` and builds the same presence rows; it checks on a sample that
+its scores equal `score` here, so training and inference cannot drift apart.
 """
 
 from __future__ import annotations
@@ -84,14 +87,10 @@ class LinearModel:
         if not len(grams.slots):
             return Window(_sigmoid(self.bias), 0, len(text), 0, len(spans), ())
         contrib = self.weights[grams.slots].astype(np.float64)
-        by_start = np.bincount(grams.starts, weights=contrib, minlength=grams.size + 1)
-        counts = np.bincount(grams.starts, minlength=grams.size + 1)
-        total = np.concatenate([[0.0], np.cumsum(by_start)])
-        number = np.concatenate([[0], np.cumsum(counts)])
         lo = np.array([a for a, _ in spans], dtype=np.int64)
-        hi = np.array([b for _, b in spans], dtype=np.int64)
-        sizes = np.maximum(number[hi] - number[lo], 1)
-        logits = self.bias + (total[hi] - total[lo]) / np.sqrt(sizes)
+        total, number = window_sums(grams, contrib, lo, self.window)
+        sizes = np.maximum(number, 1)
+        logits = self.bias + total / np.sqrt(sizes)
         best = int(np.argmax(logits))
         a, b = spans[best]
         score = _sigmoid(float(logits[best]))
@@ -103,6 +102,32 @@ class LinearModel:
     def score(self, text: str) -> float:
         """Probability-like score (0..1) of the best window."""
         return self.best_window(text).score
+
+
+def window_sums(
+    grams: Grams, contrib: npt.NDArray[np.float64], lo: npt.NDArray[np.int64], window: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Per window starting at `lo` (sorted, each `window` bytes long or the whole text): the
+    summed `contrib` of its distinct hashed slots and how many there are.
+
+    An occurrence counts in a window when it starts inside it and the previous occurrence of
+    the same slot does not, so each window sees each slot once. The windows an occurrence
+    counts in are those whose start lies in (max(previous, start - window), start]: a
+    contiguous range found by binary search, added with a difference array. O(n log n) in
+    the number of occurrences, no per-window loop."""
+    starts, slots = grams.starts, grams.slots
+    order = np.lexsort((starts, slots))
+    previous = np.full(len(starts), -1, dtype=np.int64)
+    same = slots[order][1:] == slots[order][:-1]
+    previous[order[1:][same]] = starts[order][:-1][same]
+    first = np.searchsorted(lo, np.maximum(previous, starts - window), side="right")
+    last = np.searchsorted(lo, starts, side="right")
+    count = len(lo) + 1
+    total = np.bincount(first, weights=contrib, minlength=count) - np.bincount(
+        last, weights=contrib, minlength=count
+    )
+    number = np.bincount(first, minlength=count) - np.bincount(last, minlength=count)
+    return np.cumsum(total)[:-1], np.cumsum(number)[:-1]
 
 
 def windows(size: int, window: int, stride: int) -> Iterator[tuple[int, int]]:
@@ -127,6 +152,8 @@ def _top_grams(
     inside = np.flatnonzero((grams.starts >= a) & (grams.starts < b))
     if not len(inside):
         return ()
+    _, once = np.unique(grams.slots[inside], return_index=True)  # a slot counts once
+    inside = inside[once]
     order = inside[np.argsort(-contrib[inside], kind="stable")[: limit * 8]]
     summed: dict[str, float] = {}
     for i in order.tolist():
