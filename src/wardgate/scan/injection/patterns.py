@@ -787,7 +787,8 @@ _add(
     0.35,
     rf"\b(?:execute|run|perform|eval){_S}(?:the{_S}following|this|these){_S}(?:{_W}{_S})?"
     rf"(?:commands?|code|script|shell|bash|python|instructions?|quer(?:y|ies)|sql)\b",
-    rf"\bsend{_S}(?:an?{_S})?(?:email|e-mail|message|dm|sms|text){_S}to\b",
+    # an address, not just "to": "Send an email to one or more recipients." is an email tool
+    rf"\bsend{_S}(?:an?{_S})?(?:email|e-mail|message|dm|sms|text){_S}to{_S}[\w.+\-]+@[\w\-]+\.[a-z]",
     rf"\b(?:email|send|forward|mail){_S}(?:the{_S}|this{_S}|it|them|all)[^\n]{{0,80}}\bto{_S}"
     rf"[\w.+\-]+@[\w\-]+\.[a-z]",
     rf"\bforward{_S}(?:all|every|the|my|these|this){_S}(?:{_W}{_S})?(?:emails?|messages?|"
