@@ -1,11 +1,11 @@
 """Regression floor for the injection scanner on the public development corpus.
 
-The corpus (../shared/corpus, or $WARDGATE_CORPUS) is read directly from its gzip files. Floors are the rates
-reached when the rules were tuned, minus a small margin for recall and plus one for false
-positives, so a rule change that loses detections or adds noise fails here. Rows that
-DISCUSS prompt injection (security_discussion, hard_negative_security_prose) are labelled
-benign but quote attack strings; by policy the scanner flags quoted attacks, so they are
-kept out of the false-positive budget and reported separately.
+The corpus (../shared/corpus, or $WARDGATE_CORPUS) is read directly from its gzip files. Floors
+are the rates reached when the rules were tuned, minus a small margin for recall and plus one
+for false positives, so a rule change that loses detections or adds noise fails here. Rows that
+DISCUSS prompt injection (security_discussion, hard_negative_security_prose) are labelled benign
+but quote attack strings; by policy the scanner flags quoted attacks, so they are kept out of
+the false-positive budget and reported separately.
 """
 
 from __future__ import annotations
