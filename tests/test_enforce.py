@@ -45,12 +45,34 @@ def test_iptables_text() -> None:
     assert "ip6tables -A WARDGATE -d" not in text  # a v4 proxy: every v6 packet dropped
 
 
+def test_transparent_text() -> None:
+    text = nftables(1234, transparent_port=8890)
+    assert "type nat hook output priority -100;" in text
+    assert (
+        "meta skuid 1234 meta nfproto ipv4 tcp dport { 80, 443 } counter redirect to :8890" in text
+    )
+    assert "meta skuid 1234 ip daddr 127.0.0.1 tcp dport 8890 ct status dnat accept" in text
+    assert text.index("dport 8890 ct status dnat accept") < text.index("reject")
+    assert "redirect" not in nftables(1234)
+    script = iptables(1234, transparent_port=8890)
+    assert (
+        "iptables -t nat -A WARDGATE -p tcp -m multiport --dports 80,443 "
+        "-j REDIRECT --to-ports 8890" in script
+    )
+    assert "-d 127.0.0.1 -p tcp --dport 8890 -m conntrack --ctstate DNAT -j ACCEPT" in script
+    assert "ip6tables -t nat" not in script  # a v4 listener: IPv6 stays dropped, not redirected
+    assert "-t nat" not in iptables(1234)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"uid": -1}, "uid"),
         ({"uid": 1, "port": 0}, "port"),
         ({"uid": 1, "host": "localhost"}, "IP address"),
+        ({"uid": 1, "transparent_port": 70000}, "transparent port"),
+        ({"uid": 1, "transparent_port": 8888}, "differ"),
+        ({"uid": 1, "host": "10.0.0.1", "transparent_port": 8890}, "loopback"),
     ],
 )
 def test_bad_values_are_refused(kwargs: dict[str, object], message: str) -> None:
@@ -64,6 +86,11 @@ def test_cli_prints_rules_for_a_user_name(capsys: pytest.CaptureFixture[str]) ->
     assert "meta skuid 65534 " in capsys.readouterr().out
     assert contain_main(["enforce", "--print", "iptables", "--uid", "no-such-user-x"]) == 2
     assert "no such user" in capsys.readouterr().err
+    argv = ["enforce", "--print", "nftables", "--uid", "7", "--transparent"]
+    assert contain_main(argv) == 0
+    assert "redirect to :8890" in capsys.readouterr().out
+    assert contain_main([*argv, "--transparent-port", "3129"]) == 0
+    assert "redirect to :3129" in capsys.readouterr().out
 
 
 # -- for real --------------------------------------------------------------------------------

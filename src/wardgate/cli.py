@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         help="exempt an internal target from the SSRF block (repeatable; adds to ssrf.allow)",
     )
     run.add_argument("--audit-log", metavar="FILE", help="write audit events as JSONL here")
+    run.add_argument(
+        "--transparent",
+        metavar="HOST:PORT",
+        help="also accept connections redirected by `wardgate enforce --transparent` here "
+        "(proxy.transparent; docs/transparent.md)",
+    )
 
     ca = commands.add_parser("ca", help="manage the local CA used for TLS interception")
     ca_actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
@@ -177,6 +183,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
         if args.audit_log:
             overrides["audit"] = {"file": args.audit_log}
+        if args.transparent:
+            overrides["proxy"] = {"transparent": args.transparent}
         return load_config(args.config, preset=args.preset, overrides=overrides)
 
     run(load(), reload=load, config_path=args.config)

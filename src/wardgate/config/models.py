@@ -490,6 +490,9 @@ class ProxySettings(_Section):
     upstream_timeout: Seconds = 30.0  # connect and first byte from upstream
     scan_timeout: Seconds = 5.0
     max_connections: PosInt = 4096
+    # HOST:PORT of the listener for connections the kernel redirects (`wardgate enforce
+    # --transparent`); read at start. None: no such listener.
+    transparent: Endpoint | None = None
 
 
 ToolGlob = Annotated[str, Strict(), Field(min_length=1, max_length=256)]

@@ -51,7 +51,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "enforce",
         help="print host firewall rules that hold an agent user to wardgate",
         description="Print nftables or iptables rules dropping every outbound packet of the "
-        "agent's uid except to wardgate's port. Review, then apply: "
+        "agent's uid except to wardgate's port (with --transparent, its TCP 80 and 443 are "
+        "redirected to wardgate instead). Review, then apply: "
         "`wardgate enforce --print nftables --uid agent | nft -f -`.",
     )
     enforce.add_argument("--print", dest="format", required=True, choices=["nftables", "iptables"])
@@ -60,6 +61,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     enforce.add_argument("--proxy-port", type=int, default=8888, metavar="PORT")
     enforce.add_argument("--proxy-host", default="127.0.0.1", metavar="IP")
+    enforce.add_argument(
+        "--transparent",
+        action="store_true",
+        help="also redirect the agent's TCP 80 and 443 to `wardgate run --transparent "
+        "127.0.0.1:PORT` (no proxy settings needed; docs/transparent.md)",
+    )
+    enforce.add_argument(
+        "--transparent-port",
+        type=int,
+        default=8890,
+        metavar="PORT",
+        help="wardgate's transparent port on the proxy host (default 8890)",
+    )
     enforce.set_defaults(handler=run, contain_command="enforce")
 
 
@@ -127,8 +141,15 @@ def _uid(value: str | None) -> int:
 def _enforce(args: argparse.Namespace) -> int:
     from wardgate.contain.rules import render
 
+    transparent_port = args.transparent_port if args.transparent else None
     sys.stdout.write(
-        render(args.format, _uid(args.uid), host=args.proxy_host, port=args.proxy_port)
+        render(
+            args.format,
+            _uid(args.uid),
+            host=args.proxy_host,
+            port=args.proxy_port,
+            transparent_port=transparent_port,
+        )
     )
     return EXIT_OK
 

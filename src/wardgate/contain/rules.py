@@ -7,6 +7,13 @@ another user and is not matched, so it keeps the network. A TCP connection attem
 with a local reset (nothing leaves either way), so the agent fails at once instead of waiting
 out SYN retries; any other packet is dropped, which fails its send with EPERM.
 
+With a transparent port (`--transparent`), the agent's outbound TCP 80 and 443 are also
+REDIRECTed (nat output hook) to wardgate's transparent listener on loopback, which reads the
+original destination back with SO_ORIGINAL_DST (proxy/transparent.py): the agent needs no
+proxy settings. Only redirected connections may reach that port (conntrack status DNAT); the
+redirect is for the proxy host's address family, the other family stays dropped. DNS is not
+opened: names the agent resolves must come from elsewhere (see docs/transparent.md).
+
 The output is text to review and apply (`... | nft -f -` or `... | sh`); nothing here touches
 the system.
 """
@@ -18,49 +25,88 @@ import ipaddress
 FORMATS = ("nftables", "iptables")
 TABLE = "wardgate"
 CHAIN = "WARDGATE"
+REDIRECTED = (80, 443)  # the ports transparent mode takes over: plain HTTP and TLS
 
 
-def _check(uid: int, host: str, port: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def _check(
+    uid: int, host: str, port: int, transparent_port: int | None
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     if not 0 <= uid < 2**32 - 1:
         raise ValueError(f"uid must be a number from 0 to {2**32 - 2} (got {uid})")
-    if not 1 <= port <= 65535:
-        raise ValueError(f"port must be a number from 1 to 65535 (got {port})")
+    for name, value in (("port", port), ("transparent port", transparent_port)):
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError(f"{name} must be a number from 1 to 65535 (got {value})")
+    if transparent_port == port:
+        raise ValueError("the transparent port must differ from the proxy port")
     try:
-        return ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host)
     except ValueError:
         raise ValueError(f"the proxy host must be an IP address (got {host!r})") from None
+    if transparent_port is not None and not ip.is_loopback:
+        raise ValueError(f"transparent mode redirects to loopback: use 127.0.0.1 or ::1 (got {ip})")
+    return ip
 
 
-def nftables(uid: int, *, host: str = "127.0.0.1", port: int = 8888) -> str:
+def nftables(
+    uid: int, *, host: str = "127.0.0.1", port: int = 8888, transparent_port: int | None = None
+) -> str:
     """An `nft -f` script: table inet wardgate, replaced whole on every load."""
-    ip = _check(uid, host, port)
+    ip = _check(uid, host, port, transparent_port)
     family = "ip" if ip.version == 4 else "ip6"
-    return (
-        "#!/usr/sbin/nft -f\n"
-        f"# wardgate: uid {uid} may reach only wardgate at {_hostport(ip, port)}.\n"
-        f"# Load: nft -f FILE    Remove: nft delete table inet {TABLE}\n"
-        f"table inet {TABLE}\n"
-        f"delete table inet {TABLE}\n"
-        f"table inet {TABLE} {{\n"
-        "    chain output {\n"
-        "        type filter hook output priority filter; policy accept;\n"
-        f"        meta skuid {uid} {family} daddr {ip} tcp dport {port} accept\n"
-        f"        meta skuid {uid} meta l4proto tcp counter reject with tcp reset\n"
-        f'        meta skuid {uid} counter drop comment "agent traffic not to wardgate"\n'
-        "    }\n"
-        "}\n"
+    nat: list[str] = []
+    accept = [f"        meta skuid {uid} {family} daddr {ip} tcp dport {port} accept\n"]
+    if transparent_port is not None:
+        ports = ", ".join(map(str, REDIRECTED))
+        nat = [
+            "    chain nat_output {\n",
+            "        type nat hook output priority -100; policy accept;\n",
+            f"        meta skuid {uid} meta nfproto {_nfproto(ip)} tcp dport {{ {ports} }} "
+            f"counter redirect to :{transparent_port}\n",
+            "    }\n",
+        ]
+        accept.append(
+            f"        meta skuid {uid} {family} daddr {ip} tcp dport {transparent_port} "
+            "ct status dnat accept\n"
+        )
+    return "".join(
+        [
+            "#!/usr/sbin/nft -f\n",
+            f"# wardgate: uid {uid} may reach only wardgate at {_hostport(ip, port)}"
+            + _redirect_note(transparent_port)
+            + ".\n",
+            f"# Load: nft -f FILE    Remove: nft delete table inet {TABLE}\n",
+            f"table inet {TABLE}\n",
+            f"delete table inet {TABLE}\n",
+            f"table inet {TABLE} {{\n",
+            *nat,
+            "    chain output {\n",
+            "        type filter hook output priority filter; policy accept;\n",
+            *accept,
+            f"        meta skuid {uid} meta l4proto tcp counter reject with tcp reset\n",
+            f'        meta skuid {uid} counter drop comment "agent traffic not to wardgate"\n',
+            "    }\n",
+            "}\n",
+        ]
     )
 
 
-def iptables(uid: int, *, host: str = "127.0.0.1", port: int = 8888) -> str:
+def iptables(
+    uid: int, *, host: str = "127.0.0.1", port: int = 8888, transparent_port: int | None = None
+) -> str:
     """A shell script for iptables and ip6tables: a WARDGATE chain the agent's packets jump
-    to; safe to run again (the chain is flushed and the jump added once)."""
-    ip = _check(uid, host, port)
+    to (and with a transparent port, one in the nat table too); safe to run again (the
+    chains are flushed and the jumps added once)."""
+    ip = _check(uid, host, port, transparent_port)
+    owner = f"-m owner --uid-owner {uid} -j {CHAIN}"
+    remove = f"$t -D OUTPUT {owner}; $t -F {CHAIN}; $t -X {CHAIN}"
+    if transparent_port is not None:
+        remove += f"; $t -t nat -D OUTPUT {owner}; $t -t nat -F {CHAIN}; $t -t nat -X {CHAIN}"
     lines = [
         "#!/bin/sh",
-        f"# wardgate: uid {uid} may reach only wardgate at {_hostport(ip, port)}.",
-        "# Remove: for t in iptables ip6tables; do $t -D OUTPUT -m owner "
-        f"--uid-owner {uid} -j {CHAIN}; $t -F {CHAIN}; $t -X {CHAIN}; done",
+        f"# wardgate: uid {uid} may reach only wardgate at {_hostport(ip, port)}"
+        + _redirect_note(transparent_port)
+        + ".",
+        f"# Remove: for t in iptables ip6tables; do {remove}; done 2>/dev/null",
         "set -e",
     ]
     for tool, version in (("iptables", 4), ("ip6tables", 6)):
@@ -69,21 +115,51 @@ def iptables(uid: int, *, host: str = "127.0.0.1", port: int = 8888) -> str:
         ]
         if ip.version == version:
             lines.append(f"{tool} -A {CHAIN} -d {ip} -p tcp --dport {port} -j ACCEPT")
+            if transparent_port is not None:
+                lines.append(
+                    f"{tool} -A {CHAIN} -d {ip} -p tcp --dport {transparent_port} "
+                    "-m conntrack --ctstate DNAT -j ACCEPT"
+                )
         lines += [
             f"{tool} -A {CHAIN} -p tcp -j REJECT --reject-with tcp-reset",
             f"{tool} -A {CHAIN} -j DROP",
-            f"{tool} -C OUTPUT -m owner --uid-owner {uid} -j {CHAIN} 2>/dev/null || "
-            f"{tool} -I OUTPUT -m owner --uid-owner {uid} -j {CHAIN}",
+            f"{tool} -C OUTPUT {owner} 2>/dev/null || {tool} -I OUTPUT {owner}",
         ]
+        if transparent_port is not None and ip.version == version:
+            nat, ports = f"{tool} -t nat", ",".join(map(str, REDIRECTED))
+            lines += [
+                f"{nat} -N {CHAIN} 2>/dev/null || {nat} -F {CHAIN}",
+                f"{nat} -A {CHAIN} -p tcp -m multiport --dports {ports} "
+                f"-j REDIRECT --to-ports {transparent_port}",
+                f"{nat} -C OUTPUT {owner} 2>/dev/null || {nat} -I OUTPUT {owner}",
+            ]
     return "\n".join(lines) + "\n"
 
 
-def render(fmt: str, uid: int, *, host: str = "127.0.0.1", port: int = 8888) -> str:
+def render(
+    fmt: str,
+    uid: int,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8888,
+    transparent_port: int | None = None,
+) -> str:
     if fmt == "nftables":
-        return nftables(uid, host=host, port=port)
+        return nftables(uid, host=host, port=port, transparent_port=transparent_port)
     if fmt == "iptables":
-        return iptables(uid, host=host, port=port)
+        return iptables(uid, host=host, port=port, transparent_port=transparent_port)
     raise ValueError(f"format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+
+
+def _redirect_note(transparent_port: int | None) -> str:
+    if transparent_port is None:
+        return ""
+    ports = " and ".join(map(str, REDIRECTED))
+    return f"; its TCP {ports} are redirected to wardgate's port {transparent_port}"
+
+
+def _nfproto(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    return "ipv4" if ip.version == 4 else "ipv6"
 
 
 def _hostport(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> str:

@@ -26,6 +26,7 @@ from wardgate.policy.limits import Limiter
 from wardgate.proxy.ca import CAError, CertificateAuthority, default_home, upstream_context
 from wardgate.proxy.resolve import Resolver
 from wardgate.proxy.server import ProxyServer, status_payload
+from wardgate.proxy.transparent import TransparentListener
 from wardgate.rollout.banner import banner
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Direction, Message
@@ -110,11 +111,14 @@ async def serve(
     gc.freeze()
     host, port = parse_endpoint(config.listen)
     admin_host, admin_port = parse_endpoint(config.admin.listen)
+    transparent = TransparentListener(proxy)
     try:
         proxy_server = await proxy.serve(host, port)
         admin_server = await AdminServer(lambda: status_payload(proxy), admin.api).serve(
             admin_host, admin_port
         )
+        if config.proxy.transparent is not None:
+            await transparent.start(*parse_endpoint(config.proxy.transparent))
     except OSError as exc:
         raise ConfigError([f"cannot listen: {exc.strerror} ({exc.errno})"]) from None
     stop = asyncio.Event()
@@ -140,6 +144,7 @@ async def serve(
     terminal = start_terminal(admin.approvals, stop, sys.stderr) if sys.stdin.isatty() else None
     async with proxy_server, admin_server:
         await stop.wait()
+    await transparent.close()
     if terminal is not None:
         await terminal
     await runtime.close()

@@ -18,7 +18,7 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -262,6 +262,40 @@ class ProxyServer:
     # -- connection loop -----------------------------------------------------------------
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._guarded(
+            reader, writer, lambda client: self._serve(client, Target("http", "", 0, ""))
+        )
+
+    async def serve_redirected(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        target: Target,
+        *,
+        tunnel_to: IPAddress | None = None,
+        started: float = 0.0,
+    ) -> None:
+        """A connection the kernel redirected to wardgate (proxy/transparent.py), already
+        admitted like a CONNECT to `target`: with `tunnel_to`, its TLS is tunnelled there
+        unread; else its requests are served with the host fixed to `target` (plain HTTP,
+        or TLS that wardgate terminated)."""
+
+        async def run(client: _Client) -> None:
+            if tunnel_to is None:
+                await self._serve(client, target)
+            else:
+                await self._tunnel(client, target, tunnel_to, b"", started)
+
+        await self._guarded(reader, writer, run)
+
+    async def _guarded(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        run: Callable[[_Client], Awaitable[None]],
+    ) -> None:
+        """Serve one accepted connection with `run` under the connection limit; it is
+        closed after, whatever happened."""
         proxy = self.config.proxy
         if self._connections >= proxy.max_connections:
             writer.write(error_response(503, "too many connections"))
@@ -270,7 +304,7 @@ class ProxyServer:
         self._connections += 1
         client = _Client(reader, writer, self._parser())
         try:
-            await self._serve(client, Target("http", "", 0, ""))
+            await run(client)
         except (_Abort, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -790,28 +824,43 @@ class ProxyServer:
         started = time.perf_counter()
         host, port = _authority(head.target)
         target = Target("https", host, port, "/")
-        verdict = await self.scan(
-            Message(Direction.REQUEST, url=target.url, destination=host, port=port)
-        )
-        if self._enforce(client, verdict, target, Direction.REQUEST, started, 0, "CONNECT",
-                         transport="connect"):  # fmt: skip
-            return
-        if await self._limited(client, target, started, "CONNECT", 0):
-            return
-        address = await self._resolve(client, target, started, "CONNECT")
-        if address is None:
+        address = await self.admit_tunnel(target, started)
+        if isinstance(address, bytes):
+            client.send(address)
             return
         client.send(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         await client.flush()
         early = client.parser.trailing
-        if self._intercepts(host):
+        if self.intercepts(host):
             if early:
                 raise _Abort  # bytes before our TLS handshake: nothing sane to do with them
             await self._intercept(client, target)
             return
         await self._tunnel(client, target, address, early, started)
 
-    def _intercepts(self, host: str) -> bool:
+    async def admit_tunnel(
+        self,
+        target: Target,
+        started: float,
+        *,
+        transport: str = "connect",
+        method: str | None = "CONNECT",
+    ) -> IPAddress | bytes:
+        """CONNECT's checks, in this order: the destination scanned (policy, DLP in the name),
+        the limits, then the name resolved once and SSRF-classified. The address to connect
+        to, or the response refusing the tunnel (already audited)."""
+        message = Message(Direction.REQUEST, url=target.url, destination=target.host,
+                          port=target.port)  # fmt: skip
+        verdict = await self.scan(message)
+        refusal = self.decide(verdict, target, Direction.REQUEST, started, 0, method,
+                              transport=transport)  # fmt: skip
+        if refusal is None:
+            refusal = await self.admission(target, started, method, 0)
+        if refusal is not None:
+            return refusal
+        return await self.checked_address(target, started, method)
+
+    def intercepts(self, host: str) -> bool:
         tls = self.config.tls
         return (
             tls.intercept
