@@ -30,6 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/mcp_bench.py
+	$(BIN)/python bench/detect.py --quick
+	$(BIN)/python bench/scale.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
