@@ -84,6 +84,7 @@ def test_kinds() -> None:
     assert jsonrpc.kind({"jsonrpc": "2.0", "method": "x"}) is Kind.NOTIFICATION
     assert jsonrpc.kind({"jsonrpc": "2.0", "id": "a", "result": {}}) is Kind.RESPONSE
     assert jsonrpc.kind({"jsonrpc": "2.0", "id": None, "error": {}}) is Kind.RESPONSE
+    bad: object
     for bad in (
         42,
         [],
@@ -119,3 +120,62 @@ def test_text_leaves_values_not_keys() -> None:
     assert jsonrpc.text_leaves(value) == "text\nhello\n3"
     assert "content" in jsonrpc.text_leaves(value, keys=True)
     assert len(jsonrpc.text_leaves(["a" * 50] * 10, limit=100)) <= 101
+
+
+def _nested(levels: int, leaf: object) -> object:
+    value = leaf
+    for n in range(levels):
+        value = [value] if n % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("levels", "leaf", "ok"),
+    [(64, 1, True), (65, 1, False), (64, [], True), (65, {}, False), (63, {}, True)],
+)
+def test_depth_bound_at_the_edge(levels: int, leaf: object, ok: bool) -> None:
+    """Nothing deeper than MAX_DEPTH (root at 0), scalar or empty container alike; the
+    bracket-count shortcut does not change where the bound falls."""
+    line = json.dumps(_nested(levels, leaf)).encode()
+    if ok:
+        jsonrpc.loads(line)
+    else:
+        with pytest.raises(jsonrpc.ParseError):
+            jsonrpc.loads(line)
+
+
+def test_depth_bound_with_brackets_in_strings_only() -> None:
+    """Many brackets inside strings (over the shortcut's count) still parse: only real
+    nesting counts."""
+    line = json.dumps({"text": "[{" * 100}).encode()
+    assert jsonrpc.loads(line) == {"text": "[{" * 100}
+
+
+@given(
+    st.one_of(
+        st.integers(),
+        st.text(max_size=20),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.none(),
+    )
+)
+def test_id_key_round_trips(value: object) -> None:
+    """The key is the id's JSON: the transports turn it back into the id for their errors."""
+    key = jsonrpc.id_key(value)
+    assert json.loads(key) == value
+    assert (key == jsonrpc.id_key(str(value))) == (isinstance(value, str))
+
+
+@given(
+    st.recursive(
+        st.one_of(st.text(max_size=8), st.integers(), st.booleans(), st.none()),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+        max_leaves=30,
+    ),
+    st.booleans(),
+    st.integers(min_value=0, max_value=40),
+)
+def test_text_leaves_matches_document_order_walk(value: object, keys: bool, limit: int) -> None:
+    """The recursive collector gives exactly the explicit-stack walk's text, cut at `limit`."""
+    expected = "\n".join(jsonrpc._leaves(value, keys))[:limit]
+    assert jsonrpc.text_leaves(value, keys=keys, limit=limit) == expected

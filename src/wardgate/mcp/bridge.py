@@ -26,7 +26,7 @@ from wardgate.mcp import jsonrpc
 from wardgate.mcp.guard import Guard, Held, Outcome, Scanner
 from wardgate.mcp.jsonrpc import LineSplitter, Oversized
 from wardgate.mcp.sse import SseEvent, SseParser
-from wardgate.mcp.stdio import _StdinReader, _write_all, _write_now
+from wardgate.mcp.stdio import _StdinReader, _write_all, _write_now, run_loop
 from wardgate.mcp.tools import ToolRegistry
 from wardgate.mcp.upstream_client import HttpUpstream, Response, UpstreamError, UpstreamRefused
 
@@ -386,7 +386,7 @@ def run_bridge(
         **runtime.guard_options(),
     )
     bridge = StdioBridge(guard, runtime.sink, upstream, kind, runtime=runtime)
-    return asyncio.run(bridge.run())
+    return run_loop(bridge.run())
 
 
 __all__ = ["StdioBridge", "run_bridge"]

@@ -2,7 +2,8 @@
 
     wardgate mcp [OPTIONS] -- COMMAND [ARGS...]        stdio server as a child (mcp/stdio.py)
     wardgate mcp pin --out FILE -- COMMAND [ARGS...]   record the server's tool fingerprints
-    wardgate mcp --upstream URL --listen HOST:PORT     Streamable HTTP endpoint (mcp/http.py)
+    wardgate mcp --upstream URL --listen HOST:PORT     Streamable HTTP endpoint (mcp/http.py; an
+                                                       sse or ws(s):// upstream: http_channel.py)
     wardgate mcp --upstream URL [--transport sse]      stdio client to a Streamable HTTP, old
                                                        HTTP+SSE or ws(s):// server (mcp/bridge.py)
 
@@ -219,6 +220,11 @@ def _transport(choice: str, url: str) -> str:
     return "sse" if url.rstrip("/").endswith("/sse") else "streamable"
 
 
+def _kind(choice: str, url: str) -> str:
+    """The upstream's transport: ws for a ws(s):// URL, else per --transport."""
+    return "ws" if url.startswith(("ws://", "wss://")) else _transport(choice, url)
+
+
 # -- stdio -----------------------------------------------------------------------------------
 
 
@@ -341,12 +347,6 @@ def _listen(
         host, port = parse_endpoint(listen)
     except ValueError as exc:
         raise UsageError(f"mcp: --listen: {exc}") from None
-    for _, url in upstreams:
-        if _transport(transport, url) != "streamable" or not url.startswith("http"):
-            raise UsageError(
-                "mcp: --listen serves Streamable HTTP to http(s):// Streamable HTTP "
-                "upstreams; use the stdio form (no --listen) for sse and ws(s):// upstreams"
-            )
     pipeline = Pipeline(config, environ=os.environ)
     kv = runtime.state.kv
     routes = [
@@ -356,6 +356,7 @@ def _listen(
             upstream=_http_upstream(config, url, headers),
             baselines=SessionBaselines(kv, name or url),
             pins=pins,
+            kind=_kind(transport, url),
         )
         for name, url in upstreams
     ]
@@ -400,18 +401,14 @@ def _bridge(
 ) -> int:
     from wardgate.mcp.bridge import run_bridge
 
-    kind = "ws" if url.startswith(("ws://", "wss://")) else _transport(transport, url)
     upstream = _http_upstream(config, url, headers)
-    return run_bridge(config, _scanner(config), runtime, upstream, pins, kind)
+    return run_bridge(config, _scanner(config), runtime, upstream, pins, _kind(transport, url))
 
 
 def _run_loop(main: Any) -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop has wheels for Linux and macOS
-        asyncio.run(main)
-        return
-    uvloop.run(main)
+    from wardgate.mcp.stdio import run_loop
+
+    run_loop(main)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from wardgate.audit import Sink
 from wardgate.config import Config
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.guard import Guard, Held, Outcome, Scanner
+from wardgate.mcp.http_channel import ChannelFront
 from wardgate.mcp.jsonrpc import Oversized
 from wardgate.mcp.sessions import SessionBaselines, SessionState, SessionTable
 from wardgate.mcp.shadow import ShadowIndex
@@ -75,6 +76,7 @@ class Route:
     baselines: SessionBaselines
     pins: Mapping[str, str] | None = None
     sessions: SessionTable = field(default_factory=SessionTable)
+    kind: str = "streamable"  # or "sse" / "ws": a persistent upstream (mcp/http_channel.py)
 
 
 class _Conn:
@@ -152,11 +154,13 @@ class McpHttpProxy:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardgate-mcp")
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections = 0
+        self.channels = ChannelFront(self)
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
         return await asyncio.start_server(self._on_client, host, port, limit=1 << 20)
 
     def close(self) -> None:
+        self.channels.close()
         for route in self.routes.values():
             route.upstream.close()
         for task in self._tasks:
@@ -298,6 +302,8 @@ class McpHttpProxy:
         if route is None:
             await conn.send(error_response(404, "no MCP endpoint here"))
             return False
+        if route.kind != "streamable":
+            return await self.channels.request(conn, route, head)
         body = await conn.read_body(self.max_message)
         if isinstance(body, Oversized) and head.method != "POST":
             await conn.send(error_response(413, "request body too large"))

@@ -96,35 +96,46 @@ def _reject_constant(name: str) -> Any:
 
 
 def _depth_ok(value: Any) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return False
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+    """No item deeper than MAX_DEPTH (the root is at depth 0). Walked level by level over
+    the containers only: scalars are most of a message and need no visit of their own."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            if children and depth >= MAX_DEPTH:
+                return False
+            below += [child for child in children if isinstance(child, dict | list)]
+        level = below
+        depth += 1
     return True
+
+
+# Built once: json.loads / json.dumps with options build a new coder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def loads(line: bytes) -> Any:
     """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting. Raises ParseError."""
     try:
         text = line.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except (UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(type(exc).__name__) from None
     except json.JSONDecodeError as exc:
         raise ParseError(exc.msg) from None
-    if not _depth_ok(value):
+    # Nesting needs an opening bracket per level: a line with fewer brackets than the bound
+    # (counted in C, strings included, so never an undercount) skips the walk.
+    if line.count(b"{") + line.count(b"[") > MAX_DEPTH and not _depth_ok(value):
         raise ParseError("nesting too deep")
     return value
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text, non-ASCII kept (no raw newline can occur: JSON escapes them)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def encode(message: Any) -> bytes:
@@ -164,7 +175,10 @@ def valid_id(value: Any) -> bool:
 
 
 def id_key(value: Any) -> str:
-    """A hashable key for an id that keeps 1 and "1" apart (as JSON-RPC does)."""
+    """A hashable key for an id that keeps 1 and "1" apart (as JSON-RPC does); it is the
+    id's JSON, so `json.loads(key)` gives the id back."""
+    if type(value) is int:  # the common case, and str(int) is its JSON
+        return str(value)
     return dumps(value)
 
 
@@ -205,14 +219,37 @@ def text_leaves(value: Any, *, keys: bool = False, limit: int = MAX_LINE) -> str
     Keys are left out by default: "name", "type" and friends on lines of their own read
     like prose to an injection scanner ("name\nevil") without carrying any text."""
     out: list[str] = []
-    total = 0
-    for text in _leaves(value, keys):
-        if total + len(text) + 1 > limit:
-            out.append(text[: max(0, limit - total)])
-            break
-        out.append(text)
-        total += len(text) + 1
-    return "\n".join(out)
+    _collect(value, keys, out, 0)
+    text = "\n".join(out)
+    return text if len(text) <= limit else text[:limit]
+
+
+def _collect(node: Any, keys: bool, out: list[str], depth: int) -> None:
+    """Recursive (parsed values are at most MAX_DEPTH deep; a deeper value built in code
+    falls back to an explicit stack), appending to `out` in document order."""
+    if isinstance(node, str):
+        out.append(node)
+    elif depth > _RECURSION:
+        out.extend(_leaves(node, keys))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            if keys:
+                out.append(key)
+            if isinstance(item, str):
+                out.append(item)
+            else:
+                _collect(item, keys, out, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, str):
+                out.append(item)
+            else:
+                _collect(item, keys, out, depth + 1)
+    elif node is not None and not isinstance(node, bool):
+        out.append(str(node))
+
+
+_RECURSION = 200  # levels walked by recursion before the explicit stack takes over
 
 
 def _leaves(value: Any, keys: bool) -> Iterator[str]:

@@ -20,9 +20,9 @@ import select
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wardgate.audit import Sink
 from wardgate.mcp import jsonrpc
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 _READ = 64 * 1024
 _EXIT_GRACE = 5.0  # seconds the server gets to exit after the client closed its stdin
 _PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 
 
 def _die_with_parent() -> None:
@@ -375,7 +376,17 @@ def run_stdio(
     guard: Guard, sink: Sink, command: Sequence[str], runtime: McpRuntime | None = None
 ) -> int:
     """Run the relay until the server exits; its exit code (128+N for signal N)."""
-    return asyncio.run(StdioRelay(guard, sink, command, runtime=runtime).run())
+    return run_loop(StdioRelay(guard, sink, command, runtime=runtime).run())
 
 
-__all__ = ["StdioRelay", "exit_code", "list_tools", "run_stdio", "spawn"]
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on uvloop: a relay hop on it costs about half what it costs on asyncio's
+    own loop, which is most of the latency a relay adds to a small message."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop has wheels for Linux and macOS
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+__all__ = ["StdioRelay", "exit_code", "list_tools", "run_loop", "run_stdio", "spawn"]

@@ -22,8 +22,13 @@ _HEX = frozenset("0123456789abcdef")
 MAX_PIN_FILE = 8 << 20
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no whitespace, non-ASCII kept (the encoder is built once: json.dumps
+    with options builds one per call)."""
+    return _CANONICAL.encode(value)
 
 
 def fingerprint(tool: Mapping[str, Any]) -> str:
