@@ -518,11 +518,22 @@ class McpArgumentRule(_Section):
     within: Annotated[str, Strict(), Field(min_length=1)] | None = None
 
 
+class McpShadowing(_Section):
+    """Tool shadowing (rule mcp.tool_shadowing; `rules:` turns it off or to audit). `allow`:
+    tool-name globs several servers may offer on purpose. `shared`: the `wardgate mcp`
+    processes of one user (or, with `state.backend: redis`, of every replica) check each
+    other's tools through a registry (mcp/registry.py), not only the servers of one listener."""
+
+    allow: Annotated[tuple[ToolGlob, ...], Field(max_length=_MAX_LIST)] = ()
+    shared: StrictBool = True
+
+
 class McpSettings(_Section):
     """Policy for `wardgate mcp` (one wrapped server per process, so per server)."""
 
     tools: McpToolLists = McpToolLists()
     arguments: Annotated[tuple[McpArgumentRule, ...], Field(max_length=_MAX_LIST)] = ()
+    shadowing: McpShadowing = McpShadowing()
 
 
 class StateBackend(enum.StrEnum):

@@ -8,7 +8,9 @@
                                                        HTTP+SSE or ws(s):// server (mcp/bridge.py)
 
 `--upstream NAME=URL` may be repeated with --listen: each server is served at /mcp/NAME and
-the servers are checked for tool shadowing against each other (mcp/shadow.py).
+the servers are checked for tool shadowing against each other (mcp/shadow.py). A process
+fronting one server (stdio, or a stdio client bridged to one URL) checks its tools against
+every other such process of the user through the shared registry (mcp/registry.py).
 
 Every transport writes its events to the configured sinks and the SQLite audit store, obeys
 the kill switch, and holds `ask` tool calls for approval (mcp/runtime.py); `--admin HOST:PORT`
@@ -130,18 +132,25 @@ def _run(args: argparse.Namespace) -> int:
     base = sink_from_config(
         audit.file, to_stdout, audit.max_bytes, audit.backups, extra=_remote(config)
     )
+    from wardgate.mcp.registry import ServerIdentity
     from wardgate.mcp.runtime import build_runtime
     from wardgate.proxy.ca import default_home
 
+    upstreams = _upstreams(args.upstream, bool(args.listen)) if not argv else []
+    # One server per process (stdio, or bridged to one URL) joins the shared tool registry.
+    server = (
+        ServerIdentity.for_command(argv) if argv
+        else None if args.listen
+        else ServerIdentity.for_url(upstreams[0][1])
+    )  # fmt: skip
     try:
-        runtime = build_runtime(config, base, home=default_home(), admin=args.admin)
+        runtime = build_runtime(config, base, home=default_home(), admin=args.admin, server=server)
     except ConfigError:
         base.close()
         raise
     try:
         if argv:
             return _stdio(config, pins, runtime, argv)
-        upstreams = _upstreams(args.upstream, bool(args.listen))
         headers = _headers(args.header, os.environ)
         if args.listen:
             return _listen(config, pins, runtime, upstreams, headers, args.listen, args.transport)

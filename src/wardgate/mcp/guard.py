@@ -7,12 +7,14 @@ all of it is testable without a process.
 
 Client -> server: tools/call arguments, prompts/get and resources/read params (and the params
 of anything else) are scanned as Direction.TOOL_CALL; a call to a tool that was removed as
-poisoned or that changed after its baseline is refused. Server -> client: tools/list (and
-prompts/list, resources/list) entries are scanned one by one as tool descriptions and poisoned
-ones removed; results, errors, notifications and server-initiated requests are scanned as
-Direction.TOOL_RESULT. A blocked request is answered with the -32001 error and not forwarded;
-a blocked response is replaced by that error; a blocked notification is dropped. Ids are never
-rewritten. In audit mode every verdict is logged and nothing is changed.
+poisoned or that changed after its baseline is refused, and so is one whose name another server
+behind this wardgate owns (`shadows`, mcp/shadow.py: rule mcp.tool_shadowing). Server ->
+client: tools/list (and prompts/list, resources/list) entries are scanned one by one as tool
+descriptions and poisoned ones removed; results, errors, notifications and server-initiated
+requests are scanned as Direction.TOOL_RESULT. A blocked request is answered with the -32001
+error and not forwarded; a blocked response is replaced by that error; a blocked notification
+is dropped. Ids are never rewritten. In audit mode every verdict is logged and nothing is
+changed.
 
 Two decisions need the transport's help, and the guard says so instead of doing I/O:
 - a tools/call whose verdict is `ask` comes back in `Outcome.held` (when `holds` is set: the
@@ -40,7 +42,7 @@ from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
 from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation, tool_denied
 from wardgate.mcp.scancache import VerdictCache, text_key
-from wardgate.mcp.shadow import TOOL_SHADOWING, ShadowIndex
+from wardgate.mcp.shadow import TOOL_SHADOWING, Shadows, shadow_allowed
 from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, canonical
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.scan.catalog import AUDIT_UNAVAILABLE, KILL_SWITCH
@@ -143,7 +145,7 @@ class Guard:
         destination: str = "",
         transport: str = "mcp-stdio",
         session: str | None = None,
-        shadows: ShadowIndex | None = None,
+        shadows: Shadows | None = None,
         server: str = "",
         auditing: bool = True,
         descriptions: VerdictCache | None = None,
@@ -152,7 +154,7 @@ class Guard:
         audit_gate: Callable[[], str | None] | None = None,
     ) -> None:
         self.config = config
-        self.shadows = shadows  # shared by the servers of one listener (see mcp/shadow.py)
+        self.shadows = shadows  # the other servers behind this wardgate (see mcp/shadow.py)
         self.server = server
         self.scan = scan
         self.registry = registry if registry is not None else ToolRegistry()
@@ -316,6 +318,9 @@ class Guard:
             arguments = params.get("arguments")
             if tool is not None:  # configured policy first: it names the precise rule
                 verdict = self._tool_policy(tool, arguments)
+            owner = self._shadowed_by(tool)  # another server owns the name (mcp/shadow.py)
+            if owner is not None and verdict.action is not Action.BLOCK:
+                verdict = self._policy(TOOL_SHADOWING, f"tool {tool!r} is owned by {owner!r}")
             refusal = self.registry.refusal(tool) if tool is not None else None
             if refusal is not None and verdict.action is not Action.BLOCK:
                 verdict = self._policy(refusal, f"call to tool {tool!r}")
@@ -487,11 +492,7 @@ class Guard:
                 and tool_denied(self.config.mcp, str(name))
             ):
                 verdict = self._policy(TOOL_DENIED, f"tool {name!r} not allowed by mcp.tools")
-            owner = (
-                self.shadows.other_owner(self.server, str(name))
-                if listed_tool and self.shadows is not None
-                else None
-            )
+            owner = self._shadowed_by(name) if listed_tool else None
             if owner is not None and verdict.action is not Action.BLOCK:
                 excerpt = f"tool {name!r} is also offered by server {owner!r}"
                 shadowing = self._policy(TOOL_SHADOWING, excerpt)
@@ -501,6 +502,8 @@ class Guard:
             if verdict.action is Action.ALLOW:
                 if listed_tool and self.shadows is not None:
                     self.shadows.claim(self.server, str(name))
+                    if self.registry.removed.get(str(name)) == TOOL_SHADOWING:
+                        del self.registry.removed[str(name)]  # its owner left: free again
                 kept.append(entry)
                 continue
             self._emit(
@@ -515,6 +518,12 @@ class Guard:
         if len(kept) == len(entries):
             return item
         return {**item, "result": {**item["result"], key: kept}}
+
+    def _shadowed_by(self, tool: str | None) -> str | None:
+        """The other server that owns `tool` (shadowing), unless duplicates are allowed."""
+        if tool is None or self.shadows is None or shadow_allowed(self.config.mcp, tool):
+            return None
+        return self.shadows.other_owner(self.server, tool)
 
     def _scan_entry(self, entry: JsonObject) -> Verdict:
         """One listed tool/prompt/resource as a model reads it, scanned as a description."""

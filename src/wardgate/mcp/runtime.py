@@ -8,6 +8,9 @@
 - audit.fail_closed: while the primary sink (audit.file, else the store) cannot write,
   tool calls are refused in enforce mode (rule policy.audit_unavailable), as the proxy stops
   traffic;
+- the tool registry (mcp/registry.py) that the `wardgate mcp` processes of one user (or of
+  every replica sharing a Redis state store) consult for tool shadowing, when the process
+  fronts one server (stdio, or a stdio client bridged to one URL) and `mcp.shadowing.shared`;
 - with `--admin HOST:PORT`, the admin API and dashboard served from this process. That is
   what makes `wardgate approve` reach a stdio session with the default in-memory state store;
   with `state: {backend: redis}`, the admin server of any wardgate sharing the store decides
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Mapping
@@ -34,8 +38,15 @@ from wardgate.admin.runtime import AdminRuntime, build_admin, open_store
 from wardgate.admin.server import AdminServer
 from wardgate.audit.sinks import JsonlFileSink, MultiSink
 from wardgate.config import Config, ConfigError
-from wardgate.config.models import parse_endpoint
+from wardgate.config.models import StateBackend, parse_endpoint
 from wardgate.mcp.guard import Held
+from wardgate.mcp.registry import (
+    FileRecords,
+    RecordStore,
+    ServerIdentity,
+    SharedShadows,
+    StoreRecords,
+)
 from wardgate.mcp.scancache import VerdictCache
 from wardgate.policy.approvals import Approvals, settle
 from wardgate.policy.killswitch import KillSwitch
@@ -54,6 +65,7 @@ class McpRuntime:
     admin: AdminRuntime | None = None
     admin_listen: tuple[str, int] | None = None
     descriptions: VerdictCache = field(default_factory=VerdictCache)
+    shadows: SharedShadows | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _signal: bool = False
@@ -71,6 +83,11 @@ class McpRuntime:
             "killswitch": self.killswitch,
             "holds": True,
             "audit_gate": self.audit_failure if self.config.audit.fail_closed else None,
+            **(
+                {"shadows": self.shadows, "server": self.shadows.identity.key}
+                if self.shadows is not None
+                else {}
+            ),
         }
 
     def audit_failure(self) -> str | None:
@@ -82,6 +99,8 @@ class McpRuntime:
         """Read the kill switch now (a sentinel present at start refuses the first call), keep
         polling it, toggle it on SIGUSR1, and serve the admin API when asked to."""
         await self.killswitch.refresh()
+        if self.shadows is not None:
+            await self.shadows.start()  # failures are reported there, never fatal
         self._tasks.append(asyncio.create_task(self.killswitch.run()))
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -124,6 +143,8 @@ class McpRuntime:
                 await task
         if self._server is not None:
             self._server.close()
+        if self.shadows is not None:
+            await self.shadows.close()  # before the store it writes to closes
         with contextlib.suppress(Exception):
             await self.state.close()
 
@@ -153,9 +174,12 @@ def build_runtime(
     home: Path,
     environ: Mapping[str, str] | None = None,
     admin: str | None = None,
+    server: ServerIdentity | None = None,
 ) -> McpRuntime:
     """The runtime for one `wardgate mcp` process; ConfigError on what cannot work (the audit
-    store cannot be opened, an unsafe admin bind without a token)."""
+    store cannot be opened, an unsafe admin bind without a token). `server`: the one server
+    this process fronts, which joins the shared tool registry (None: a listener, whose
+    servers are checked against each other by mcp/http.py)."""
     env = dict(os.environ if environ is None else environ)
     state = build_state(config.state, config.split_secrets, env)
     admin_runtime: AdminRuntime | None = None
@@ -179,7 +203,15 @@ def build_runtime(
         approvals = Approvals(config.approvals, state.kv)
     file = Path(config.killswitch.file).expanduser() if config.killswitch.file else None
     killswitch = KillSwitch(file=file or home / "killswitch", store=state.kv, on_change=_say)
-    return McpRuntime(config, sink, state, approvals, killswitch, admin_runtime, listen)
+    runtime = McpRuntime(config, sink, state, approvals, killswitch, admin_runtime, listen)
+    if server is not None and config.mcp.shadowing.shared:
+        records: RecordStore = (
+            StoreRecords(state.kv, socket.gethostname())
+            if config.state.backend is StateBackend.REDIS
+            else FileRecords(home / "mcp-tools", socket.gethostname())
+        )
+        runtime.shadows = SharedShadows(server, records)
+    return runtime
 
 
 __all__ = ["McpRuntime", "build_runtime"]

@@ -47,7 +47,7 @@ PIPELINE_RULES = {
     "mcp.tool_denied": "MCP tool outside mcp.tools.allow, or in mcp.tools.deny",
     "mcp.argument_denied": "MCP tool argument against an mcp.arguments rule",
     "mcp.malformed": "MCP message that is not valid JSON-RPC, or over the line bound",
-    "mcp.tool_shadowing": "MCP tool name already offered by another server on the listener",
+    "mcp.tool_shadowing": "MCP tool name already offered by another server behind wardgate",
     "dns.exfil_label": "sandbox DNS query whose name carries data (encoded or over-long labels)",
     "dns.exfil_volume": "over dns.subdomain_limit unique names under one domain in the window",
     "dns.denied": "sandbox DNS query for a name the destinations policy does not allow",
