@@ -140,7 +140,7 @@ def test_two_servers_on_one_listener_shadow_each_other(tmp_path: Path) -> None:
     assert {"add", "weather", "fetch_doc", "echo"} <= set(owner)
     assert shadowed == []  # every name was already offered by "files"
     assert again == owner  # the owner itself is not shadowing anything (near miss)
-    assert error.code == BLOCKED and error.data["rule"] == "mcp.tool_removed"
+    assert error.code == BLOCKED and error.data["rule"] == "mcp.tool_shadowing"
     assert second.lines() == []  # the refused call never reached the shadowing server
     rules = {f["rule"] for e in wardgate.lines() for f in e["findings"]}
     assert "mcp.tool_shadowing" in rules
