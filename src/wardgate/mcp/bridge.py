@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from wardgate.audit import Sink
 from wardgate.config import Config
 from wardgate.mcp import jsonrpc
+from wardgate.mcp.channel import Channel, open_channel
 from wardgate.mcp.guard import Guard, Held, Outcome, Scanner
 from wardgate.mcp.jsonrpc import LineSplitter, Oversized
 from wardgate.mcp.sse import SseEvent, SseParser
@@ -37,7 +38,6 @@ _JSON = "application/json"
 _SSE = "text/event-stream"
 _ACCEPT = f"{_JSON}, {_SSE}"
 _DRAIN = 5.0  # seconds in-flight requests get after the client closed stdin
-_ENDPOINT_WAIT = 30.0  # seconds the old SSE transport gets to name its POST endpoint
 
 
 class StdioBridge:
@@ -66,8 +66,7 @@ class StdioBridge:
         self._out = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._get_stream: asyncio.Task[None] | None = None
-        self._endpoint: asyncio.Future[str] | None = None
-        self._ws: Any = None
+        self._channel: Channel | None = None  # the old SSE transport's or a WebSocket's
 
     async def run(self) -> int:
         if self.runtime is not None:
@@ -107,15 +106,16 @@ class StdioBridge:
         mode the connection then goes ahead."""
         if self.kind not in ("sse", "ws"):
             return
-        opener = self._open_sse if self.kind == "sse" else self._open_ws
         try:
-            await opener(check=True)
+            channel = await open_channel(self.upstream, self.kind, self.max_message)
         except UpstreamRefused as exc:
             blocked, outcome = self.guard.upstream_refused((), exc.rule, exc.detail)
             self._emit(outcome)
             if blocked:
                 raise
-            await opener(check=False)
+            channel = await open_channel(self.upstream, self.kind, self.max_message, check=False)
+        self._channel = channel
+        self._get_stream = asyncio.ensure_future(self._receive(channel))
 
     # -- client side ---------------------------------------------------------------------------
 
@@ -131,10 +131,12 @@ class StdioBridge:
     async def _send(self, lines: Sequence[bytes], keys: list[str]) -> None:
         for out in lines:
             body = out.rstrip(b"\n")
-            if self.kind == "ws":
-                await self._ws_send(body, keys)
-            else:
+            if self._channel is None:
                 self._spawn(self._post(body, keys))
+            elif self.kind == "ws":
+                await self._channel_send(self._channel, body, keys)
+            else:  # the old SSE transport POSTs each message: do not wait for one in turn
+                self._spawn(self._channel_send(self._channel, body, keys))
 
     async def _settle(self, held: Held) -> None:
         """Wait for the operator on one held tools/call, then send it on or refuse it."""
@@ -152,18 +154,16 @@ class StdioBridge:
         task.add_done_callback(self._tasks.discard)
 
     async def _post(self, body: bytes, keys: list[str]) -> None:
-        """One message upstream; its reply (JSON, or an SSE stream) back through the guard."""
+        """One message to a Streamable HTTP upstream; its reply (JSON, or an SSE stream) back
+        through the guard."""
         target = self.upstream.endpoint.path
-        if self.kind == "sse":
-            assert self._endpoint is not None
-            target = await self._endpoint
         headers = [("Content-Type", _JSON), ("Accept", _ACCEPT)]
         if self.session:
             headers.append(("Mcp-Session-Id", self.session))
         response = await self._request("POST", target, headers, body, keys)
         if response is None:
             return
-        if self.kind == "streamable" and self.session is None:
+        if self.session is None:
             self.session = response.header("mcp-session-id")
             if self.session and response.status < 300:
                 self._get_stream = asyncio.ensure_future(self._listen())
@@ -204,20 +204,15 @@ class StdioBridge:
             response.release()
         if response.status >= 300:
             await self._failed(keys, f"upstream answered HTTP {response.status}")
-        elif self.kind == "streamable":
+        else:
             await self._failed(keys, "no answer in the upstream's reply")
 
-    async def _events(
-        self, response: Response, *, first: Callable[[SseEvent], bool] | None = None
-    ) -> None:
-        """Each event of an SSE body through the guard; `first` may consume control events
-        (the old transport's `endpoint`)."""
+    async def _events(self, response: Response) -> None:
+        """Each event of an SSE body through the guard."""
         parser = SseParser(self.max_message)
         async for data in response.chunks(timeout=None):
             for event in parser.feed(data):
                 if isinstance(event, SseEvent):
-                    if first is not None and first(event):
-                        continue
                     if not event.has_data:
                         continue
                     await self._from_server(event.data.encode("utf-8"))
@@ -240,69 +235,18 @@ class StdioBridge:
             finally:
                 response.release()
 
-    # -- old HTTP+SSE transport ------------------------------------------------------------------
+    # -- old HTTP+SSE transport and WebSocket: one Channel (mcp/channel.py) ------------------
 
-    async def _open_sse(self, *, check: bool) -> None:
-        """GET the stream; its `endpoint` event names where client messages go."""
-        loop = asyncio.get_running_loop()
-        self._endpoint = loop.create_future()
-        response = await self.upstream.request(
-            "GET", self.upstream.endpoint.path, [("Accept", _SSE)], check=check
-        )
-        if response.status >= 300:
-            response.release()
-            raise UpstreamError(f"SSE stream refused: HTTP {response.status}")
-        endpoint = self._endpoint
-
-        def control(event: SseEvent) -> bool:
-            if event.event != "endpoint":
-                return False
-            target = self.upstream.endpoint.target(event.data.strip())
-            if not endpoint.done():
-                if target is None:
-                    endpoint.set_exception(UpstreamError("SSE endpoint on another origin"))
-                else:
-                    endpoint.set_result(target)
-            return True
-
-        async def stream() -> None:
-            try:
-                await self._events(response, first=control)
-            except UpstreamError:
-                pass
-            finally:
-                response.release()
-                if not endpoint.done():
-                    endpoint.set_exception(UpstreamError("SSE stream ended"))
-                await self._write(self.guard.server_exited().reply)
-
-        self._get_stream = asyncio.ensure_future(stream())
+    async def _channel_send(self, channel: Channel, body: bytes, keys: list[str]) -> None:
         try:
-            await asyncio.wait_for(asyncio.shield(endpoint), _ENDPOINT_WAIT)
-        except TimeoutError:
-            raise UpstreamError("SSE stream named no endpoint in time") from None
-
-    # -- WebSocket ---------------------------------------------------------------------------------
-
-    async def _open_ws(self, *, check: bool) -> None:
-        from wardgate.mcp.ws import WsUpstream
-
-        connection, _ = await self.upstream.connect(check=check)
-        self._ws = await WsUpstream.open(connection, self.upstream.endpoint, self.max_message)
-        self._get_stream = asyncio.ensure_future(self._ws_receive())
-
-    async def _ws_send(self, body: bytes, keys: list[str]) -> None:
-        try:
-            await self._ws.send(body)
+            await channel.send(body)
         except UpstreamError as exc:
             await self._failed(keys, str(exc))
 
-    async def _ws_receive(self) -> None:
+    async def _receive(self, channel: Channel) -> None:
+        """Every server message on the channel through the guard, until the server is gone."""
         try:
-            while True:
-                message = await self._ws.receive()
-                if message is None:
-                    break
+            while (message := await channel.receive()) is not None:
                 await self._from_server(message)
         except UpstreamError:
             pass
@@ -315,11 +259,13 @@ class StdioBridge:
         await self._write(outcome.forward)
         for reply in outcome.reply:  # the guard refused a server request: tell the server
             body = reply.rstrip(b"\n")
-            if self.kind == "ws":
-                with contextlib.suppress(UpstreamError):
-                    await self._ws.send(body)
-            else:
+            if self._channel is None:
                 self._spawn(self._post(body, []))
+            elif self.kind == "ws":
+                with contextlib.suppress(UpstreamError):
+                    await self._channel.send(body)
+            else:
+                self._spawn(self._channel_send(self._channel, body, []))
 
     async def _failed(self, keys: Sequence[str], reason: str) -> None:
         outcome = self.guard.upstream_failed(keys, reason)
@@ -357,8 +303,8 @@ class StdioBridge:
             self._get_stream.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._get_stream
-        if self._ws is not None:
-            await self._ws.close()
+        if self._channel is not None:
+            await self._channel.close()
         if self.kind == "streamable" and self.session:
             with contextlib.suppress(UpstreamError):
                 response = await self.upstream.request(
