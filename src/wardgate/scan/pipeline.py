@@ -81,6 +81,18 @@ class _Unit:
     text: str
 
 
+_MIN_LABEL_SECRET = 16  # no credential format fits in a shorter run of [a-z0-9-]
+
+
+def _may_hide_a_credential(host: str) -> bool:
+    """Whether the host, folded to upper case, is worth a DLP pass: it has lower-case letters
+    and a label long enough to hold a credential (most hosts have neither, and this runs on
+    every request)."""
+    if not host or host.isupper():
+        return False
+    return any(len(label) >= _MIN_LABEL_SECRET for label in host.split("."))
+
+
 class Pipeline:
     """Runs the scanners a configuration enables. Build one per configuration and reuse it:
     construction compiles the environment-leak automaton; `scan` is cheap and thread-safe
@@ -200,7 +212,7 @@ class Pipeline:
     def _units(self, message: Message, body: str) -> Iterator[_Unit]:
         if message.url:
             yield _Unit("url", message.url)
-        if message.destination and not message.destination.isupper():
+        if _may_hide_a_credential(message.destination):
             # DNS names are case-insensitive and usually arrive lower-cased, so an upper-case
             # credential format (an AWS key id) hidden in a label only shows folded back.
             yield _Unit("destination", message.destination.upper())
