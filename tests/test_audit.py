@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import re
 import stat
+import string
 import threading
 import time
 from pathlib import Path
@@ -631,3 +633,25 @@ def test_audit_file_with_a_tilde_lands_in_the_home_directory(
     lines = (tmp_path / "logs" / "audit.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["action"] == "block"
     assert not Path("~").exists()
+
+
+def test_a_key_in_the_host_name_is_masked_in_destination_and_url() -> None:
+    from wardgate.config import load_config
+    from wardgate.scan.pipeline import Pipeline
+    from wardgate.scan.types import Message
+
+    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
+    host = f"{key.lower()}.collector.example"
+    url = f"http://{host}/upload?x=1"
+    verdict = Pipeline(load_config(None)).scan(
+        Message(Direction.REQUEST, url=url, destination=host)
+    )
+    assert "dlp.aws_access_key_id" in {f.rule for f in verdict.findings}
+    line = AuditEvent.from_verdict(
+        verdict, transport="http", direction=Direction.REQUEST, destination=host,
+        mode="enforce", duration_ms=1.0, bytes=0, url=url,
+    ).model_dump_json()  # fmt: skip
+    assert key.lower() not in line.lower()
+    event = json.loads(line)
+    assert event["destination"] == "***.collector.example"
+    assert event["url"].startswith("http://***.collector.example/upload")

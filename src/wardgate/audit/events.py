@@ -125,15 +125,21 @@ def new_event_id(now_ms: int | None = None) -> str:
 # URL redaction
 
 
-def redact_url(url: str, findings: Iterable[Finding] = ()) -> str:
+def redact_url(url: str, findings: Iterable[Finding] = (), host: str = "") -> str:
     """The form of `url` that is safe to log.
 
     The userinfo password is replaced, every query value (and every `key=value` fragment value,
     where OAuth implicit flows put tokens) is masked while names stay readable, and the span of
     each secret finding made on the URL itself (field "url") is masked too, so a key hidden in a
-    path segment does not survive. Splitting is done by hand on the raw string: it never
-    raises on malformed input and never re-encodes, so the log shows the URL as sent.
+    path segment does not survive; `host`, the destination, is masked where a finding on the
+    destination itself (field "destination") covers it. Splitting is done by hand on the raw
+    string: it never raises on malformed input and never re-encodes, so the log shows the URL
+    as sent.
     """
+    findings = tuple(findings)
+    masked_host = _mask_host(host, findings)
+    if masked_host != host:  # the host appears once, in the authority
+        url = url.replace(host, masked_host, 1)
     url = _mask_spans(url, findings)[:_URL_WORK_LIMIT]  # the event keeps 2048 chars anyway
     rest, hash_, fragment = url.partition("#")
     rest, qmark, query = rest.partition("?")
@@ -142,21 +148,32 @@ def redact_url(url: str, findings: Iterable[Finding] = ()) -> str:
     return _strip_password(rest) + qmark + _mask_params(query) + hash_ + fragment
 
 
+def _mask_host(host: str, findings: Iterable[Finding]) -> str:
+    """`host` with the spans of secret findings made on the destination itself masked (the
+    pipeline scans it folded to upper case, so the spans line up with the host)."""
+    return _mask_field(host, findings, "destination")
+
+
 def _mask_spans(url: str, findings: Iterable[Finding]) -> str:
+    return _mask_field(url, findings, "url")
+
+
+def _mask_field(text: str, findings: Iterable[Finding], field: str) -> str:
+    """`text` with the span of every secret finding made on `field` replaced by MASK."""
     spans = sorted(
         (f.start, f.end)
         for f in findings
-        if f.field == "url" and f.layer in _SECRET_LAYERS and 0 <= f.start < f.end <= len(url)
+        if f.field == field and f.layer in _SECRET_LAYERS and 0 <= f.start < f.end <= len(text)
     )
     if not spans:
-        return url
+        return text
     out: list[str] = []
     pos = 0
     for start, end in spans:
         if start >= pos:
-            out.append(url[pos:start] + MASK)
+            out.append(text[pos:start] + MASK)
         pos = max(pos, end)  # overlapping spans share one mask
-    out.append(url[pos:])
+    out.append(text[pos:])
     return "".join(out)
 
 
@@ -302,6 +319,7 @@ class AuditEvent(BaseModel):
         strongest findings are kept.
         """
         now = _now_ms()
+        safe_destination = _mask_host(destination, verdict.findings)
         mode = _mode(verdict.mode) or mode  # per-rule modes decided it: they override the global
         action, would = verdict.action, verdict.would_action
         if mode == "audit":
@@ -319,7 +337,7 @@ class AuditEvent(BaseModel):
             event_id=event_id or new_event_id(now),
             transport=transport,
             direction=direction,
-            destination=destination,
+            destination=safe_destination,
             action=action,
             mode=mode,
             would_action=would,
@@ -328,7 +346,7 @@ class AuditEvent(BaseModel):
             duration_ms=round(duration_ms, 3),
             bytes=bytes,
             method=method,
-            url=None if url is None else redact_url(url, verdict.findings),
+            url=None if url is None else redact_url(url, verdict.findings, destination),
             status=status,
             error=error,
             session=session,

@@ -36,6 +36,9 @@ WITHHELD = "(withheld)"
 # Findings on the URL from these layers may point at data in the host name itself (a key, or
 # DNS exfiltration flagged by url.high_entropy_subdomain): such hosts are not used as labels.
 _HOST_WITHHELD_LAYERS = frozenset({Layer.DLP, Layer.ENV_LEAK, Layer.SPLIT, Layer.URL})
+# Fields a finding in the host name is reported under: the URL, or the destination itself
+# (the pipeline scans it folded to upper case, scan/pipeline.py).
+_HOST_FIELDS = frozenset({None, "url", "destination"})
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -143,7 +146,7 @@ class Metrics:
 
     def _host_label(self, event: AuditEvent) -> str:
         secret_in_url = any(
-            f.layer in _HOST_WITHHELD_LAYERS and f.field in (None, "url") for f in event.findings
+            f.layer in _HOST_WITHHELD_LAYERS and f.field in _HOST_FIELDS for f in event.findings
         )
         host = event.destination.strip().lower()
         if secret_in_url or not host or len(host) > 253 or "/" in host or "@" in host:
