@@ -655,3 +655,49 @@ def test_a_key_in_the_host_name_is_masked_in_destination_and_url() -> None:
     event = json.loads(line)
     assert event["destination"] == "***.collector.example"
     assert event["url"].startswith("http://***.collector.example/upload")
+
+
+def test_a_data_carrying_dns_label_is_masked_in_destination_and_url() -> None:
+    from wardgate.config import load_config
+    from wardgate.scan.pipeline import Pipeline
+    from wardgate.scan.types import Message
+
+    rng = random.Random(7)
+    label = "".join(rng.choices(string.ascii_lowercase + string.digits, k=40))
+    host = f"{label}.exfil-collector.example"
+    url = f"http://{host}/ping"
+    verdict = Pipeline(load_config(None)).scan(
+        Message(Direction.REQUEST, url=url, destination=host)
+    )
+    assert "url.high_entropy_subdomain" in {f.rule for f in verdict.findings}
+    line = AuditEvent.from_verdict(
+        verdict, transport="http", direction=Direction.REQUEST, destination=host,
+        mode="enforce", duration_ms=1.0, bytes=0, url=url,
+    ).to_json()  # fmt: skip
+    assert label not in line
+    event = json.loads(line)
+    assert event["destination"].endswith(".exfil-collector.example")
+    assert event["url"].startswith("http://" + event["destination"] + "/ping")
+
+
+def test_an_ordinary_subdomain_stays_readable() -> None:
+    from wardgate.config import load_config
+    from wardgate.scan.pipeline import Pipeline
+    from wardgate.scan.types import Message
+
+    host = "api.eu-west-1.amazonaws.com"
+    verdict = Pipeline(load_config(None)).scan(
+        Message(Direction.REQUEST, url=f"https://{host}/", destination=host)
+    )
+    line = AuditEvent.from_verdict(
+        verdict, transport="http", direction=Direction.REQUEST, destination=host,
+        mode="enforce", duration_ms=1.0, bytes=0, url=f"https://{host}/",
+    ).to_json()  # fmt: skip
+    assert json.loads(line)["destination"] == host
+
+
+def test_a_lone_surrogate_in_an_excerpt_reads_back_as_a_replacement_character() -> None:
+    f = Finding(Layer.INJECTION, "injection.x", Severity.HIGH, 0, 3, "ab\ud800cd \ud83d\ude00")
+    line = event(verdict(Action.BLOCK, f)).to_json()
+    back = AuditEvent.model_validate_json(line)
+    assert back.findings[0].excerpt == "ab\ufffdcd \U0001f600"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from wardgate.scan.redact import mask_secret
 from wardgate.scan.types import Action, Direction, Finding, Layer, Severity, Verdict
 
 Mode = Literal["enforce", "audit"]
@@ -30,16 +32,24 @@ MASK = "***"
 
 # Layers whose findings point at secret material: their spans inside a URL get masked.
 _SECRET_LAYERS = frozenset({Layer.DLP, Layer.ENV_LEAK, Layer.SPLIT})
+# The URL rule whose finding says the host's own labels carry data.
+_DATA_LABEL_RULE = "url.high_entropy_subdomain"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
 _URL_LIMIT = 2048
 _URL_WORK_LIMIT = 2 * _URL_LIMIT
 _TOKEN_LENGTH = 16  # user names this long in a URL are treated as credentials
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clip(value: str, *, limit: int) -> str:
-    """Cap a free-text field; the ellipsis tells a reader the value was longer."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """Cap a free-text field; the ellipsis tells a reader the value was longer. A lone
+    surrogate (from a JSON escape such as "\\ud800" in a message) becomes U+FFFD: JSON readers
+    stricter than `json.loads` reject the escape, and one bad line must not hide an event."""
+    value = value if len(value) <= limit else value[: limit - 1] + "…"
+    if _SURROGATE.search(value) is None:
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _clipped(limit: int) -> AfterValidator:
@@ -150,8 +160,17 @@ def redact_url(url: str, findings: Iterable[Finding] = (), host: str = "") -> st
 
 def _mask_host(host: str, findings: Iterable[Finding]) -> str:
     """`host` with the spans of secret findings made on the destination itself masked (the
-    pipeline scans it folded to upper case, so the spans line up with the host)."""
-    return _mask_field(host, findings, "destination")
+    pipeline scans it folded to upper case, so the spans line up with the host), and with
+    every label left of the registered name masked when the labels themselves were flagged as
+    carrying data (url.high_entropy_subdomain: DNS exfiltration), as that finding's excerpt
+    already shows them."""
+    findings = tuple(findings)
+    host = _mask_field(host, findings, "destination")
+    if not any(f.rule == _DATA_LABEL_RULE for f in findings):
+        return host
+    labels = host.split(".")
+    masked = [label if label == MASK else mask_secret(label) for label in labels[:-2]]
+    return ".".join([*masked, *labels[-2:]])
 
 
 def _mask_spans(url: str, findings: Iterable[Finding]) -> str:
