@@ -140,3 +140,46 @@ def test_files_outside_home_are_covered_and_cwd_inside_is_refused(tmp_path: Path
     assert inside.returncode == 125
     assert b"inside wardgate's hidden files" in inside.stderr
     assert inside.stdout == b""
+
+
+def test_root_command_is_confined_and_cannot_lift_the_cover(tmp_path: Path) -> None:
+    """As root, COMMAND runs in a user namespace of its own: still uid 0 with the host's ids
+    (it writes root's files), but the covers arrive locked (no umount, no non-recursive bind
+    of the parent that would show what is under them), its network namespace is not its own
+    to reconfigure, and init, which keeps root's capabilities, cannot be read or ptraced."""
+    assert os.geteuid() == 0  # the suite runs as root (.ci/run installs as root)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "admin-token").write_text(random_text(40))
+    outside = tmp_path / "work"
+    outside.mkdir()
+    script = (
+        'cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; '
+        'umount "$WARDGATE_HOME" 2>/dev/null; echo "umount=$?"; '
+        'umount -l "$WARDGATE_HOME" 2>/dev/null; echo "lazy=$?"; '
+        f'mkdir -p {outside}/peek; '
+        f'mount --bind {tmp_path} {outside}/peek 2>/dev/null; echo "bind=$?"; '
+        'ip link set lo down 2>/dev/null; echo "lo-down=$?"; '
+        'cat /proc/1/environ >/dev/null 2>&1; echo "init-environ=$?"; '
+        f'echo written > {outside}/by-root && echo "write=0"; '
+        'ls -A "$WARDGATE_HOME"; echo end'
+    )
+    result = subprocess.run(
+        [PY, "-m", "wardgate.contain.cli", "sandbox", "--", "sh", "-c", script],
+        capture_output=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "WARDGATE_HOME": str(home)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "0 0 4294967295",  # the host's ids, one to one
+        "umount=32",
+        "lazy=32",
+        "bind=32",
+        "lo-down=2",
+        "init-environ=1",
+        "write=0",
+        "end",  # the empty cover: no admin-token listed
+    ], result.stderr
+    assert (outside / "by-root").read_text() == "written\n"
+    assert b"root-unconfined" not in result.stderr and b"capabilities" not in result.stderr

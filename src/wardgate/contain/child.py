@@ -12,7 +12,8 @@ binds the sockets inside the new network namespace (so they are the only way out
 wardgate, still in the host's namespace, serves them), and starts COMMAND once wardgate says
 "go". When COMMAND exits, init exits with its status and the kernel kills whatever COMMAND
 left running in the namespace. COMMAND itself is never pid 1: pid 1 ignores signals it has
-no handler for, which would change how COMMAND reacts to them.
+no handler for, which would change how COMMAND reacts to them. As root, COMMAND runs in a user
+namespace of its own (namespaces.confine_root) and init cannot be ptraced.
 
 Each process dies with its parent (PR_SET_PDEATHSIG), so the sandbox never outlives the wardgate
 that is its only route out. Everything here runs in forked processes and never returns: every
@@ -35,8 +36,10 @@ from wardgate.contain.cover import Cover, CoverError, apply
 from wardgate.contain.namespaces import (
     NamespaceError,
     bind_resolv_conf,
+    confine_root,
     enter_isolated_namespaces,
     loopback_up,
+    map_identity,
     mount_proc,
 )
 from wardgate.contain.relay import block_watched, relay
@@ -146,6 +149,11 @@ def _init(
         _report(control, f"err:{exc}")
         return EXIT_SETUP
     loopback_up()
+    if how == "root":
+        libc.set_not_dumpable()
+    command, go, confined = _start_command(control, argv, env, confine=how == "root")
+    if how == "root" and not confined:
+        notes.append("root-unconfined")
     sockets = listening_sockets()
     socket.send_fds(control, [f"ok:{','.join(notes)}".encode()], [s.fileno() for s in sockets])
     for sock in sockets:
@@ -153,10 +161,54 @@ def _init(
     if control.recv(16) != b"go":
         return EXIT_SETUP  # the parent could not start serving: never run unprotected
     control.close()
-    command = os.fork()
-    if command == 0:
-        os._exit(_exec(argv, env))
+    os.write(go, b"g")
+    os.close(go)
     return relay(command, reap_all=True)
+
+
+def _start_command(
+    control: socket.socket, argv: Sequence[str], env: Mapping[str, str], *, confine: bool
+) -> tuple[int, int, bool]:
+    """Fork COMMAND's process, confined when `confine` (root: namespaces.confine_root, its ids
+    then mapped from here), and hold it until init writes to the returned pipe end.
+
+    Forked before the listening sockets exist, so it never holds them. Returns the pid, the
+    pipe end that releases it, and whether it is confined (a kernel without user namespaces
+    leaves root's command unconfined, and the host warns)."""
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        os.close(ready_read)
+        os.close(go_write)
+        os._exit(_held_command(argv, env, confine, ready_write, go_read))
+    os.close(ready_write)
+    os.close(go_read)
+    state = os.read(ready_read, 1)
+    os.close(ready_read)
+    if state == b"c":
+        map_identity(pid)
+    elif state != b"u":
+        raise OSError("the command's process exited before it was released")
+    return pid, go_write, state == b"c"
+
+
+def _held_command(
+    argv: Sequence[str], env: Mapping[str, str], confine: bool, ready: int, go: int
+) -> int:
+    """COMMAND's process: confine itself, say so, wait to be released, exec."""
+    confined = False
+    if confine:
+        with contextlib.suppress(OSError):
+            confine_root()
+            confined = True
+    os.write(ready, b"c" if confined else b"u")
+    os.close(ready)
+    if os.read(go, 1) != b"g":
+        return EXIT_SETUP  # init gave up: never run COMMAND without its proxy
+    os.close(go)
+    return _exec(argv, env)
 
 
 def _exec(argv: Sequence[str], env: Mapping[str, str]) -> int:

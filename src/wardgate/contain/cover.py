@@ -14,7 +14,8 @@ using them; inside, init covers them before the command starts:
   policy wardgate reloads.
 
 In the unprivileged (user namespace) path the command has no capabilities and cannot undo
-these mounts; as root it keeps CAP_SYS_ADMIN and could (docs/sandbox.md).
+these mounts; as root it runs in a user namespace of its own, where they arrive locked
+(namespaces.confine_root, docs/sandbox.md).
 """
 
 from __future__ import annotations

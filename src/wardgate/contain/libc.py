@@ -25,6 +25,7 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.unshare.argtypes = [ctypes.c_int]
@@ -76,3 +77,10 @@ def set_parent_death_signal(signum: int) -> None:
     """Have the kernel send `signum` to this process when its parent dies, so the sandboxed
     command never outlives the wardgate that is its only route out."""
     _check(_libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_not_dumpable() -> None:
+    """Forbid ptrace of this process (and core dumps) to anyone without CAP_SYS_PTRACE in the
+    host's user namespace: a confined root command has the same uid as the sandbox's init,
+    which keeps root's capabilities, and could otherwise attach to it."""
+    _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")

@@ -8,6 +8,13 @@ exec'd, because its uid inside is not 0.
 
 unshare(CLONE_NEWPID) moves only the caller's future children: the first one forked becomes
 pid 1 of the new PID namespace, and when it exits the kernel kills every process left in it.
+
+As root, the command would keep every capability of the host's root: it could unmount the covers
+over wardgate's files, reconfigure its network namespace, or load a module. So it is started in a
+user namespace of its own whose ids map one to one onto the host's (it is still uid 0 and reads
+and writes files as root did) but whose capabilities reach only what that namespace owns. Its
+new mount namespace receives the covers locked, and the network namespace stays owned by the
+host's root.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from wardgate.contain import libc
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
+_ALL_IDS = 4294967295  # 2**32 - 1: every id but the invalid (uid_t)-1
 _NAMESPACES = libc.CLONE_NEWNET | libc.CLONE_NEWNS | libc.CLONE_NEWPID
 
 MISSING_HELP = (
@@ -59,6 +67,22 @@ def enter_isolated_namespaces() -> str:
     except OSError as exc:
         raise NamespaceError(f"user namespace: {exc.strerror}. {MISSING_HELP}") from None
     return "userns"
+
+
+def confine_root() -> None:
+    """Called by the command's process, as root, before it execs: enter a new user namespace
+    and a mount namespace owned by it. Mounts copied into a less privileged mount namespace
+    are locked together, so the covers cannot be taken off. Until `map_identity` has run for
+    this process it has no ids in the new namespace; it must wait for that before exec."""
+    libc.unshare(libc.CLONE_NEWUSER | libc.CLONE_NEWNS)
+
+
+def map_identity(pid: int) -> None:
+    """Map every uid and gid of `pid`'s new user namespace onto the same id outside. Written
+    by its parent, which is root in the host's user namespace: a process can only map its own
+    id into a namespace it created, which would leave every other owner's files unmapped."""
+    _write(f"/proc/{pid}/uid_map", f"0 0 {_ALL_IDS}\n")
+    _write(f"/proc/{pid}/gid_map", f"0 0 {_ALL_IDS}\n")
 
 
 def _write(path: str, text: str) -> None:

@@ -109,6 +109,13 @@ def run_sandbox(
             "the proxy",
             file=sys.stderr,
         )
+    if b"root-unconfined" in message:
+        print(
+            "wardgate sandbox: this kernel refuses a user namespace, so the command keeps "
+            "root's capabilities and could unmount the covers over wardgate's files; run it "
+            "as an ordinary user",
+            file=sys.stderr,
+        )
     if b"no-proc" in message:
         print(
             "wardgate sandbox: cannot mount the sandbox's own /proc here; the command can "
