@@ -635,22 +635,27 @@ def test_audit_file_with_a_tilde_lands_in_the_home_directory(
     assert not Path("~").exists()
 
 
-def test_a_key_in_the_host_name_is_masked_in_destination_and_url() -> None:
+def scanned_event(url: str, host: str) -> tuple[set[str], str]:
+    """The rules the balanced pipeline fires on a request to `url`, and its event's JSON line."""
     from wardgate.config import load_config
     from wardgate.scan.pipeline import Pipeline
     from wardgate.scan.types import Message
 
-    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
-    host = f"{key.lower()}.collector.example"
-    url = f"http://{host}/upload?x=1"
     verdict = Pipeline(load_config(None)).scan(
         Message(Direction.REQUEST, url=url, destination=host)
     )
-    assert "dlp.aws_access_key_id" in {f.rule for f in verdict.findings}
     line = AuditEvent.from_verdict(
         verdict, transport="http", direction=Direction.REQUEST, destination=host,
         mode="enforce", duration_ms=1.0, bytes=0, url=url,
-    ).model_dump_json()  # fmt: skip
+    ).to_json()  # fmt: skip
+    return {f.rule for f in verdict.findings}, line
+
+
+def test_a_key_in_the_host_name_is_masked_in_destination_and_url() -> None:
+    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
+    host = f"{key.lower()}.collector.example"
+    rules, line = scanned_event(f"http://{host}/upload?x=1", host)
+    assert "dlp.aws_access_key_id" in rules
     assert key.lower() not in line.lower()
     event = json.loads(line)
     assert event["destination"] == "***.collector.example"
@@ -658,22 +663,11 @@ def test_a_key_in_the_host_name_is_masked_in_destination_and_url() -> None:
 
 
 def test_a_data_carrying_dns_label_is_masked_in_destination_and_url() -> None:
-    from wardgate.config import load_config
-    from wardgate.scan.pipeline import Pipeline
-    from wardgate.scan.types import Message
-
     rng = random.Random(7)
     label = "".join(rng.choices(string.ascii_lowercase + string.digits, k=40))
     host = f"{label}.exfil-collector.example"
-    url = f"http://{host}/ping"
-    verdict = Pipeline(load_config(None)).scan(
-        Message(Direction.REQUEST, url=url, destination=host)
-    )
-    assert "url.high_entropy_subdomain" in {f.rule for f in verdict.findings}
-    line = AuditEvent.from_verdict(
-        verdict, transport="http", direction=Direction.REQUEST, destination=host,
-        mode="enforce", duration_ms=1.0, bytes=0, url=url,
-    ).to_json()  # fmt: skip
+    rules, line = scanned_event(f"http://{host}/ping", host)
+    assert "url.high_entropy_subdomain" in rules
     assert label not in line
     event = json.loads(line)
     assert event["destination"].endswith(".exfil-collector.example")
@@ -681,18 +675,9 @@ def test_a_data_carrying_dns_label_is_masked_in_destination_and_url() -> None:
 
 
 def test_an_ordinary_subdomain_stays_readable() -> None:
-    from wardgate.config import load_config
-    from wardgate.scan.pipeline import Pipeline
-    from wardgate.scan.types import Message
-
     host = "api.eu-west-1.amazonaws.com"
-    verdict = Pipeline(load_config(None)).scan(
-        Message(Direction.REQUEST, url=f"https://{host}/", destination=host)
-    )
-    line = AuditEvent.from_verdict(
-        verdict, transport="http", direction=Direction.REQUEST, destination=host,
-        mode="enforce", duration_ms=1.0, bytes=0, url=f"https://{host}/",
-    ).to_json()  # fmt: skip
+    rules, line = scanned_event(f"https://{host}/", host)
+    assert not rules
     assert json.loads(line)["destination"] == host
 
 
