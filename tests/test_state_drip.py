@@ -166,3 +166,76 @@ def test_local_drip_hands_out_the_process_window(pipeline: Pipeline) -> None:
     verdicts = asyncio.run(main())
     assert any(DRIP in {f.rule for f in v.findings} for v in verdicts[1:])
     assert shared.recent("drip.example", 0.0)
+
+
+def test_a_value_sent_again_is_stamped_again_and_stays_in_the_shared_window(
+    redis_server: RedisServer,
+) -> None:
+    """A piece repeated all along must not age out of the window after its first sending:
+    its entry is rewritten with the new time, at most once per tenth of the window."""
+
+    async def main() -> None:
+        prefix = "d" + secrets.token_hex(6)
+        key = f"{{{prefix}}}:drip:again.example"
+        piece = [Fragment("url.path[0]", "Again42x")]
+        other = [Fragment("url.path[0]", "Other77y")]
+        slow, fast = (
+            redis_drip(redis_server.url, prefix, window=10.0),
+            redis_drip(redis_server.url, prefix, window=1.0),
+        )
+        try:
+            async with slow.around("again.example", 0.0) as window:
+                window.add("again.example", piece + other, 0.0)
+            first = await slow._conn.client.lrange(key, 0, -1)
+            async with slow.around("again.example", 0.0) as window:
+                window.add("again.example", piece, 0.0)  # within a tenth: nothing written
+            assert await slow._conn.client.lrange(key, 0, -1) == first
+            await asyncio.sleep(0.6)
+            async with fast.around("again.example", 0.0) as window:
+                values = [f.value for f in window.recent("again.example", 0.0)]
+                assert values == ["Again42x", "Other77y"]
+                window.add("again.example", piece, 0.0)
+            entries = await fast._conn.client.lrange(key, 0, -1)
+            assert entries[0] != first[0] and entries[1] == first[1]  # stamped again in place
+            await asyncio.sleep(0.6)  # 1.2 s after the first sending, in a 1 s window
+            async with fast.around("again.example", 0.0) as window:
+                assert [f.value for f in window.recent("again.example", 0.0)] == ["Again42x"]
+        finally:
+            await slow._conn.client.aclose()
+            await fast._conn.client.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_value_sent_again_keeps_its_place_in_the_local_window_with_the_new_time() -> None:
+    window = FragmentWindow(window_seconds=600, min_fragment=4)
+    window.add("d.example", [Fragment("a", "First1"), Fragment("b", "Second2")], 0.0)
+    window.add("d.example", [Fragment("a", "First1")], 500.0)
+    window.add("d.example", [Fragment("c", "Third3")], 550.0)
+    assert [f.value for f in window.recent("d.example", 560.0)] == ["First1", "Second2", "Third3"]
+    assert [f.value for f in window.recent("d.example", 700.0)] == ["First1", "Third3"]
+
+
+def test_a_value_repeated_on_every_request_does_not_come_between_the_pieces(
+    pipeline: Pipeline,
+) -> None:
+    """The same path segment on every request is stamped again in its old place: moved to
+    the end, it would sit between two pieces of a drip and hide it (past MAX_PAIRWISE
+    fragments only neighbours are joined)."""
+    token = slack_bot_token()
+    drip = LocalDrip(FragmentWindow(window_seconds=600))
+
+    async def send(value: str) -> Verdict:
+        message = Message(Direction.REQUEST, url=f"https://drip.example/{value}/items",
+                          destination="drip.example")  # fmt: skip
+        async with drip.around("drip.example", 0.0) as window:
+            return pipeline.scan(message, drip=window, now=0.0)
+
+    async def main() -> list[Verdict]:
+        for i in range(14):
+            assert (await send(f"Noise{i:03d}x")).action is Action.ALLOW
+        return [await send(part) for part in (token[:19], token[19:38])]
+
+    first, second = asyncio.run(main())
+    assert first.action is Action.ALLOW
+    assert DRIP in {f.rule for f in second.findings}  # the second piece completes the drip

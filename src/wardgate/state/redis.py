@@ -22,16 +22,20 @@ import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as LinkError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from wardgate.state.health import StateHealth
 from wardgate.state.kv import MAX_SCAN, _expiry
+from wardgate.state.lua import LuaScript
 from wardgate.state.store import Bucket, StateUnavailable, TakeResult, _check_cost
+
+T = TypeVar("T")
 
 _SCAN_COUNT = 1000  # keys Redis examines per SCAN step
 _MAX_SCAN_STEPS = 1000  # at most a million keys examined per scan() call
@@ -41,7 +45,7 @@ _BUCKET_GRACE_MS = 1000  # a bucket idle for its whole period is full: let Redis
 # Returns {allowed 0/1, retry_after as text, index of the bucket that denied or -1}.
 # Same arithmetic as MemoryStore.take_all, numbers kept as text (Lua numbers returned to
 # Redis are truncated to integers).
-_TAKE_ALL = """
+_TAKE_ALL = LuaScript("""
 local cost = tonumber(ARGV[1])
 local now
 if ARGV[2] == '' then
@@ -82,24 +86,37 @@ for i = 1, #KEYS do
   redis.call('PEXPIRE', KEYS[i], math.ceil(burst / rate * 1000) + tonumber(ARGV[3 + 2 * #KEYS]))
 end
 return {1, '0', -1}
-"""
+""")
 
 
 class RedisConnection:
-    """One client (a bounded, blocking connection pool) shared by the stores of a process.
+    """The Redis client of a process, shared by its stores.
 
-    `call` runs one Redis operation under an overall deadline and turns every failure into
-    StateUnavailable, recording the outcome on `health`. The stores that share it release
-    it with `release`; the pool closes when the last one has.
+    Every call runs under one deadline, turns every failure into StateUnavailable and records
+    the outcome on `health`. Two ways in:
+    - `run` and `batch`, for the per-request work (rate-limit buckets, drip windows): one
+      dedicated redis-py connection whose calls take turns. Checking a connection out of a
+      pool and back in, and redis-py's command layers, cost more than the round trip itself;
+      at wardgate's rate (a few thousand calls a second, each holding the connection for one
+      short round trip) one connection is not the bottleneck.
+    - `call`, for anything else (key-value entries, SCAN): a call on `client`, redis-py's
+      client over a bounded pool.
+    Neither has a per-socket timeout (redis-py would wrap every send in a task for it): the
+    deadline bounds each call, and a call it cancels leaves its connection closed (redis-py
+    closes a connection whose read or write was interrupted); the next call reconnects.
+    The stores that share it release it with `release`; it closes when the last one has.
     """
 
     def __init__(self, client: Redis, *, prefix: str, timeout: float, health: StateHealth) -> None:
         self.client = client
         self.health = health
         self._tag = "{" + prefix + "}:"
-        # a call may retry once (a pooled connection that died with a Redis restart)
-        # and wait for a free pooled connection: three timeouts bound all of it
-        self._deadline = 3 * timeout
+        pool = client.connection_pool  # the link is made like the pool's own connections
+        self._link = pool.connection_class(**pool.connection_kwargs)
+        self._turn = asyncio.Lock()
+        # a call may wait for its turn (or a free pooled connection), and retries once (a
+        # connection that died with a Redis restart): two timeouts bound all of it
+        self._deadline = 2 * timeout
         self._users = 0
 
     @classmethod
@@ -110,7 +127,7 @@ class RedisConnection:
             url,
             max_connections=max_connections,
             timeout=timeout,  # wait for a free connection at most this long
-            socket_timeout=timeout,
+            socket_timeout=None,  # `call`'s deadline bounds every call (redis-py's default: 5 s)
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 1),
             decode_responses=True,
@@ -131,17 +148,67 @@ class RedisConnection:
     async def release(self) -> None:
         self._users -= 1
         if self._users <= 0:
+            await self._link.disconnect()
             await self.client.aclose()
 
     async def call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """`operation` (a call on `client`) under the deadline."""
         try:
             async with asyncio.timeout(self._deadline):
                 result = await operation()
         except (RedisError, OSError, TimeoutError) as exc:
-            self.health.failed(type(exc).__name__)
-            raise StateUnavailable(f"redis unavailable ({type(exc).__name__})") from None
+            raise self._unavailable(exc) from None
         self.health.succeeded()
         return result
+
+    async def run(self, script: LuaScript, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """`script` over `keys` and `args`, on the dedicated connection."""
+        command: tuple[str | int, ...] = (len(keys), *keys, *args)
+        return await self._on_link(partial(self._script, script, command))
+
+    async def batch(self, *commands: tuple[str | int, ...]) -> list[Any]:
+        """Plain commands in one round trip, on the dedicated connection: written together,
+        their replies read in order (no MULTI: nothing ties them but the round trip)."""
+        return await self._on_link(partial(self._batch, commands))
+
+    async def _on_link(self, exchange: Callable[[], Awaitable[T]]) -> T:
+        """`exchange` on the dedicated connection, in turn, under the deadline (what `call`
+        does for `client`, without its layers: this runs twice per proxied request)."""
+        try:
+            async with asyncio.timeout(self._deadline), self._turn:
+                try:
+                    reply = await exchange()
+                except LinkError:  # the connection died (a Redis restart): once more
+                    reply = await exchange()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise self._unavailable(exc) from None
+        self.health.succeeded()
+        return reply
+
+    async def _script(self, script: LuaScript, command: tuple[str | int, ...]) -> Any:
+        try:
+            return await self._exchange("EVALSHA", script.sha, *command)
+        except NoScriptError:  # a restarted Redis forgot it: EVAL sends it and caches it
+            return await self._exchange("EVAL", script.body, *command)
+
+    async def _batch(self, commands: Sequence[tuple[str | int, ...]]) -> list[Any]:
+        link = self._link
+        await link.send_packed_command(link.pack_commands(commands))
+        try:
+            return [await link.read_response() for _ in commands]
+        except ResponseError:
+            await link.disconnect()  # the replies after an error reply must not reach the next call
+            raise
+
+    async def _exchange(self, *command: str | int) -> Any:
+        """One command and its reply; redis-py connects first if need be, and closes the
+        connection when the exchange fails or is interrupted."""
+        await self._link.send_command(*command)
+        return await self._link.read_response()
+
+    def _unavailable(self, exc: Exception) -> StateUnavailable:
+        self.health.failed(type(exc).__name__)
+        return StateUnavailable(f"redis unavailable ({type(exc).__name__})")
 
     async def ping(self) -> None:
         """One PING: what the health watcher probes with."""
@@ -154,7 +221,6 @@ class RedisStore:
     def __init__(self, connection: RedisConnection, *, server_time: bool = True) -> None:
         self._conn = connection.acquire()
         self._server_time = server_time
-        self._take_all = connection.client.register_script(_TAKE_ALL)
 
     async def take(
         self, key: str, cost: float, *, rate: float, burst: float, now: float
@@ -171,7 +237,7 @@ class RedisStore:
         for bucket in buckets:
             args += [repr(float(bucket.rate)), repr(float(bucket.burst))]
         args.append(str(_BUCKET_GRACE_MS))
-        reply = await self._conn.call(lambda: self._take_all(keys=keys, args=args))
+        reply = await self._conn.run(_TAKE_ALL, keys, args)
         allowed, wait, denied = int(reply[0]), float(reply[1]), int(reply[2])
         if allowed:
             return TakeResult(allowed=True, retry_after=0.0, denied=None)
