@@ -50,8 +50,9 @@ def test_decompress_only_raises_decode_error(data: bytes, coding: str) -> None:
 def test_normalize_total(text: str) -> None:
     n = normalize(text)
     if n.offsets is not None:
-        assert len(n.offsets) == len(n.text) + 1
-        assert all(0 <= o <= len(text) for o in n.offsets)
+        origins = [n.offsets.origin(i) for i in range(len(n.text) + 1)]
+        assert origins == sorted(origins) and origins[-1] == len(text)
+        assert all(0 <= o <= len(text) for o in origins)
     lo, hi = n.to_original(0, len(n.text))
     assert 0 <= lo <= hi <= len(text)
     for start, end, kind in n.hidden:

@@ -115,6 +115,14 @@ class PatternSet:
 
     def candidates(self, text: str) -> list[int]:
         """Indexes of the patterns that may match `text` (exact set without hyperscan)."""
+        try:
+            data: bytes | None = text.encode()
+        except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
+            data = None
+        return self._candidates(text, data)
+
+    def _candidates(self, text: str, data: bytes | None) -> list[int]:
+        """`candidates`, given the text's UTF-8 encoding (None when it has none)."""
         if self._db is None:
             return list(self._always)
         hits: set[int] = set(self._always)
@@ -122,16 +130,15 @@ class PatternSet:
         def on_match(idx: int, _f: int, _t: int, _fl: int, _ctx: object) -> None:
             hits.add(idx)
 
-        ascii_text = text.isascii()
+        ascii_text = data is not None and len(data) == len(text)
         if self._ascii_db is not None and self._ascii_scratch is not None:
-            stand_in = text.encode("ascii", "replace")  # one byte per character
+            # One byte per character: an ASCII text is its own stand-in.
+            stand_in = data if ascii_text else text.encode("ascii", "replace")
             self._ascii_db.scan(
                 stand_in, match_event_handler=on_match, scratch=self._ascii_scratch.get()
             )
         if self._utf8_db is not None and self._utf8_scratch is not None:
-            try:
-                data = stand_in if ascii_text and self._ascii_db is not None else text.encode()
-            except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
+            if data is None:
                 hits.update(self._unicode)
             else:
                 self._utf8_db.scan(
@@ -145,6 +152,49 @@ class PatternSet:
             pid = self._patterns[i].id
             for m in self._compiled[i].finditer(text):
                 yield pid, m
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(pattern id, start, end) of every match `finditer` yields, in the same order, for
+        callers that need positions only. The text is encoded once, for hyperscan and RE2
+        alike: RE2 runs on the bytes, and the few match offsets are turned into character
+        offsets in one pass, instead of RE2's wrapper re-encoding the whole text for every
+        candidate pattern and converting each offset from the start."""
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # lone surrogates, as in re2_safe
+            text = text.translate(_SURROGATES)
+            data = text.encode()
+        ascii_text = len(data) == len(text)
+        out: list[tuple[str, int, int]] = []
+        in_bytes: list[int] = []  # indexes into `out` still in byte offsets
+        for i in self._candidates(text, data):
+            pid = self._patterns[i].id
+            found = [m.span() for m in self._compiled[i].finditer(data)]
+            if not ascii_text and any(a == b for a, b in found):
+                # After an empty match RE2 steps one byte, which can land inside a character;
+                # the character-level iterator steps one character, as finditer does.
+                out += [(pid, m.start(), m.end()) for m in self._compiled[i].finditer(text)]
+                continue
+            in_bytes += range(len(out), len(out) + len(found))
+            out += [(pid, a, b) for a, b in found]
+        if not ascii_text and in_bytes:
+            chars = _char_offsets(data, {o for k in in_bytes for o in out[k][1:]})
+            for k in in_bytes:
+                pid, a, b = out[k]
+                out[k] = (pid, chars[a], chars[b])
+        return out
+
+
+def _char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
+    """Character offsets for byte offsets (at character boundaries) of UTF-8 `data`,
+    decoding only the stretches between consecutive offsets."""
+    chars: dict[int, int] = {}
+    byte = char = 0
+    for offset in sorted(offsets):
+        char += len(data[byte:offset].decode())
+        byte = offset
+        chars[offset] = char
+    return chars
 
 
 _SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
 
 import re2
 
@@ -45,19 +49,21 @@ _CONFUSABLES = {
     "ı": "i", "ȷ": "j", "ℓ": "l", "ǀ": "l",
 }  # fmt: skip
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
-_HIDDEN_DELETE = dict.fromkeys(
-    [ord(c) for c in _ZERO_WIDTH + _BIDI] + list(range(_TAG_FIRST, _TAG_LAST + 1))
-)
-
-# Single-character classes for the fast path's yes/no checks (stdlib re: no UTF-8 round trip).
-_HIDDEN_CHAR = re.compile(
-    "[" + "".join(re.escape(c) for c in _ZERO_WIDTH + _BIDI) + "\U000e0000-\U000e007f]"
-)
 _CONFUSABLE_CHAR = re.compile("[" + "".join(re.escape(c) for c in _CONFUSABLES) + "]")
-
 _HIDDEN_RUN = re2.compile(
     "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _ZERO_WIDTH + _BIDI) + "\\x{e0000}-\\x{e007f}]+"
 )
+_CARE_SCAN_END = 0x30000
+"""Code points from here up all take the per-character path without being checked one by
+one: nothing assigned there today has a compatibility form or a case fold, the range is rare
+in text, and a newer Unicode that adds one cannot slip past."""
+_SPARSE = 16
+"""Text in which under one character in this many is non-ASCII is sparse: its changing
+characters are looked for one by one, and its confusables folded match by match
+(str.translate costs a dictionary lookup per character of the whole text)."""
+_DENSE = 256
+"""Text with more than one run of changing characters per this many characters takes the
+dense path (see normalize)."""
 
 _LEET_TABLE = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
@@ -71,16 +77,35 @@ _LEET_BYTES = bytes.maketrans(
 
 
 @dataclass(frozen=True, slots=True)
+class OffsetMap:
+    """Where each canonical character came from, as runs: the canonical characters from
+    `starts[k]` up to the next start come from the original ones from `sources[k]`, one for
+    one when `steps[k]` is 1, all from that one character when it is 0 (an expansion such
+    as "ß" -> "ss"). The last run starts at the end of the canonical text and maps it to the
+    end of the original. A few runs per unusual character instead of one entry per
+    character keeps long, mostly plain texts cheap."""
+
+    starts: tuple[int, ...]
+    sources: tuple[int, ...]
+    steps: tuple[int, ...]
+
+    def origin(self, index: int) -> int:
+        """The original index of canonical character `index` (0 <= index <= length)."""
+        k = bisect_right(self.starts, index) - 1
+        return self.sources[k] + (index - self.starts[k]) * self.steps[k]
+
+
+@dataclass(frozen=True, slots=True)
 class Normalized:
     """Canonical text plus what is needed to report findings against the original.
 
-    `offsets[i]` is the index in the original of canonical character i (one extra trailing
-    entry maps the end); None means the mapping is the identity. `hidden` lists the spans of
-    invisible characters in the ORIGINAL, `tag_text` the ASCII smuggled in TAG characters.
+    `offsets` maps canonical characters back to the original; None means the mapping is the
+    identity. `hidden` lists the spans of invisible characters in the ORIGINAL, `tag_text`
+    the ASCII smuggled in TAG characters.
     """
 
     text: str
-    offsets: tuple[int, ...] | None
+    offsets: OffsetMap | None
     hidden: tuple[tuple[int, int, str], ...]
     tag_text: str
 
@@ -88,11 +113,11 @@ class Normalized:
         """Map a [start, end) span of `text` to the original text."""
         if self.offsets is None:
             return start, end
-        size = len(self.offsets) - 1  # the trailing entry maps the end of the text
+        size = len(self.text)
         start = min(max(start, 0), size)
         end = min(max(end, start), size)
-        lo = self.offsets[start]
-        return lo, (self.offsets[end - 1] + 1 if end > start else lo)
+        lo = self.offsets.origin(start)
+        return lo, (self.offsets.origin(end - 1) + 1 if end > start else lo)
 
 
 def _is_hidden(ch: str) -> str | None:
@@ -122,76 +147,176 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int, str]], str]:
     return spans, "".join(tags)
 
 
+@lru_cache(maxsize=4096)
 def _canonical_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).translate(_CONFUSABLE_TABLE).casefold()
 
 
-def _fast_line(line: str) -> str | None:
-    """The canonical form of `line` when it maps one character to one (no invisible
-    characters, already NFKC, length-preserving casefold), else None. All C-speed calls."""
-    if line.isascii():
-        return line.lower()
-    if _HIDDEN_CHAR.search(line) is not None:
-        return None
-    if not unicodedata.is_normalized("NFKC", line):
-        return None
-    # str.translate looks every character up in a dict; search first, translate when needed.
-    if _CONFUSABLE_CHAR.search(line) is not None:
-        line = line.translate(_CONFUSABLE_TABLE)
-    folded = line.casefold()
-    return folded if len(folded) == len(line) else None
+def _needs_care(ch: str) -> bool:
+    """Whether `ch` does not map to one character by confusable folding and case folding
+    alone: it is invisible, NFKC changes it, or its case fold is longer."""
+    return (
+        _is_hidden(ch) is not None
+        or unicodedata.normalize("NFKC", ch) != ch
+        or len(ch.translate(_CONFUSABLE_TABLE).casefold()) != 1
+    )
 
 
-def _slow_line(line: str, base: int, out: list[str], offsets: list[int]) -> None:
-    """Canonicalise one line character by character, recording each output's source index."""
-    for i, ch in enumerate(line, base):
-        if ch.isascii():
-            out.append(ch.lower())
-            offsets.append(i)
-        elif _is_hidden(ch) is None:
-            canon = _canonical_char(ch)
-            out.append(canon)
-            offsets.extend([i] * len(canon))
+@cache
+def _classes() -> tuple[Any, Any]:
+    """RE2 patterns (run on UTF-8 bytes) for runs of non-ASCII characters: those that need
+    care (see _needs_care), and those that change at all (care, confusables, upper case).
+    Built on first use from the running Python's Unicode tables, once per process."""
+    care: list[tuple[int, int]] = []
+    change: list[tuple[int, int]] = []
+    for cp in _candidate_code_points():
+        ch = chr(cp)
+        if _needs_care(ch):
+            _add_range(care, cp)
+            _add_range(change, cp)
+        elif ch.translate(_CONFUSABLE_TABLE).casefold() != ch:
+            _add_range(change, cp)
+    care.append((_CARE_SCAN_END, 0x10FFFF))
+    change.append((_CARE_SCAN_END, 0x10FFFF))
+    return _class_pattern(care), _class_pattern(change)
+
+
+_BLOCK = 256
+
+
+def _candidate_code_points() -> Iterator[int]:
+    """The code points below _CARE_SCAN_END that may change, in order: every one of a block
+    unless the whole block is NFKC-normalised, its own case fold and free of invisible and
+    confusable characters (most of Unicode, CJK above all), which three C-level calls per
+    block decide. A normalised string holds no character NFKC would change, and equal
+    strings of equal length fold character for character."""
+    special = set(_HIDDEN_KIND) | set(_CONFUSABLES)
+    for base in range(0x80, _CARE_SCAN_END, _BLOCK):
+        block = "".join(map(chr, range(base, min(base + _BLOCK, _CARE_SCAN_END))))
+        quiet = unicodedata.is_normalized("NFKC", block) and block.casefold() == block
+        if quiet and special.isdisjoint(block):
+            continue
+        yield from range(base, base + len(block))
+
+
+def _add_range(ranges: list[tuple[int, int]], cp: int) -> None:
+    if ranges and ranges[-1][1] == cp - 1:
+        ranges[-1] = (ranges[-1][0], cp)
+    else:
+        ranges.append((cp, cp))
+
+
+def _class_pattern(ranges: list[tuple[int, int]]) -> Any:
+    return re2.compile("[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]+")
+
+
+def _runs(data: bytes, pattern: Any, limit: int) -> list[tuple[int, int]] | None:
+    """[start, end) character spans of the runs `pattern` finds in UTF-8 `data`, or None
+    past `limit` runs. RE2 scans the bytes (lone surrogates pass through as bytes no class
+    matches); byte offsets become character offsets by decoding only what lies between."""
+    runs: list[tuple[int, int]] = []
+    byte = char = 0
+    for match in pattern.finditer(data):
+        if len(runs) == limit:
+            return None
+        start, end = match.span()
+        char += len(data[byte:start].decode("utf-8", "surrogatepass"))
+        width = len(data[start:end].decode("utf-8"))
+        runs.append((char, char + width))
+        byte, char = end, char + width
+    return runs
+
+
+def _lower(text: str) -> str:
+    """ASCII letters lowered, everything else kept: the canonical form of text whose
+    non-ASCII characters all stay as they are (bytes.lower touches ASCII only)."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+
+
+def _fold(text: str) -> str:
+    """Confusables folded to Latin, then case-folded: the canonical form of text without
+    characters that need care, one character for one."""
+    if _CONFUSABLE_CHAR.search(text) is not None:
+        if (len(text.encode("utf-8", "surrogatepass")) - len(text)) * _SPARSE < len(text):
+            text = _CONFUSABLE_CHAR.sub(_fold_match, text)
+        else:
+            text = text.translate(_CONFUSABLE_TABLE)
+    return text.casefold()
+
+
+def _fold_match(match: re.Match[str]) -> str:
+    return _CONFUSABLES[match.group()]
 
 
 def normalize(text: str) -> Normalized:
     """NFKC; remove zero-width, bidi controls and tag characters; map confusables to Latin;
     casefold. Whitespace is left as is (see the module docstring).
 
-    Work is done line by line: a line that maps one character to one (all ASCII text, most
-    non-ASCII prose) is canonicalised with C-speed string methods, and only lines holding
-    invisible characters or compatibility forms take the per-character path. Offsets are
-    built only when some line changed length.
+    The mapping is per character, and most characters map to themselves or one for one.
+    In text where changing characters are sparse (prose with the odd accent, no-break space
+    or ellipsis), one RE2 pass over the UTF-8 finds them, they go one by one, and the rest
+    only has its ASCII lowered. Where they are dense (Greek or Cyrillic prose), RE2 finds
+    only the characters that need care, and the stretches between are folded with C-speed
+    string methods. Offsets are kept as runs (OffsetMap), and only when some character was
+    dropped or expanded.
     """
     if text.isascii():
         return Normalized(text.lower(), None, (), "")
-    whole = _fast_line(text)  # most non-ASCII text maps one for one: no need to go by line
-    if whole is not None:
-        return Normalized(whole, None, (), "")
+    care, change = _classes()
+    data = text.encode("utf-8", "surrogatepass")
+    # Mostly non-ASCII text (each such character adds at least one byte) is dense.
+    if (len(data) - len(text)) * _SPARSE < len(text):
+        runs = _runs(data, change, len(text) // _DENSE)
+        if runs is not None:
+            return _assemble(text, runs, _lower)
+    return _assemble(text, _runs(data, care, len(text)) or [], _fold)
+
+
+def _assemble(
+    text: str, runs: Sequence[tuple[int, int]], plain: Callable[[str], str]
+) -> Normalized:
+    """The canonical form of `text`: `plain` on the stretches between `runs`, the characters
+    inside them one by one."""
     out: list[str] = []
-    offsets: list[int] = []
-    exact = True  # offsets are the identity so far
-    base = 0
-    for line in text.splitlines(keepends=True):
-        fast = _fast_line(line)
-        if fast is not None:
-            out.append(fast)
-            if not exact:
-                offsets.extend(range(base, base + len(line)))
-        else:
-            if exact:
-                offsets.extend(range(base))
-                exact = False
-            _slow_line(line, base, out, offsets)
-        base += len(line)
+    starts: list[int] = []
+    sources: list[int] = []
+    steps: list[int] = []
+    size = 0
+    changed = hidden = False
+
+    def emit(piece: str, source: int, step: int) -> None:
+        nonlocal size
+        out.append(piece)
+        starts.append(size)
+        sources.append(source)
+        steps.append(step)
+        size += len(piece)
+
+    done = 0
+    for run_start, run_end in runs:
+        if run_start > done:
+            emit(plain(text[done:run_start]), done, 1)
+        for i in range(run_start, run_end):
+            if _is_hidden(text[i]) is not None:
+                changed = hidden = True
+                continue
+            canon = _canonical_char(text[i])
+            if len(canon) != 1:
+                changed = True
+            if canon:
+                emit(canon, i, 1 if len(canon) == 1 else 0)
+        done = run_end
+    if done < len(text):
+        emit(plain(text[done:]), done, 1)
     canonical = "".join(out)
-    if exact:
-        return Normalized(canonical, None, (), "")
-    spans, tag_text = _hidden_spans(text)
-    if len(canonical) == len(text) and not spans and offsets == list(range(len(text))):
+    spans, tag_text = _hidden_spans(text) if hidden else ([], "")
+    if not changed:
         return Normalized(canonical, None, (), tag_text)
-    offsets.append(len(text))
-    return Normalized(canonical, tuple(offsets), tuple(spans), tag_text)
+    emit("", len(text), 0)  # the end of the canonical text maps to the end of the original
+    offsets = OffsetMap(tuple(starts), tuple(sources), tuple(steps))
+    return Normalized(canonical, offsets, tuple(spans), tag_text)
 
 
 def deleet(text: str) -> str:

@@ -86,9 +86,9 @@ class _Matcher:
 
     def hits(self, text: str) -> list[_Hit]:
         out: list[_Hit] = []
-        for pid, m in self.pset.finditer(text):
+        for pid, start, end in self.pset.spans(text):
             family, weight = self.weights[pid]
-            out.append(_Hit(family, weight, m.start(), m.end()))
+            out.append(_Hit(family, weight, start, end))
         return out
 
 
@@ -128,11 +128,12 @@ class _View:
     text: str
     to_original: Callable[[int, int], tuple[int, int]]
     tag_text: str = ""
+    hidden: bool = False  # the original holds invisible characters (normalize dropped them)
 
 
 def _view(text: str) -> _View:
     norm = normalize(text)
-    return _View(norm.text, norm.to_original, norm.tag_text)
+    return _View(norm.text, norm.to_original, norm.tag_text, bool(norm.hidden))
 
 
 # ---------------------------------------------------------------- detection steps
@@ -183,7 +184,7 @@ def _hidden_region_hits(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
 def _zero_width_hits(text: str, view: _View, hits: Sequence[_Hit]) -> list[_Hit]:
     """Zero-width or bidi characters inside (or right before) a matched instruction: the
     attacker split the words to dodge filters, so the hiding itself is evidence."""
-    if not hits:
+    if not hits or not view.hidden:  # every character ZERO_WIDTH matches is one normalize drops
         return []
     zw = [m.start() for m in _ZERO_WIDTH.finditer(text)]
     if not zw:
