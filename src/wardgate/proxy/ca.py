@@ -19,14 +19,18 @@ import secrets
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 
-import certifi
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# Re-exported: callers of this module keep their imports; tls.py has them without cryptography.
+from wardgate.proxy.tls import ALPN
+from wardgate.proxy.tls import CAError as CAError
+from wardgate.proxy.tls import default_home as default_home
+from wardgate.proxy.tls import upstream_context as upstream_context
 
 CERT_FILE = "ca.pem"
 KEY_FILE = "ca-key.pem"
@@ -36,13 +40,8 @@ _CACHE_SIZE = 1024
 _MAX_HOST = 253
 _MAX_CN = 64  # X.520 upper bound on a commonName
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
-_ALPN = ["http/1.1"]
 
 _LeafName = x509.DNSName | x509.IPAddress
-
-
-class CAError(Exception):
-    """The CA cannot be created, loaded or used; the message says what to do about it."""
 
 
 class CertificateAuthority:
@@ -146,7 +145,7 @@ class CertificateAuthority:
         leaf = _build_leaf_cert(host, leaf_key, self._cert, self._key)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.set_alpn_protocols(_ALPN)
+        ctx.set_alpn_protocols(ALPN)
         _load_chain_from_memory(
             ctx,
             leaf.public_bytes(serialization.Encoding.PEM),
@@ -157,32 +156,6 @@ class CertificateAuthority:
             ),
         )
         return ctx
-
-
-def default_home() -> Path:
-    """wardgate's state directory: $WARDGATE_HOME, or ~/.wardgate."""
-    configured = os.environ.get("WARDGATE_HOME", "")
-    return Path(configured).expanduser() if configured else Path.home() / ".wardgate"
-
-
-def upstream_context(extra_ca_files: Sequence[str] = ()) -> ssl.SSLContext:
-    """A verifying client context for real servers: certifi's roots plus each extra PEM file.
-
-    Extra files serve corporate TLS-inspecting proxies and private CAs; one that cannot be read is
-    an error at startup rather than a silent fallback to fewer roots.
-    """
-    ctx = ssl.create_default_context(cafile=certifi.where())
-    for path in extra_ca_files:
-        try:
-            ctx.load_verify_locations(cafile=path)
-        except (OSError, ssl.SSLError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise CAError(f"cannot load CA file {path}: {reason}") from None
-    ctx.check_hostname = True
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_alpn_protocols(_ALPN)
-    return ctx
 
 
 def _now() -> datetime.datetime:

@@ -6,9 +6,9 @@ rebound: the attacker's DNS answers the check with a public address and the conn
 classifies every address in that one answer with the pure rules in `wardgate.scan.ssrf`, and
 hands the caller the address to connect to. The caller never resolves the name again.
 
-Names go either to explicit servers (config ``dns.servers``, queried with dnspython: UDP with a
-TCP retry when the answer is truncated, A and AAAA at once, one overall timeout) or, when none
-are configured, to the system's resolvers through ``loop.getaddrinfo``.
+Names go either to explicit servers (config ``dns.servers``, queried with dnspython in
+dnsquery.py: UDP with a TCP retry when the answer is truncated, A and AAAA at once, one overall
+timeout) or, when none are configured, to the system's resolvers through ``loop.getaddrinfo``.
 
 Error messages never contain the host name: it is attacker-chosen and can carry data an agent
 is trying to smuggle out (``<secret>.attacker.example``). The name stays on the exception as an
@@ -23,14 +23,8 @@ import ipaddress
 import socket
 import string
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import dns.asyncresolver
-import dns.exception
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
-
-from wardgate.config.models import split_host_port
 from wardgate.scan.ssrf import (
     AddressClass,
     classify_address,
@@ -40,6 +34,9 @@ from wardgate.scan.ssrf import (
     parse_ip_literal,
 )
 
+if TYPE_CHECKING:  # dnspython is loaded only when dns.servers names servers (see Resolver)
+    from wardgate.proxy.dnsquery import ServerQuery
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _MAX_NAME = 253  # the longest name DNS can carry, in its dotted text form
@@ -48,7 +45,6 @@ _NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + "-._")
 _GAI_MISSING = frozenset(
     code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
 )
-_CACHE_SIZE = 1024  # answers kept; each expires with its TTL, so TTL-0 answers are never reused
 
 
 class ResolveFailure(enum.StrEnum):
@@ -93,18 +89,6 @@ class SsrfBlocked(Exception):
         return self.address_class.rule_id
 
 
-def _parse_server(value: str) -> dns.nameserver.Do53Nameserver:
-    """One ``IP:PORT`` entry from config ``dns.servers`` (already validated by the config)."""
-    host, port = split_host_port(value)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"DNS server must be IP:PORT (got {value!r})") from None
-    if port is None or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"DNS server must be IP:PORT with a port from 1 to 65535 (got {value!r})")
-    return dns.nameserver.Do53Nameserver(str(address), int(port))
-
-
 class Resolver:
     """wardgate's own resolver: explicit ``servers`` (["IP:PORT", ...]) or, when empty, the
     system's resolvers. IP literals in any spelling resolve to themselves without a query."""
@@ -113,14 +97,13 @@ class Resolver:
         if not timeout > 0:
             raise ValueError(f"DNS timeout must be positive (got {timeout!r})")
         self._timeout = timeout
-        self._dns: dns.asyncresolver.Resolver | None = None
+        self._dns: ServerQuery | None = None
         if servers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [_parse_server(s) for s in servers]
-            resolver.timeout = timeout
-            resolver.lifetime = timeout
-            resolver.cache = dns.resolver.LRUCache(_CACHE_SIZE)
-            self._dns = resolver
+            # dnspython (~2.5 MB resident) serves only explicit servers: imported here, so a
+            # proxy on the system's resolvers never loads it.
+            from wardgate.proxy.dnsquery import ServerQuery
+
+            self._dns = ServerQuery(servers, timeout)
 
     async def resolve(self, host: str) -> list[IPAddress]:
         """Every address `host` has (A answers before AAAA), without duplicates.
@@ -138,7 +121,7 @@ class Resolver:
             if self._dns is None:
                 found = await self._system(name)
             else:
-                found = await self._query(self._dns, name)
+                found = await self._dns.addresses(name)
         except ResolveError as exc:
             raise ResolveError(host, exc.failure) from None
         if not found:
@@ -169,59 +152,6 @@ class Resolver:
                 ip = parse_ip_literal(str(sockaddr[0]))
                 if ip is not None:
                     found.append(ip)
-        return found
-
-    async def _query(self, resolver: dns.asyncresolver.Resolver, name: str) -> list[IPAddress]:
-        """A and AAAA in parallel, each within the timeout. One family failing is tolerated
-        when the other answered, because only the addresses returned here can ever be
-        connected to (a server that drops AAAA queries still resolves)."""
-        results = await asyncio.gather(
-            self._rrset(resolver, name, dns.rdatatype.A, self._timeout),
-            self._rrset(resolver, name, dns.rdatatype.AAAA, self._timeout),
-            return_exceptions=True,
-        )
-        found: list[IPAddress] = []
-        errors: list[ResolveFailure] = []
-        for result in results:
-            if isinstance(result, ResolveError):
-                errors.append(result.failure)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                found.extend(result)
-        if ResolveFailure.NXDOMAIN in errors:
-            raise ResolveError(name, ResolveFailure.NXDOMAIN)
-        if not found and errors:
-            raise ResolveError(name, errors[0])
-        return found
-
-    @staticmethod
-    async def _rrset(
-        resolver: dns.asyncresolver.Resolver,
-        name: str,
-        rdtype: dns.rdatatype.RdataType,
-        timeout: float,
-    ) -> list[IPAddress]:
-        try:
-            # dnspython's lifetime bounds the query; the asyncio deadline backs it up in case a
-            # retry loop or a stalled TCP fallback outlives it.
-            async with asyncio.timeout(timeout):
-                answer = await resolver.resolve(
-                    name, rdtype, search=False, raise_on_no_answer=False
-                )
-        except dns.resolver.NXDOMAIN:
-            raise ResolveError(name, ResolveFailure.NXDOMAIN) from None
-        except (dns.exception.Timeout, TimeoutError):
-            raise ResolveError(name, ResolveFailure.TIMEOUT) from None
-        except (dns.exception.DNSException, OSError, UnicodeError, ValueError):
-            raise ResolveError(name, ResolveFailure.FAILED) from None
-        if answer.rrset is None:
-            return []
-        found: list[IPAddress] = []
-        for rdata in answer.rrset:
-            ip = parse_ip_literal(str(rdata.address))
-            if ip is not None:
-                found.append(ip)
         return found
 
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import wardgate.proxy.http1 as http1
@@ -31,8 +31,6 @@ from wardgate.config.models import host_matches
 from wardgate.policy.approvals import Approvals, settle
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.policy.limits import LimitDecision, Limiter
-from wardgate.proxy import websocket
-from wardgate.proxy.ca import CertificateAuthority
 from wardgate.proxy.fetch import handle_fetch
 from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
 from wardgate.proxy.responses import block_response, error_response, json_response
@@ -64,6 +62,9 @@ from wardgate.scan.types import (
 from wardgate.state.drip import DripHistory, LocalDrip
 from wardgate.state.fragments import FragmentWindow
 from wardgate.state.store import StateUnavailable
+
+if TYPE_CHECKING:  # the CA (and cryptography) is loaded only when interception is on (app.py)
+    from wardgate.proxy.ca import CertificateAuthority
 
 _READ = 64 * 1024
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
@@ -736,6 +737,8 @@ class ProxyServer:
     async def _websocket(self, client: _Client, head: http1.RequestHead, target: Target) -> None:
         """Scan the handshake like a request, then relay whole messages, each scanned before
         it is passed on (client->server as a request, server->client as a response)."""
+        from wardgate.proxy import websocket  # wsproto and h11 load with the first WebSocket
+
         started = time.perf_counter()
         headers = http1.end_to_end_headers(head.headers)
         message = Message(Direction.REQUEST, url=target.url, destination=target.host,
