@@ -157,7 +157,7 @@ def test_root_command_is_confined_and_cannot_lift_the_cover(tmp_path: Path) -> N
         'cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; '
         'umount "$WARDGATE_HOME" 2>/dev/null; echo "umount=$?"; '
         'umount -l "$WARDGATE_HOME" 2>/dev/null; echo "lazy=$?"; '
-        f'mkdir -p {outside}/peek; '
+        f"mkdir -p {outside}/peek; "
         f'mount --bind {tmp_path} {outside}/peek 2>/dev/null; echo "bind=$?"; '
         'ip link set lo down 2>/dev/null; echo "lo-down=$?"; '
         'cat /proc/1/environ >/dev/null 2>&1; echo "init-environ=$?"; '
