@@ -596,6 +596,16 @@ def stopped_on_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def isolate_home(home: Path) -> None:
+    """Give the wardgate processes started here a home of this run's own, as bench/proxy.py
+    and scale.py do: with the user's ~/.wardgate they appended every bench event to the
+    user's audit store (whose size, and other processes writing it, then weighed on the
+    result) and shared its MCP tool registry and kill switch with whatever else runs. The
+    compiled scanner cache is shared as the tests share it (a cache keyed by content)."""
+    os.environ.setdefault("WARDGATE_CACHE", str(Path.home() / ".wardgate" / "cache"))
+    os.environ["WARDGATE_HOME"] = str(home)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -611,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     peers: list[Peer] = []
     with tempfile.TemporaryDirectory(prefix="wardgate-bench-mcp-") as tmp, stopped_on_signals():
         work = Path(tmp)
+        isolate_home(work / "home")
         try:
             specs = {
                 "direct": server,

@@ -175,6 +175,10 @@ def test_corrupt_registry_files_break_nothing(tmp_path: Path) -> None:
         async with _client(tmp_path, "alpha", ["send_email"]) as alpha:
             seen["names"] = await _names(alpha)
             seen["call"] = await _text(alpha, "send_email")
+            # the registry writes ours in the background after the listing: wait for it
+            deadline = time.monotonic() + 10
+            while len(list(folder.glob("*.json"))) < 4 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             seen["files"] = sorted(p.name for p in folder.glob("*.json"))
 
     _run(scenario())

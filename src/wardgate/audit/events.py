@@ -10,6 +10,7 @@ in a query string or userinfo never reaches the log in clear.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -39,6 +40,14 @@ _RANDOM_BITS = 80
 _URL_LIMIT = 2048
 _URL_WORK_LIMIT = 2 * _URL_LIMIT
 _TOKEN_LENGTH = 16  # user names this long in a URL are treated as credentials
+_LINE_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # built once
+_EVENT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+_MAX_TEMPLATES = 256
+# Plain allow events (no finding, URL, status or error) differ only in ts, event_id,
+# duration_ms and bytes from the last one with the same other fields: it is copied with
+# those four replaced instead of validating a new one (a quarter of the cost). Values
+# validation would refuse never take this path (see _plain_allow).
+_ALLOWED: dict[tuple[object, ...], AuditEvent] = {}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -262,6 +271,22 @@ class AuditFinding(BaseModel):
         )
 
 
+def _plain_allow(verdict: Verdict, event_id: str | None, duration_ms: float, size: int) -> bool:
+    """An allow verdict with nothing to report, and the four fields a template copy sets
+    hold values the model accepts as they are (validation would neither coerce nor refuse)."""
+    return (
+        verdict.action is Action.ALLOW
+        and not verdict.decisions
+        and verdict.would_action is None
+        and verdict.mode is None
+        and type(size) is int
+        and size >= 0
+        and type(duration_ms) is float
+        and 0.0 <= duration_ms < math.inf
+        and (event_id is None or _EVENT_ID.fullmatch(event_id) is not None)
+    )
+
+
 def _mode(value: str | None) -> Mode | None:
     """A verdict's or decision's mode (a plain string in the sans-I/O core) as the event's."""
     if value == "audit":
@@ -327,6 +352,7 @@ class AuditEvent(BaseModel):
         error: str | None = None,
         session: str | None = None,
         tool: str | None = None,
+        now_ms: int | None = None,
     ) -> AuditEvent:
         """Build the event for a pipeline verdict.
 
@@ -334,10 +360,20 @@ class AuditEvent(BaseModel):
         warn and `would_action` records what enforce would have done. A verdict decided by
         per-rule modes (`verdict.mode`) is logged in its own mode, whatever `mode` says. The
         URL is redacted here so no caller can forget. Pass `event_id` when the transport
-        already quoted it (block body, X-Wardgate-Event header). Only the MAX_FINDINGS
+        already quoted it (block body, X-Wardgate-Event header), and `now_ms` (epoch ms) when
+        the decision was made earlier than the event is built. Only the MAX_FINDINGS
         strongest findings are kept.
         """
-        now = _now_ms()
+        now = _now_ms() if now_ms is None else now_ms
+        plain = url is None and status is None and error is None
+        plain = plain and _plain_allow(verdict, event_id, duration_ms, bytes)
+        key = (transport, direction, destination, mode, method, session, tool) if plain else None
+        template = _ALLOWED.get(key) if key is not None else None
+        if template is not None:  # the same event as before but for instant, id, time, size
+            return template.model_copy(update={
+                "ts": format_ts(now), "event_id": event_id or new_event_id(now),
+                "duration_ms": round(duration_ms, 3), "bytes": bytes,
+            })  # fmt: skip
         safe_destination = _mask_host(destination, verdict.findings)
         mode = _mode(verdict.mode) or mode  # per-rule modes decided it: they override the global
         action, would = verdict.action, verdict.would_action
@@ -351,7 +387,7 @@ class AuditEvent(BaseModel):
             AuditFinding.from_finding(d.finding, d.action, d.mode if per_rule else None)
             for d in ranked
         )
-        return cls(
+        event = cls(
             ts=format_ts(now),
             event_id=event_id or new_event_id(now),
             transport=transport,
@@ -371,6 +407,11 @@ class AuditEvent(BaseModel):
             session=session,
             tool=tool,
         )
+        if key is not None:
+            if len(_ALLOWED) >= _MAX_TEMPLATES:
+                _ALLOWED.clear()
+            _ALLOWED[key] = event
+        return event
 
     def to_json(self) -> str:
         """One line of ASCII JSON (non-ASCII escaped, so no U+2028 can split a line for a
@@ -378,4 +419,4 @@ class AuditEvent(BaseModel):
         data = self.model_dump(mode="json", exclude_none=True)
         if not self.findings_dropped:
             del data["findings_dropped"]
-        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+        return _LINE_ENCODER.encode(data)

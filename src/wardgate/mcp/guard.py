@@ -34,6 +34,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from wardgate.audit import AuditEvent, new_event_id
@@ -77,12 +78,14 @@ _DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arg
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What the transport does with one line: `forward` to the other side, `reply` to the
-    sender (both are complete wire lines), and `events` to write to the audit sink."""
+    sender (both are complete wire lines), and `events` to write to the audit sink; with
+    `Guard.defer_events`, `later` builds the events that pass a message (see there)."""
 
     forward: tuple[bytes, ...] = ()
     reply: tuple[bytes, ...] = ()
     events: tuple[AuditEvent, ...] = ()
     held: tuple[Held, ...] = ()
+    later: tuple[Callable[[], AuditEvent], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,7 @@ class _Work:
     raw_reply: list[bytes] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
+    later: list[Callable[[], AuditEvent]] = field(default_factory=list)
 
     def outcome(self, batch: bool) -> Outcome:
         return Outcome(
@@ -122,6 +126,7 @@ class _Work:
             reply=tuple(self.raw_reply) + _lines(self.reply, batch),
             events=tuple(self.events),
             held=tuple(self.held),
+            later=tuple(self.later),
         )
 
 
@@ -163,6 +168,10 @@ class Guard:
         self.session = session or new_event_id()
         self.audit_mode = config.mode.value == "audit"
         self.auditing = auditing  # False: no sink listens, so no event is built
+        # True: an allow event comes as a builder in `Outcome.later`, for a transport that
+        # writes the message first and records it after (same content: id and time are
+        # taken at the decision), keeping the event's cost out of the message's latency.
+        self.defer_events = False
         # Shared by the sessions of one process: a listing seen before is not scanned again.
         self.descriptions = descriptions if descriptions is not None else VerdictCache()
         self.killswitch = killswitch
@@ -612,7 +621,9 @@ class Guard:
         no event is built: a refusal still gets a fresh id, a pass gets none."""
         if not self.auditing:
             return new_event_id() if verdict.action is not Action.ALLOW else ""
-        event = AuditEvent.from_verdict(
+        now = time.time_ns() // 1_000_000
+        build = partial(
+            AuditEvent.from_verdict,
             verdict,
             transport=self.transport,
             direction=direction,
@@ -624,7 +635,13 @@ class Guard:
             session=self.session,
             tool=tool,
             error=error,
+            event_id=new_event_id(now),
+            now_ms=now,
         )
+        if self.defer_events and verdict.action is Action.ALLOW:
+            work.later.append(build)
+            return ""
+        event = build()
         work.events.append(event)
         return event.event_id
 

@@ -1,9 +1,11 @@
 """`wardgate mcp -- COMMAND`: the stdio relay between an MCP client (our stdin/stdout) and an
 MCP server (a child process), with every line passed through the Guard.
 
-The relay only moves bytes: it frames lines (bounded), hands each to the guard on one worker
-thread (so a large scan does not stall the event loop, and the guard sees lines one at a time
-in arrival order per side), writes what the guard says to write and emits the audit events.
+The relay only moves bytes: it frames lines (bounded), hands each to the guard (one line at
+a time, in arrival order; a large one on a worker thread so its scan does not stall the event
+loop), writes what the guard says to write and then emits the audit events. Both pipes are
+read and written directly from the event loop's callbacks (see _Session): on a small message
+the relay's own cost, not the scan, used to be most of the latency it adds.
 The child runs in its own session (process group) with PR_SET_PDEATHSIG on Linux, so it dies
 with us even if we crash; SIGINT/SIGTERM are forwarded to it and its exit code becomes ours.
 A tools/call held for approval waits in its own task (mcp/runtime.py): the relay goes on.
@@ -15,16 +17,20 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import select
 import signal
+import stat
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from wardgate.audit import Sink
+from wardgate.audit import AuditEvent, Sink
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.guard import Guard, Held, Outcome
 from wardgate.mcp.jsonrpc import LineSplitter, Oversized
@@ -33,6 +39,13 @@ if TYPE_CHECKING:
     from wardgate.mcp.runtime import McpRuntime
 
 _READ = 64 * 1024
+_HIGH = 64 * 1024  # bytes waiting for a slow reader before we stop reading what feeds it
+_CAP = 2 * jsonrpc.MAX_LINE  # bound on guard replies to a server that does not read them
+# Allow events are built once a message has gone out to the client (a round trip is over:
+# building them costs it nothing), or this long after they were decided when none does
+# (a notification), or once this many wait.
+_RECORD_DELAY = 0.05
+_RECORD_BATCH = 64
 _EXIT_GRACE = 5.0  # seconds the server gets to exit after the client closed its stdin
 _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
@@ -126,6 +139,198 @@ class _StdinReader:
                 return
 
 
+class _Output:
+    """One fd we write to, with a buffer for what it cannot take yet.
+
+    `owned` fds (the server's stdin, a pipe we made) are non-blocking: written straight away.
+    Our stdout is shared with whoever started us, so its blocking flag is left alone: only
+    PIPE_BUF-sized chunks go out, each when poll says it is writable (so the write cannot
+    block), and a regular file is written whole (it never blocks). What is left waits for
+    the loop to say the fd is writable; `pending` is how much waits (flow control)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fd: int,
+        *,
+        owned: bool,
+        on_drained: Callable[[], None],
+    ) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._owned = owned
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        self._on_drained = on_drained
+        self._buffer = bytearray()
+        self._watching = False
+        self._close_when_drained = False
+        self.broken = False  # the reader is gone: everything is dropped from now on
+        self.closed = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def write(self, lines: Sequence[bytes]) -> None:
+        if not lines or self.broken or self.closed:
+            return
+        if self._buffer:
+            self._buffer += b"".join(lines)
+            return
+        data = lines[0] if len(lines) == 1 else b"".join(lines)
+        written = self._push(memoryview(data))
+        if written < len(data):
+            self._buffer += data[written:]
+            self._watch()
+
+    def close_when_drained(self) -> None:
+        """Close the fd once everything written so far is out (the reader then sees EOF)."""
+        self._close_when_drained = True
+        if not self._buffer:
+            self._close()
+
+    def _push(self, view: memoryview) -> int:
+        """Write what can go without blocking; the bytes written (all of them, dropped, once
+        the reader is gone)."""
+        try:
+            if self._owned:
+                return os.write(self._fd, view)
+            if self._regular:
+                _write_all(self._fd, view)
+                return len(view)
+            done = 0
+            while done < len(view):
+                written = _write_now(self._fd, view[done : done + select.PIPE_BUF])
+                if not written:
+                    break
+                done += written
+            return done
+        except BlockingIOError:
+            return 0
+        except OSError:  # the reader is gone; its EOF on the other side ends the session
+            self.broken = True
+            return len(view)
+
+    def _watch(self) -> None:
+        try:
+            self._loop.add_writer(self._fd, self._flush)
+            self._watching = True
+        except (PermissionError, ValueError, OSError):  # not pollable: write it out here
+            with contextlib.suppress(OSError):
+                _write_all(self._fd, bytes(self._buffer))
+            self._buffer.clear()
+
+    def _flush(self) -> None:
+        with memoryview(self._buffer) as view:
+            written = self._push(view)
+        del self._buffer[:written]
+        if self._buffer:
+            return
+        self._loop.remove_writer(self._fd)
+        self._watching = False
+        if self._close_when_drained:
+            self._close()
+        self._on_drained()
+
+    def _close(self) -> None:
+        if self._watching:
+            self._loop.remove_writer(self._fd)
+            self._watching = False
+        self._buffer.clear()
+        if self._owned and not self.closed:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self.closed = True
+
+
+class _Source:
+    """Chunks of one fd, handed to `deliver` on the loop (b"" at the end); pausable.
+
+    Pipes and ttys are watched by the event loop itself: a line is read, decided and written
+    in one callback, with no task, queue or thread hop, which is most of what a relay adds to
+    a small message. A regular file cannot be watched by epoll, so it is read on a daemon
+    thread instead, one chunk at a time (the next read waits until the loop took the last)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, deliver: Callable[[bytes], None]
+    ) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._deliver = deliver
+        self._paused = False
+        self._ended = False
+        self._taken = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            loop.add_reader(fd, self._on_readable)
+        except (PermissionError, ValueError, OSError):  # a regular file: poll cannot watch it
+            self._taken.set()
+            self._thread = threading.Thread(target=self._run, name="wardgate-stdin", daemon=True)
+            self._thread.start()
+
+    def pause(self, paused: bool) -> None:
+        if paused == self._paused or self._ended:
+            return
+        self._paused = paused
+        if self._thread is not None:
+            if not paused:
+                self._taken.set()
+        elif paused:
+            self._loop.remove_reader(self._fd)
+        else:
+            self._loop.add_reader(self._fd, self._on_readable)
+
+    def stop(self) -> None:
+        if not self._ended and self._thread is None and not self._paused:
+            self._loop.remove_reader(self._fd)
+        self._ended = True
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._fd, _READ)  # readable: returns without blocking
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.stop()
+        self._deliver(data)
+
+    def _run(self) -> None:
+        while self._taken.wait():
+            self._taken.clear()
+            try:
+                data = os.read(self._fd, _READ)
+            except OSError:
+                data = b""
+            try:
+                self._loop.call_soon_threadsafe(self._hand_over, data)
+            except RuntimeError:  # the loop is gone: we are exiting
+                return
+            if not data:
+                return
+
+    def _hand_over(self, data: bytes) -> None:
+        if self._ended:
+            return
+        if not data:
+            self._ended = True
+        self._deliver(data)
+        if not self._paused:
+            self._taken.set()
+
+
+@dataclass(slots=True)
+class _Job:
+    """One line (or one guard call) to decide, and where its outcome goes: `forward` to the
+    other side, `reply` back to the sender."""
+
+    step: Callable[[Any], Outcome]
+    line: bytes | Oversized
+    forward: _Output | None
+    reply: _Output | None
+
+
 class StdioRelay:
     def __init__(
         self,
@@ -138,14 +343,13 @@ class StdioRelay:
         runtime: McpRuntime | None = None,
     ) -> None:
         self.guard = guard
+        guard.defer_events = True  # each line's events are built after its lines are written
         self.sink = sink
         self.runtime = runtime
         self.command = list(command)
         self.stdin_fd = stdin_fd
         self.stdout_fd = stdout_fd
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardgate-scan")
-        self._out_lock = asyncio.Lock()
-        self._guard_lock = asyncio.Lock()  # the guard sees one line at a time, whichever side
         self._signals = 0
         self._held: set[asyncio.Task[None]] = set()
 
@@ -163,7 +367,7 @@ class StdioRelay:
     async def _run(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            proc = await spawn(self.command)
+            proc, to_server, from_server = await _spawn_piped(self.command)
         except OSError as exc:
             print(f"wardgate: cannot start {self.command[0]}: {exc.strerror}", file=sys.stderr)
             return 127 if isinstance(exc, FileNotFoundError) else 126
@@ -172,9 +376,13 @@ class StdioRelay:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._on_signal, proc, sig)
                 installed.append(sig)
+        session: _Session | None = None
         try:
-            return await self._relay(proc)
+            session = _Session(self, loop, to_server, from_server)
+            return await self._relay(proc, session)
         finally:
+            if session is not None:
+                session.close()
             for number in installed:
                 loop.remove_signal_handler(number)
             kill_group(proc)
@@ -184,27 +392,22 @@ class StdioRelay:
         self._signals += 1
         kill_group(proc, sig if self._signals == 1 else int(signal.SIGKILL))
 
-    async def _relay(self, proc: asyncio.subprocess.Process) -> int:
-        assert proc.stdin is not None and proc.stdout is not None
-        stdin = _StdinReader(asyncio.get_running_loop(), self.stdin_fd)
-        server = asyncio.create_task(self._server_side(proc))
-        client = asyncio.create_task(self._client_side(proc, stdin))
-        await asyncio.wait({server, client}, return_when=asyncio.FIRST_COMPLETED)
-        if not server.done():
+    async def _relay(self, proc: asyncio.subprocess.Process, session: _Session) -> int:
+        finished = session.finished
+        await asyncio.wait({finished, session.client_gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not finished.done():
             # The client hung up: give the server a moment to finish and exit on its own.
             try:
-                await asyncio.wait_for(asyncio.shield(server), _EXIT_GRACE)
+                await asyncio.wait_for(asyncio.shield(finished), _EXIT_GRACE)
             except TimeoutError:
                 kill_group(proc, signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(asyncio.shield(server), 2.0)
+                    await asyncio.wait_for(asyncio.shield(finished), 2.0)
                 except TimeoutError:
                     kill_group(proc)
-                    await server
-        client.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await client
-        server.result()  # re-raise a relay bug instead of hiding it
+                    await finished
+        finished.result()  # re-raise a relay bug instead of hiding it
+        await session.flushed()
         try:
             await asyncio.wait_for(proc.wait(), _EXIT_GRACE)
         except TimeoutError:
@@ -212,89 +415,219 @@ class StdioRelay:
             await proc.wait()
         return exit_code(proc.returncode)
 
-    async def _server_side(self, proc: asyncio.subprocess.Process) -> None:
-        """Server stdout -> guard -> our stdout (and guard replies -> server stdin)."""
-        assert proc.stdout is not None
-        splitter = LineSplitter()
-        while True:
-            data = await proc.stdout.read(_READ)
-            lines = splitter.feed(data) if data else splitter.feed_eof()
-            for line in lines:
-                outcome = await self._decide(self.guard.from_server, line)
-                await self._to_client(outcome.forward)
-                await self._to_server(proc, outcome.reply)
-            if not data:
-                break
-        # The server closed its stdout (it exited or is about to): nobody will answer now.
-        outcome = await self._decide(lambda _: self.guard.server_exited(), b"")
-        await self._to_client(outcome.reply)
+    def settle(self, session: _Session, held: Held) -> None:
+        """Wait for the operator on one held tools/call in its own task: the relay goes on."""
+        task = asyncio.get_running_loop().create_task(self._settle(session, held))
+        self._held.add(task)
+        task.add_done_callback(self._held.discard)
 
-    async def _client_side(self, proc: asyncio.subprocess.Process, stdin: _StdinReader) -> None:
-        """Our stdin -> guard -> server stdin (and guard replies -> our stdout)."""
-        splitter = LineSplitter()
-        while True:
-            data = await stdin.get()
-            lines = splitter.feed(data) if data else splitter.feed_eof()
-            for line in lines:
-                outcome = await self._decide(self.guard.from_client, line)
-                await self._to_server(proc, outcome.forward)
-                await self._to_client(outcome.reply)
-                for held in outcome.held:
-                    task = asyncio.create_task(self._settle(proc, held))
-                    self._held.add(task)
-                    task.add_done_callback(self._held.discard)
-            if not data:
-                break
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError, RuntimeError):
-                proc.stdin.close()
-
-    async def _settle(self, proc: asyncio.subprocess.Process, held: Held) -> None:
-        """Wait for the operator on one held tools/call, then pass it on or refuse it."""
+    async def _settle(self, session: _Session, held: Held) -> None:
         assert self.runtime is not None  # the guard holds only when a runtime settles
         verdict = await self.runtime.settle(held)
-        outcome = await self._decide(lambda _: self.guard.release(held, verdict), b"")
-        await self._to_server(proc, outcome.forward)
-        await self._to_client(outcome.reply)
+        session.submit(_Job(lambda _: self.guard.release(held, verdict), b"",
+                            session.to_server, session.to_client))  # fmt: skip
 
-    async def _decide(self, step: Callable[[Any], Outcome], line: bytes | Oversized) -> Outcome:
-        async with self._guard_lock:
-            if isinstance(line, bytes) and len(line) < _READ:
-                outcome = step(line)  # small: inline is cheaper than a thread hop
-            else:
-                loop = asyncio.get_running_loop()
-                outcome = await loop.run_in_executor(self._worker, step, line)
-        for event in outcome.events:
+    def emit(self, events: Sequence[AuditEvent]) -> None:
+        for event in events:
             try:
                 self.sink.emit(event)
             except Exception as exc:  # audit output must not take the session down
                 print(f"wardgate: audit write failed: {type(exc).__name__}", file=sys.stderr)
-        return outcome
 
-    async def _to_server(self, proc: asyncio.subprocess.Process, lines: Sequence[bytes]) -> None:
-        if not lines or proc.stdin is None or proc.stdin.is_closing():
-            return
+
+class _Session:
+    """One relay session's plumbing: both sources, both outputs, the queue of lines to decide.
+
+    Lines from either side are decided one at a time in arrival order. A small one is decided
+    right in the read callback and its outcome written at once; a large one goes to the
+    relay's worker thread so a long scan does not stall the loop, and the lines after it (and
+    reading on both sides) wait until it is done. The events of a line go to the sink after
+    its lines are written, and allow events are built only once a message has gone out to
+    the client, when the round trip they belong to is over (or _RECORD_DELAY later when none
+    does; Guard.defer_events: same content, the id and time are the decision's); the sink
+    still gets them in decision order.
+    Flow control: the client is not read while its output to the server (or our replies to
+    it) back up; the server is not read while its output to the client backs up."""
+
+    def __init__(
+        self, relay: StdioRelay, loop: asyncio.AbstractEventLoop, to_server: int, from_server: int
+    ) -> None:
+        self.relay = relay
+        self.guard = relay.guard
+        self.loop = loop
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self.client_gone: asyncio.Future[None] = loop.create_future()
+        self.to_server = _Output(loop, to_server, owned=True, on_drained=self._flow)
+        self.to_client = _Output(loop, relay.stdout_fd, owned=False, on_drained=self._flow)
+        self._from_server_fd = from_server
+        self._jobs: deque[_Job] = deque()
+        self._busy = False
+        self._client_eof = False
+        self._server_eof = False
+        self._client_lines = LineSplitter()
+        self._server_lines = LineSplitter()
+        self._drained: asyncio.Future[None] | None = None
+        self._later: list[Callable[[], AuditEvent]] = []
+        self._record_timer: asyncio.TimerHandle | None = None
+        self._server = _Source(loop, from_server, self._from_server)
+        self._client = _Source(loop, relay.stdin_fd, self._from_client)
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def _from_client(self, data: bytes) -> None:
+        lines = self._client_lines.feed(data) if data else self._client_lines.feed_eof()
+        step = self.guard.from_client
+        self._jobs.extend(_Job(step, line, self.to_server, self.to_client) for line in lines)
+        self._client_eof = not data
+        self._run()
+
+    def _from_server(self, data: bytes) -> None:
+        lines = self._server_lines.feed(data) if data else self._server_lines.feed_eof()
+        step = self.guard.from_server
+        self._jobs.extend(_Job(step, line, self.to_client, self.to_server) for line in lines)
+        if not data:  # nobody will answer now: every request still waiting gets an error
+            self._server_eof = True
+            self._jobs.append(_Job(lambda _: self.guard.server_exited(), b"", None, self.to_client))
+        self._run()
+
+    def submit(self, job: _Job) -> None:
+        self._jobs.append(job)
+        self._run()
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        """Decide queued lines until the queue is empty or one went to the worker."""
         try:
-            for line in lines:
-                proc.stdin.write(line)
-            await proc.stdin.drain()
-        except (ConnectionError, OSError):
-            pass  # the server is gone; its stdout EOF ends the session
-
-    async def _to_client(self, lines: Sequence[bytes]) -> None:
-        if not lines:
+            while self._jobs and not self._busy:
+                job = self._jobs.popleft()
+                if isinstance(job.line, bytes) and len(job.line) >= _READ:
+                    self._busy = True
+                    future = self.loop.run_in_executor(self.relay._worker, job.step, job.line)
+                    future.add_done_callback(functools.partial(self._worked, job))
+                    break
+                self._apply(job, job.step(job.line))  # small: inline is cheaper than a hop
+        except Exception as exc:  # a relay bug: end the session and re-raise it from run()
+            self._fail(exc)
             return
-        async with self._out_lock:
-            data = b"".join(lines)
-            with contextlib.suppress(OSError):  # the client is gone; its stdin EOF ends it
-                written = _write_now(self.stdout_fd, data)
-                if written < len(data):  # large, or the client is slow: never block the loop
-                    await asyncio.get_running_loop().run_in_executor(
-                        None, _write_all, self.stdout_fd, data[written:]
-                    )
+        self._flow()
+        self._check_ends()
+
+    def _worked(self, job: _Job, done: asyncio.Future[Outcome]) -> None:
+        self._busy = False
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            self._fail(error)
+            return
+        self._apply(job, done.result())
+        self._run()
+
+    def _apply(self, job: _Job, outcome: Outcome) -> None:
+        if job.forward is not None:
+            job.forward.write(outcome.forward)
+        if job.reply is not None:
+            job.reply.write(outcome.reply)
+        for held in outcome.held:
+            self.relay.settle(self, held)
+        if outcome.events:
+            self._record()  # the sink gets events in decision order
+            self.relay.emit(outcome.events)
+        self._later += outcome.later
+        if not self._later:
+            return
+        if job.forward is self.to_client or len(self._later) >= _RECORD_BATCH:
+            self._record()
+        elif self._record_timer is None:
+            self._record_timer = self.loop.call_later(_RECORD_DELAY, self._recorded)
+
+    def _recorded(self) -> None:
+        try:
+            self._record()
+        except Exception as exc:  # a relay bug: end the session and re-raise it from run()
+            self._fail(exc)
+
+    def _record(self) -> None:
+        """Build and emit the allow events waiting since their lines went out (Guard.
+        defer_events: same content, id and time taken at the decision)."""
+        if self._record_timer is not None:
+            self._record_timer.cancel()
+            self._record_timer = None
+        if self._later:
+            builds, self._later = self._later, []
+            self.relay.emit([build() for build in builds])
+
+    def _fail(self, error: BaseException) -> None:
+        self._jobs.clear()
+        self._client.stop()
+        self._server.stop()
+        if not self.finished.done():
+            self.finished.set_exception(error)
+
+    # -- flow and the end ----------------------------------------------------------------------
+
+    def _flow(self) -> None:
+        """Pause or resume each source by how much waits to be written (see the class doc)."""
+        busy = self._busy or bool(self._jobs)
+        client_out = self.to_client.pending
+        self._client.pause(busy or self.to_server.pending > _HIGH or client_out > _HIGH)
+        self._server.pause(busy or client_out > _HIGH or self.to_server.pending > _CAP)
+        if self._drained is not None and not client_out and not self._drained.done():
+            self._drained.set_result(None)
+
+    def _check_ends(self) -> None:
+        if self._jobs or self._busy:
+            return
+        if self._client_eof and not self.client_gone.done():
+            self.to_server.close_when_drained()  # the server sees EOF once it has it all
+            self.client_gone.set_result(None)
+        if self._server_eof and not self.finished.done():
+            self.finished.set_result(None)
+
+    async def flushed(self) -> None:
+        """Until what is queued for the client is written (or the client is gone)."""
+        if self.to_client.pending and not self.to_client.broken:
+            self._drained = self.loop.create_future()
+            await self._drained
+
+    def close(self) -> None:
+        self._record()
+        self._client.stop()
+        self._server.stop()
+        self.to_server.close_when_drained()
+        with contextlib.suppress(OSError):
+            os.close(self._from_server_fd)
 
 
-def _write_now(fd: int, data: bytes) -> int:
+async def _spawn_piped(command: Sequence[str]) -> tuple[asyncio.subprocess.Process, int, int]:
+    """Start the server on pipes of our own (stderr shared with ours, own process group):
+    the process, the fd of its stdin and the fd of its stdout, both non-blocking. The relay
+    reads and writes them directly instead of through asyncio streams."""
+    child_in, to_server = os.pipe()
+    from_server, child_out = os.pipe()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=child_in,
+            stdout=child_out,
+            stderr=None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+    except BaseException:
+        os.close(to_server)
+        os.close(from_server)
+        raise
+    finally:
+        os.close(child_in)
+        os.close(child_out)
+    os.set_blocking(to_server, False)
+    os.set_blocking(from_server, False)
+    return proc, to_server, from_server
+
+
+def _write_now(fd: int, data: bytes | memoryview) -> int:
     """Write `data` at once when that cannot block: a small write (at most PIPE_BUF, atomic
     on a pipe) to an fd that polls writable. Returns the bytes written (0 = use a thread)."""
     if len(data) > select.PIPE_BUF:
@@ -308,7 +641,7 @@ def _write_now(fd: int, data: bytes) -> int:
         return 0
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

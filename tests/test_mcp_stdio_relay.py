@@ -1,0 +1,145 @@
+"""The stdio relay's plumbing as a real process: ordering, flow control, exact numbers, and
+the audit events it records after writing (raw line-level server, tests/mcp_servers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wardgate.audit.events import AuditEvent
+from wardgate.mcp import jsonrpc
+from wardgate.scan.types import CLEAN, Direction
+
+SERVER = Path(__file__).parent / "mcp_servers" / "raw_server.py"
+TIMEOUT = 60
+
+
+def _wardgate(tmp_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "wardgate", "mcp", "--audit-log", str(tmp_path / "a.jsonl"),
+         "--", sys.executable, str(SERVER)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "RAW_SERVER_LOG": str(tmp_path / "server.log")},
+    )  # fmt: skip
+
+
+def _request(id_: Any, method: str = "echo", **params: Any) -> bytes:
+    message = {"jsonrpc": "2.0", "id": id_, "method": method, "params": params}
+    return json.dumps(message).encode() + b"\n"
+
+
+def _replies(out: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_burst_read_late_keeps_every_reply_in_order(tmp_path: Path) -> None:
+    """Far more than the pipes and the relay's high-water marks hold, sent while nobody
+    reads our stdout: the relay stops reading (no unbounded buffer), then catches up with
+    every reply in order once the client reads."""
+    count, pad = 400, "x" * 4000
+    proc = _wardgate(tmp_path)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def send() -> None:
+        for n in range(count):
+            stdin.write(_request(n, pad=pad))
+        stdin.write(_request(count, "exit0"))
+        stdin.close()
+
+    writer = threading.Thread(target=send, daemon=True)
+    writer.start()
+    time.sleep(1.0)  # the writer blocks: every buffer between it and us is full
+    assert writer.is_alive()
+    out = proc.stdout.read()
+    writer.join(TIMEOUT)
+    assert proc.wait(timeout=TIMEOUT) == 0
+    ids = [reply["id"] for reply in _replies(out)]
+    assert ids == list(range(count + 1))
+
+
+def test_lines_after_a_large_one_wait_for_it(tmp_path: Path) -> None:
+    """A line big enough for the worker thread is decided before the small ones behind it."""
+    big = "word " * 40_000  # 200 KB: decided on the worker thread
+    lines = [_request(1, text=big), _request(2, text="small"), _request(3, "exit0")]
+    out, _ = _wardgate(tmp_path).communicate(b"".join(lines), timeout=TIMEOUT)
+    replies = _replies(out)
+    assert [r["id"] for r in replies] == [1, 2, 3]
+    assert replies[0]["result"]["echo"]["text"] == big
+    received = (tmp_path / "server.log").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in received] == [1, 2, 3]
+
+
+def test_numbers_beyond_64_bits_pass_exactly(tmp_path: Path) -> None:
+    huge = 2**70 + 1
+    line = _request(huge, n=-(10**30) - 7, f=1e-07, small=12)
+    out, _ = _wardgate(tmp_path).communicate(line + _request(2, "exit0"), timeout=TIMEOUT)
+    reply = _replies(out)[0]
+    assert reply["id"] == huge
+    assert reply["result"]["echo"] == {"n": -(10**30) - 7, "f": 1e-07, "small": 12}
+
+
+def test_unwritable_input_is_malformed_not_a_crash(tmp_path: Path) -> None:
+    """A lone surrogate escape or a number that overflows cannot be written back as the
+    JSON that was scanned: refused as malformed, the session goes on."""
+    lines = [
+        b'{"jsonrpc":"2.0","id":1,"method":"echo","params":{"s":"\\ud800"}}\n',
+        b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"x":1e400}}\n',
+        _request(3, "exit0"),
+    ]
+    proc = _wardgate(tmp_path)
+    out, _ = proc.communicate(b"".join(lines), timeout=TIMEOUT)
+    assert proc.returncode == 0
+    replies = _replies(out)
+    assert [r["error"]["code"] for r in replies[:2]] == [jsonrpc.PARSE_ERROR] * 2
+    assert replies[2]["id"] == 3
+    received = (tmp_path / "server.log").read_text()
+    assert "ud800" not in received and "1e400" not in received
+
+
+def test_every_call_is_recorded_after_it_is_relayed(tmp_path: Path) -> None:
+    """Allow events are built after their line went out: each decision is still one event,
+    in decision order, with the time of the decision."""
+    before = time.time()
+    calls = [_request(n, "tools/call", name="echo", arguments={"v": n}) for n in range(5)]
+    proc = _wardgate(tmp_path)
+    out, _ = proc.communicate(b"".join(calls) + _request(9, "exit0"), timeout=TIMEOUT)
+    assert len(_replies(out)) == 6
+    events = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    calls_seen = [e for e in events if e.get("method") == "tools/call"]
+    directions = [e["direction"] for e in calls_seen]
+    assert sorted(directions) == ["tool_call"] * 5 + ["tool_result"] * 5
+    assert all(e["tool"] == "echo" and e["action"] == "allow" for e in calls_seen)
+    ids = [e["event_id"] for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    stamps = [datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp() for e in events]
+    assert all(before - 1 <= stamp <= time.time() + 1 for stamp in stamps)
+
+
+def test_allow_event_copied_from_a_template_equals_a_validated_one() -> None:
+    """Plain allow events are copied from the last similar one: same content as building
+    and validating each, and values validation would refuse still go through it."""
+    fields: dict[str, Any] = {
+        "transport": "mcp-stdio", "direction": Direction.TOOL_CALL, "destination": "d" * 400,
+        "mode": "enforce", "method": "tools/call", "session": "s", "tool": "t" * 300,
+    }  # fmt: skip
+    first = AuditEvent.from_verdict(CLEAN, duration_ms=1.0, bytes=5, **fields)
+    copied = AuditEvent.from_verdict(CLEAN, duration_ms=0.12345, bytes=7, now_ms=10**12, **fields)
+    built = AuditEvent.model_validate({**copied.model_dump(), "ts": copied.ts})
+    assert copied == built and copied.to_json() == built.to_json()
+    assert copied.event_id != first.event_id and copied.duration_ms == 0.123
+    assert copied.ts == "2001-09-09T01:46:40.000Z" and len(copied.destination) == 300
+    for duration, size in ((-1.0, 1), (1.0, -1)):
+        try:
+            AuditEvent.from_verdict(CLEAN, duration_ms=duration, bytes=size, **fields)
+        except ValueError:
+            continue
+        raise AssertionError(f"{duration}, {size} accepted")
