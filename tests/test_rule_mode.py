@@ -235,6 +235,47 @@ def test_run_with_curl(nginx: Nginx, tmp_path: Path, global_mode: str) -> None:
         )
 
 
+def test_a_rate_limit_rolled_out_in_audit_logs_and_passes(nginx: Nginx, tmp_path: Path) -> None:
+    """`rate_limit` is named in `rules:` like any rule: in audit mode for one destination the
+    requests over the limit pass and are logged with would_action block; elsewhere (here: the
+    same server under another name) the limit still answers 429."""
+    wg = start_wardgate(
+        tmp_path,
+        config=(
+            f"{BASE}limits: {{requests_per_minute: 2}}\n"
+            "rules:\n  rate_limit: {mode: audit, destinations: [127.0.0.1]}\n"
+        ),
+    )
+    try:
+        audited = [curl(wg, nginx.url("/hello.txt"))[0] for _ in range(4)]
+        other = nginx.url("/hello.txt").replace("127.0.0.1", "localhost")
+        enforced = [curl(wg, other)[0] for _ in range(3)]
+        events = [e for e in wg.events() if "rate_limit" in str(e.get("findings"))]
+    finally:
+        stop(wg.process)
+    assert audited == [200] * 4
+    assert 429 in enforced
+    by_host = {e["destination"]: (e["mode"], e["action"], e.get("would_action")) for e in events}
+    assert by_host == {
+        "127.0.0.1": ("audit", "warn", "block"),
+        "localhost": ("enforce", "block", None),
+    }
+
+
+def test_a_data_budget_turned_off_passes_everything(nginx: Nginx, tmp_path: Path) -> None:
+    wg = start_wardgate(
+        tmp_path,
+        config=f"{BASE}limits: {{bytes_per_hour: 1}}\nrules:\n  data_budget: {{action: 'off'}}\n",
+    )
+    try:
+        statuses = [curl(wg, nginx.url("/hello.txt"))[0] for _ in range(3)]
+        rules = {f["rule"] for e in wg.events() for f in e.get("findings", [])}
+    finally:
+        stop(wg.process)
+    assert statuses == [200] * 3
+    assert "data_budget" not in rules
+
+
 # -- wardgate mcp (stdio) -----------------------------------------------------------------------
 
 

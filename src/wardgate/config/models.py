@@ -61,6 +61,7 @@ class DestinationDefault(enum.StrEnum):
 _HOST_CHARS = frozenset(string.ascii_lowercase + string.digits + "-._*:")
 _ENV_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 _RULE_CHARS = frozenset(string.ascii_lowercase + string.digits + "-._*")
+_BARE_RULE_IDS = frozenset({"rate_limit", "data_budget"})  # DESIGN.md names them so
 
 
 def normalize_host(host: str) -> str:
@@ -198,15 +199,17 @@ def _check_env_name(value: str) -> str:
 
 
 def _check_rule_key(value: str) -> str:
-    """`<layer>.<name>` or a glob containing `*`; the ids themselves are checked elsewhere."""
+    """`<layer>.<name>`, one of the contract's bare ids (`rate_limit`, `data_budget`) or a glob
+    containing `*`; the ids themselves are checked elsewhere."""
     ok = bool(value) and set(value) <= _RULE_CHARS
-    if ok and "*" not in value:
+    if ok and "*" not in value and value not in _BARE_RULE_IDS:
         layer, dot, name = value.partition(".")
         ok = bool(layer and dot and name)
     if not ok:
         raise ValueError(
-            "expected a rule id '<layer>.<name>' such as 'dlp.jwt' or a glob such as "
-            f"'injection.*' (lower case, digits, '_', '-', '.', '*'; got {value!r})"
+            "expected a rule id '<layer>.<name>' such as 'dlp.jwt', 'rate_limit', 'data_budget' "
+            "or a glob such as 'injection.*' (lower case, digits, '_', '-', '.', '*'; "
+            f"got {value!r})"
         )
     return value
 

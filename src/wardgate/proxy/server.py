@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 import wardgate.proxy.http1 as http1
 from wardgate.audit import AuditEvent, MultiSink, Sink, new_event_id
 from wardgate.audit.metrics import Metrics
-from wardgate.config import Config
+from wardgate.config import Config, RuleAction
 from wardgate.config.models import host_matches
 from wardgate.policy.approvals import Approvals, settle
 from wardgate.policy.killswitch import KillSwitch
-from wardgate.policy.limits import LimitDecision, Limiter
+from wardgate.policy.limits import RATE_LIMIT, LimitDecision, Limiter
 from wardgate.proxy.fetch import handle_fetch
 from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
 from wardgate.proxy.responses import block_response, error_response, json_response
@@ -680,9 +680,25 @@ class ProxyServer:
             decision = await self.limiter.spend(target.host, nbytes)
         if decision.allowed:
             return None
-        verdict = _policy_verdict(decision.rule or "rate_limit", decision.scope, Severity.MEDIUM)
+        verdict = self._limit_verdict(decision.rule or RATE_LIMIT, decision.scope, target)
+        if verdict.action is Action.ALLOW:
+            return None
         return self.decide(verdict, target, Direction.REQUEST, started, nbytes, method,
                            status=429, retry_after=decision.retry_after)  # fmt: skip
+
+    def _limit_verdict(self, rule: str, scope: str, target: Target) -> Verdict:
+        """A limit reached, under the `rules:` overrides for `rate_limit` / `data_budget` on
+        this destination: `off` lets the request pass, `warn` logs it and lets it pass, a mode
+        of its own (`audit` while a new limit is rolled out) decides as for any rule; every
+        other action blocks with 429."""
+        config = self.policy.config
+        setting, mode = config.rule_policy(rule, RuleAction.BLOCK, target.host, target.url)
+        if setting is RuleAction.OFF:
+            return Verdict(Action.ALLOW)
+        action = Action.WARN if setting is RuleAction.WARN else Action.BLOCK
+        finding = Finding(Layer.POLICY, rule, Severity.MEDIUM, 0, 0, scope)
+        decision = RuleDecision(finding, action, None if mode is None else mode.value)
+        return Verdict.resolve((decision,), audit=self.audit_mode)
 
     async def checked_address(
         self, target: Target, started: float, method: str | None
