@@ -58,6 +58,15 @@ _TRANSPORT_HEADERS = frozenset(
 )
 WINDOW = 64 * 1024  # characters a scanner sees at once
 OVERLAP = 8 * 1024  # longer than any credential matched (a 4096-bit PEM key is ~3.3 KB)
+INJECTION_LEAD = 2 * 1024
+"""Characters an injection window reads before the text it owns: what a finding there
+consults before its start (a negation 24 characters back, a word boundary, a weak cue it
+clusters with up to 800 characters back) with room to spare. Anything starting earlier
+belongs to the window before, which reads INJECTION_REACH past its end."""
+INJECTION_REACH = 4 * 1024
+"""Characters an injection window reads past the text it owns, so what starts in it is seen
+whole: an instruction phrase (a few hundred characters at most), a hidden HTML element, an
+encoded phrase. A longer blob or comment running over the edge is read up to here."""
 _MAX_JSON_LEAVES = 256
 _MAX_JSON_BYTES = 1 << 20
 
@@ -294,13 +303,20 @@ class Pipeline:
         return _dedupe(findings)
 
     def _scan_windows(
-        self, text: str, field: str, scanner: Callable[[str], list[Finding]]
+        self,
+        text: str,
+        field: str,
+        scanner: Callable[[str], list[Finding]],
+        *,
+        lead: int = OVERLAP,
+        reach: int = OVERLAP,
     ) -> list[Finding]:
-        """Run `scanner` on every decoded view of every window of `text`; findings come back in
-        the coordinates of `text`, each reported by the one window that owns its start."""
+        """Run `scanner` on every decoded view of every window of `text` (see `_windows`);
+        findings come back in the coordinates of `text`, each reported by the one window that
+        owns its start."""
         limits = self.config.decode
         out: list[Finding] = []
-        for base, own_start, own_end, chunk in _windows(text):
+        for base, own_start, own_end, chunk in _windows(text, lead=lead, reach=reach):
             for segment in expand(chunk, max_depth=limits.max_depth, max_bytes=limits.max_bytes):
                 for finding in _relocate(scanner(segment.text), segment, field, base):
                     if own_start <= finding.start < own_end:
@@ -347,7 +363,11 @@ class Pipeline:
                 found.append(replace(model, score=score))
             return found
 
-        return _dedupe(self._scan_windows(body, "body", injection_in))
+        return _dedupe(
+            self._scan_windows(
+                body, "body", injection_in, lead=INJECTION_LEAD, reach=INJECTION_REACH
+            )
+        )
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -394,19 +414,24 @@ class Pipeline:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _windows(text: str) -> Iterator[tuple[int, int, int, str]]:
+def _windows(
+    text: str, *, lead: int = OVERLAP, reach: int = OVERLAP
+) -> Iterator[tuple[int, int, int, str]]:
     """(base, own_start, own_end, chunk): bounded windows over a long text.
 
-    Each window owns the findings that start in [own_start, own_end) and reaches OVERLAP
-    characters past both ends, so a credential or phrase across a window edge is seen whole
-    by the window that owns its start. Bounded windows keep every scanner's cost linear in
-    the text (RE2's offset conversion is per window, not per text)."""
+    Each window owns the findings that start in [own_start, own_end), reads `lead`
+    characters before for the context a finding consults and `reach` characters past the
+    end, so a credential or phrase across a window edge is seen whole by the window that
+    owns its start. What the window reads beyond its own text is scanned twice, so both
+    are as short as the scanner allows. Bounded windows keep every scanner's cost linear
+    in the text (RE2's offset conversion is per window, not per text). A text of up to
+    WINDOW + OVERLAP characters is one window, whatever the scanner."""
     if len(text) <= WINDOW + OVERLAP:
         yield 0, 0, len(text), text
         return
     for own_start in range(0, len(text), WINDOW):
-        base = max(0, own_start - OVERLAP)
-        yield base, own_start, own_start + WINDOW, text[base : own_start + WINDOW + OVERLAP]
+        base = max(0, own_start - lead)
+        yield base, own_start, own_start + WINDOW, text[base : own_start + WINDOW + reach]
 
 
 def _relocate(
