@@ -313,13 +313,23 @@ class Pipeline:
     ) -> list[Finding]:
         """Run `scanner` on every decoded view of every window of `text` (see `_windows`);
         findings come back in the coordinates of `text`, each reported by the one window that
-        owns its start."""
+        owns its start.
+
+        A decoded finding spans its whole encoded stretch, and a stretch can run over many
+        windows (JSON escapes a few characters apart decode as one): what a later window finds
+        in it counts there too, unless an earlier window already reported that rule on the
+        same stretch, or the payload past the first window's reach would go unseen."""
         limits = self.config.decode
         out: list[Finding] = []
         for base, own_start, own_end, chunk in _windows(text, lead=lead, reach=reach):
             for segment in expand(chunk, max_depth=limits.max_depth, max_bytes=limits.max_bytes):
                 for finding in _relocate(scanner(segment.text), segment, field, base):
-                    if own_start <= finding.start < own_end:
+                    if own_start <= finding.start < own_end or (
+                        segment.via
+                        and finding.start < own_end
+                        and own_start < finding.end
+                        and not _reported(out, finding)
+                    ):
                         out.append(finding)
         return out
 
@@ -451,6 +461,17 @@ def _relocate(
         )
         for f in findings
     ]
+
+
+def _reported(found: Sequence[Finding], finding: Finding) -> bool:
+    """Whether `found` holds the same rule, decoded the same way, on an overlapping span."""
+    return any(
+        f.rule == finding.rule
+        and f.decoded_via == finding.decoded_via
+        and f.start < finding.end
+        and finding.start < f.end
+        for f in found
+    )
 
 
 def _drip_fragments(fragments: Sequence[Fragment]) -> list[Fragment]:
