@@ -117,7 +117,7 @@ class AdminApi:
         except QueryError as exc:
             return error(400, str(exc))
         except DecisionError as exc:
-            return error(409 if "already" in str(exc) else 404, str(exc))
+            return error(exc.status, str(exc))
 
     async def _route(self, request: Request) -> Reply:
         path, method = request.path, request.method

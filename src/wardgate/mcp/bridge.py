@@ -9,7 +9,9 @@ Every client line goes through `guard.from_client`; what it passes is sent upstr
 - WebSocket (mcp/ws.py): one text message per JSON-RPC message, both ways.
 Every server message goes through `guard.from_server` before it is written to stdout. The
 bridge only frames and moves bytes; an upstream that fails gives each waiting request a
-JSON-RPC error, never a hang. A tools/call held for approval waits in its own task.
+JSON-RPC error, never a hang. A tools/call held for approval waits in its own task; it is
+withdrawn (never sent, its approval gone) on a `notifications/cancelled` naming it or when the
+client closes stdin first.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wardgate.audit import Sink
@@ -65,6 +67,7 @@ class StdioBridge:
         self.max_message = jsonrpc.MAX_LINE
         self._out = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._holding: dict[Held, asyncio.Task[None]] = {}  # waits for the operator
         self._get_stream: asyncio.Task[None] | None = None
         self._channel: Channel | None = None  # the old SSE transport's or a WebSocket's
 
@@ -94,6 +97,7 @@ class StdioBridge:
                     await self._from_client(line)
                 if not data:
                     break
+            self._decide(lambda _: self.guard.withdraw("the client closed its stdin"), b"")
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=_DRAIN)
         finally:
@@ -126,7 +130,7 @@ class StdioBridge:
         await self._write(outcome.reply)
         await self._send(outcome.forward, keys)
         for held in outcome.held:
-            self._spawn(self._settle(held))
+            self._holding[held] = self._spawn(self._settle(held))
 
     async def _send(self, lines: Sequence[bytes], keys: list[str]) -> None:
         for out in lines:
@@ -141,17 +145,21 @@ class StdioBridge:
     async def _settle(self, held: Held) -> None:
         """Wait for the operator on one held tools/call, then send it on or refuse it."""
         assert self.runtime is not None  # the guard holds only when a runtime settles
-        verdict = await self.runtime.settle(held)
+        try:
+            verdict = await self.runtime.settle(held)
+        finally:
+            self._holding.pop(held, None)
         before = set(self.guard.client_pending)
         outcome = self._decide(lambda _: self.guard.release(held, verdict), b"")
         keys = [key for key in self.guard.client_pending if key not in before]
         await self._write(outcome.reply)
         await self._send(outcome.forward, keys)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _post(self, body: bytes, keys: list[str]) -> None:
         """One message to a Streamable HTTP upstream; its reply (JSON, or an SSE stream) back
@@ -275,6 +283,10 @@ class StdioBridge:
     def _decide(self, step: Callable[[Any], Outcome], line: bytes | Oversized) -> Outcome:
         outcome = step(line)
         self._emit(outcome)
+        for held in outcome.withdrawn:  # the client gave up on them: stop their waits
+            wait = self._holding.pop(held, None)
+            if wait is not None:
+                wait.cancel()
         return outcome
 
     def _emit(self, outcome: Outcome) -> None:

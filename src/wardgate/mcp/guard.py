@@ -20,6 +20,10 @@ Two decisions need the transport's help, and the guard says so instead of doing 
 - a tools/call whose verdict is `ask` comes back in `Outcome.held` (when `holds` is set: the
   transport has an approval queue); the transport waits for the operator without stopping the
   relay, then `release(held, verdict)` gives the lines to write. Without `holds` it is refused.
+  When the client gives up on it first (`notifications/cancelled` naming it, or `withdraw`
+  called by the transport when the client went away), it comes back in `Outcome.withdrawn`:
+  the transport stops the wait (which withdraws the approval), and a later `release` of it
+  gives nothing, so it never reaches the server.
 - the kill switch (`killswitch`, a policy.killswitch.KillSwitch the transport keeps polled)
   refuses every tools/call, prompts/get and resources/read, in audit mode too;
 - `audit_gate` (audit.fail_closed) says why the audit trail is not being written: while it
@@ -45,6 +49,7 @@ from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation
 from wardgate.mcp.scancache import VerdictCache, text_key
 from wardgate.mcp.shadow import TOOL_SHADOWING, Shadows, shadow_allowed
 from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, canonical
+from wardgate.policy.approvals import APPROVAL_CANCELLED
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.scan.catalog import AUDIT_UNAVAILABLE, KILL_SWITCH
 from wardgate.scan.types import (
@@ -71,6 +76,7 @@ _LISTINGS = {
 }
 # Requests whose scan is always audited, even when clean.
 _AUDITED = frozenset({"tools/call", "prompts/get", "resources/read"})
+_CANCELLED = "notifications/cancelled"
 _DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arguments", "uri",
               "uriTemplate", "mimeType")  # fmt: skip
 
@@ -79,20 +85,24 @@ _DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arg
 class Outcome:
     """What the transport does with one line: `forward` to the other side, `reply` to the
     sender (both are complete wire lines), and `events` to write to the audit sink; with
-    `Guard.defer_events`, `later` builds the events that pass a message (see there)."""
+    `Guard.defer_events`, `later` builds the events that pass a message (see there).
+    `held`: tools/calls to settle with the operator; `withdrawn`: held ones whose wait is to
+    stop (see the module doc)."""
 
     forward: tuple[bytes, ...] = ()
     reply: tuple[bytes, ...] = ()
     events: tuple[AuditEvent, ...] = ()
     held: tuple[Held, ...] = ()
     later: tuple[Callable[[], AuditEvent], ...] = ()
+    withdrawn: tuple[Held, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Held:
     """A tools/call waiting for an operator's decision (rule action `ask`). The approval is
     bound to `destination` (server and tool) and `body` (the canonical JSON of the arguments):
-    approving it approves this exact call only."""
+    approving it approves this exact call only. Compared and hashed by identity: transports
+    key their waits by it."""
 
     item: JsonObject
     verdict: Verdict
@@ -119,6 +129,7 @@ class _Work:
     events: list[AuditEvent] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     later: list[Callable[[], AuditEvent]] = field(default_factory=list)
+    withdrawn: list[Held] = field(default_factory=list)
 
     def outcome(self, batch: bool) -> Outcome:
         return Outcome(
@@ -127,6 +138,7 @@ class _Work:
             events=tuple(self.events),
             held=tuple(self.held),
             later=tuple(self.later),
+            withdrawn=tuple(self.withdrawn),
         )
 
 
@@ -180,6 +192,7 @@ class Guard:
         self.closed = False  # the server is gone: a released call gets an error, not a relay
         self.client_pending: dict[str, _Pending] = {}  # client request ids awaiting the server
         self.server_pending: dict[str, str] = {}  # server request ids awaiting the client
+        self.held: dict[str, Held] = {}  # tools/calls (by id key) waiting for the operator
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -317,6 +330,8 @@ class Guard:
             return
         method = str(item["method"])
         params = item.get("params")
+        if method == _CANCELLED and what is Kind.NOTIFICATION and self._cancels_held(params, work):
+            return
         tool = None
         verdict = CLEAN
         if method == "tools/call" and isinstance(params, dict):
@@ -348,7 +363,9 @@ class Guard:
             assert tool is not None and isinstance(params, dict)
             body = canonical(params.get("arguments")).encode("utf-8")
             where = f"{self.destination}/{tool}"
-            work.held.append(Held(item, verdict, tool, where, body, size))
+            held = Held(item, verdict, tool, where, body, size)
+            self.held[jsonrpc.id_key(item["id"])] = held
+            work.held.append(held)
             return
         if self._blocks(verdict):
             redacted = self._redacted(item, verdict, tool)
@@ -395,6 +412,10 @@ class Guard:
     def release(self, held: Held, verdict: Verdict) -> Outcome:
         """The lines for a held tools/call once its approval settled: `verdict` is what
         policy/approvals.settle returned (warn when allowed, block when denied or timed out)."""
+        key = jsonrpc.id_key(held.item["id"])
+        if self.held.get(key) is not held:  # withdrawn meanwhile: the client gave up on it
+            return Outcome()
+        del self.held[key]
         work = _Work()
         t0 = time.perf_counter()
         item, tool = held.item, held.tool
@@ -410,6 +431,44 @@ class Guard:
         self.client_pending[jsonrpc.id_key(item["id"])] = _Pending("tools/call", tool)
         work.forward.append(item)
         return work.outcome(False)
+
+    def withdraw(self, reason: str, only: Iterable[Held] | None = None) -> Outcome:
+        """Give up the held tools/calls (every one, or `only` these) because the client gave
+        up on them (it closed its side, ended the session, hung up a POST): each is audited as
+        a block of rule policy.approval_cancelled and returned in `Outcome.withdrawn`."""
+        work = _Work()
+        for held in list(self.held.values()) if only is None else only:
+            self._withdraw(held, reason, work)
+        return work.outcome(False)
+
+    def _cancels_held(self, params: Any, work: _Work) -> bool:
+        """True when a notifications/cancelled names a held tools/call, now withdrawn. The
+        notification then stops here: the server never saw the request it names, and
+        wardgate, which holds that request, is the receiver the cancellation is meant for."""
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+            return False
+        held = self.held.get(jsonrpc.id_key(request_id))
+        if held is None:
+            return False
+        self._withdraw(held, "cancelled by the client", work)
+        return True
+
+    def _withdraw(self, held: Held, reason: str, work: _Work) -> None:
+        key = jsonrpc.id_key(held.item["id"])
+        if self.held.get(key) is not held:
+            return  # released or withdrawn already
+        del self.held[key]
+        excerpt = f"{held.tool}: {reason}"[:200]
+        finding = Finding(Layer.POLICY, APPROVAL_CANCELLED, Severity.MEDIUM, 0, 0, excerpt)
+        verdict = Verdict(Action.BLOCK, (RuleDecision(finding, Action.BLOCK),))
+        t0 = time.perf_counter()
+        self._emit(work, verdict, Direction.TOOL_CALL, held.size, "tools/call", held.tool, t0,
+                   enforced=True)  # fmt: skip
+        if held in work.held:  # held and cancelled in one batch: no wait to stop
+            work.held.remove(held)
+        else:
+            work.withdrawn.append(held)
 
     def _redacted(self, item: JsonObject, verdict: Verdict, tool: str | None) -> Any | None:
         """The request with redacted arguments/params when the verdict is a clean redaction

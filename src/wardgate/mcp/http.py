@@ -15,7 +15,9 @@ Bad input never hangs or crashes: an oversized or unparsable body gets a JSON-RP
 upstream that fails or dies mid-reply gets a JSON-RPC error for each request still waiting.
 
 A tools/call held for approval (rule action `ask`) keeps its POST open until the operator
-decides (mcp/runtime.py); other requests, on their own connections, go on meanwhile.
+decides (mcp/runtime.py); other requests, on their own connections, go on meanwhile. The
+call is withdrawn (never sent on, its approval gone) when the client gives up on it first:
+a `notifications/cancelled` naming it, the POST's connection closed, or a DELETE of the session.
 
 Several upstreams can share one listener (`--upstream NAME=URL`, served under /mcp/NAME);
 they share a ShadowIndex so the same tool name from two of them is a finding.
@@ -153,6 +155,7 @@ class McpHttpProxy:
         self.max_message = max_message
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardgate-mcp")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._holding: dict[Held, asyncio.Task[Verdict]] = {}  # waits for the operator
         self._connections = 0
         self.channels = ChannelFront(self)
 
@@ -220,6 +223,10 @@ class McpHttpProxy:
                 loop = asyncio.get_running_loop()
                 outcome = await loop.run_in_executor(self._worker, step, line)
         self.emit(outcome.events)
+        for held in outcome.withdrawn:  # the client gave up on them: stop their waits
+            wait = self._holding.pop(held, None)
+            if wait is not None:
+                wait.cancel()
         return outcome
 
     def emit(self, events: Iterable[Any]) -> None:
@@ -352,7 +359,7 @@ class McpHttpProxy:
         outcome = await self.decide(state, guard.from_client, body)
         forward, replies = list(outcome.forward), list(outcome.reply)
         if outcome.held:
-            released = await self._settle(state, outcome.held)
+            released = await self._settle_watched(conn, state, outcome.held)
             forward += released.forward
             replies += released.reply
         keys = [key for key in guard.client_pending if key not in before]
@@ -383,14 +390,44 @@ class McpHttpProxy:
             return
         await conn.send(_response(response.status, _passed_headers(response), b""))
 
+    async def _settle_watched(
+        self, conn: _Conn, state: SessionState, held: Sequence[Held]
+    ) -> Outcome:
+        """`_settle`, unless the client closes the POST's connection first: then the held
+        calls are withdrawn and ConnectionError ends the connection."""
+        settle = asyncio.ensure_future(self._settle(state, held))
+        watch = asyncio.ensure_future(_client_gone(conn))
+        try:
+            await asyncio.wait({settle, watch}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the proxy is closing
+            settle.cancel()
+            raise
+        finally:
+            watch.cancel()
+        if settle.done():
+            return settle.result()
+        step = functools.partial(_withdraw, state.guard, held, "the client closed the POST")
+        await self.decide(state, step, b"")  # stops the waits, so the approvals go
+        await asyncio.wait({settle})
+        raise ConnectionError("client gone")
+
     async def _settle(self, state: SessionState, held: Sequence[Held]) -> Outcome:
         """Wait (concurrently) for the operator on each held tools/call of one POST; the
-        lines to send on and the refusals."""
+        lines to send on and the refusals. A call withdrawn meanwhile (see `decide`) gives
+        neither."""
         assert self.runtime is not None  # the guard holds only when a runtime settles
-        verdicts = await asyncio.gather(*(self.runtime.settle(one) for one in held))
+        waits = [asyncio.ensure_future(self.runtime.settle(one)) for one in held]
+        self._holding.update(zip(held, waits, strict=True))
+        try:
+            verdicts = await asyncio.gather(*waits, return_exceptions=True)
+        finally:
+            for one in held:
+                self._holding.pop(one, None)
         forward: list[bytes] = []
         reply: list[bytes] = []
         for one, verdict in zip(held, verdicts, strict=True):
+            if isinstance(verdict, BaseException):  # withdrawn, or a bug: nothing goes on
+                continue
             release = functools.partial(_release, state.guard, one, verdict)
             outcome = await self.decide(state, release, b"")
             forward += outcome.forward
@@ -562,6 +599,9 @@ class McpHttpProxy:
     async def _delete(self, conn: _Conn, route: Route, head: http1.RequestHead) -> None:
         session = head.header(SESSION_HEADER)
         state = await self.state(route, session)
+        if session:  # the client ends it: its calls still held are withdrawn
+            ended = functools.partial(_withdraw, state.guard, None, "the client ended the session")
+            await self.decide(state, ended, b"")
         try:
             response = await self._upstream(route, state, "DELETE", _request_headers(head), b"", [])
         except _Answered as answered:
@@ -585,6 +625,10 @@ class _Answered(Exception):
 
 def _release(guard: Guard, held: Held, verdict: Verdict, _line: object) -> Outcome:
     return guard.release(held, verdict)
+
+
+def _withdraw(guard: Guard, held: Sequence[Held] | None, reason: str, _line: object) -> Outcome:
+    return guard.withdraw(reason, held)
 
 
 async def _client_gone(conn: _Conn) -> None:

@@ -351,7 +351,7 @@ class StdioRelay:
         self.stdout_fd = stdout_fd
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardgate-scan")
         self._signals = 0
-        self._held: set[asyncio.Task[None]] = set()
+        self._held: dict[Held, asyncio.Task[None]] = {}
 
     async def run(self) -> int:
         if self.runtime is not None:
@@ -359,7 +359,7 @@ class StdioRelay:
         try:
             return await self._run()
         finally:
-            for task in self._held:
+            for task in self._held.values():
                 task.cancel()
             if self.runtime is not None:
                 await self.runtime.close()
@@ -418,8 +418,14 @@ class StdioRelay:
     def settle(self, session: _Session, held: Held) -> None:
         """Wait for the operator on one held tools/call in its own task: the relay goes on."""
         task = asyncio.get_running_loop().create_task(self._settle(session, held))
-        self._held.add(task)
-        task.add_done_callback(self._held.discard)
+        self._held[held] = task
+        task.add_done_callback(lambda _: self._held.pop(held, None))
+
+    def withdraw(self, held: Held) -> None:
+        """Stop the wait on a held tools/call the client gave up on (Outcome.withdrawn)."""
+        task = self._held.pop(held, None)
+        if task is not None:
+            task.cancel()
 
     async def _settle(self, session: _Session, held: Held) -> None:
         assert self.runtime is not None  # the guard holds only when a runtime settles
@@ -478,6 +484,9 @@ class _Session:
         lines = self._client_lines.feed(data) if data else self._client_lines.feed_eof()
         step = self.guard.from_client
         self._jobs.extend(_Job(step, line, self.to_server, self.to_client) for line in lines)
+        if not data:  # nobody waits for the calls still held: withdraw them
+            gone = "the client closed its stdin"
+            self._jobs.append(_Job(lambda _: self.guard.withdraw(gone), b"", None, None))
         self._client_eof = not data
         self._run()
 
@@ -531,6 +540,8 @@ class _Session:
             job.reply.write(outcome.reply)
         for held in outcome.held:
             self.relay.settle(self, held)
+        for held in outcome.withdrawn:
+            self.relay.withdraw(held)
         if outcome.events:
             self._record()  # the sink gets events in decision order
             self.relay.emit(outcome.events)

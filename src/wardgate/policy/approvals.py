@@ -6,6 +6,12 @@ operator deciding on replica C releases a request held on replica A: the waiting
 store (and is woken at once when the decision is made in its own process). No decision within
 the timeout is a refusal (fail closed).
 
+A waiter that is cancelled (its client gave up on the request: an MCP `notifications/cancelled`,
+a closed connection) withdraws the approval it created: the listing and the hash key go, and
+a `withdrawn` decision takes the decision key, so an operator deciding afterwards is told so
+(409) instead of releasing a request nobody waits for. Another waiter of this process on the
+same approval keeps it alive.
+
 An approval is bound to the exact request: its id is tied to a hash of destination, method and
 body, and the decision carries that hash, so it can only release that request. An identical
 request sent again while one is pending joins the same approval instead of queueing twice; a
@@ -35,6 +41,7 @@ from wardgate.state.kv import KeyValueStore
 APPROVAL_REQUIRED = "policy.approval_required"
 APPROVAL_DENIED = "policy.approval_denied"
 APPROVAL_TIMEOUT = "policy.approval_timeout"
+APPROVAL_CANCELLED = "policy.approval_cancelled"
 MAX_REMEMBER_MINUTES = 24 * 60
 _EXCERPT = 200
 _POLL = 0.2  # seconds between looks at the shared store
@@ -50,10 +57,16 @@ class Outcome(enum.StrEnum):
     DENY = "deny"
     TIMEOUT = "timeout"
     FULL = "full"  # too many pending approvals: refused without asking
+    WITHDRAWN = "withdrawn"  # the client that created the approval gave up on its request
 
 
 class DecisionError(ValueError):
-    """A decision that cannot be applied (unknown or expired id, bad value); safe to show."""
+    """A decision that cannot be applied (unknown or expired id, bad value); safe to show.
+    `status`: the HTTP status the admin API answers with (404 unknown, 409 conflict)."""
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,8 @@ class Approvals:
         self._clock = clock
         self._poll = poll
         self._wakers: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, int] = {}  # approval id -> requests of this process on it
+        self._owned: set[str] = set()  # approval ids this process created (and cleans up)
         self.waiting = 0  # requests held by this process right now
 
     def covers(self, host: str) -> bool:
@@ -134,16 +149,47 @@ class Approvals:
                 "hash": request.digest,
             }
             await self.store.set(_PENDING + approval_id, json.dumps(entry), ttl=timeout, now=now)
+            self._owned.add(approval_id)
         self.waiting += 1
+        self._waiters[approval_id] = self._waiters.get(approval_id, 0) + 1
         waker = self._wakers.setdefault(approval_id, asyncio.Event())
+        cancelled = False
         try:
             return await self._wait(approval_id, request.digest, now + timeout, waker)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
             self.waiting -= 1
-            if joined:
-                self._wakers.pop(approval_id, None)
-                await self.store.delete(_PENDING + approval_id)
-                await self.store.delete(_HASH + request.digest)
+            await self._leave(approval_id, request.digest, now + timeout, cancelled=cancelled)
+
+    async def _leave(
+        self, approval_id: str, digest: str, deadline: float, *, cancelled: bool
+    ) -> None:
+        """One waiter is done. The last one of this process on an approval this process
+        created removes it from the store, first withdrawing it when that waiter was
+        cancelled (nobody waits for the request any more). An identical request of this
+        process still waiting keeps it as it is."""
+        others = self._waiters.pop(approval_id) - 1
+        if others:
+            self._waiters[approval_id] = others
+            return
+        self._wakers.pop(approval_id, None)
+        if approval_id not in self._owned:
+            return  # created by another replica, which cleans it up
+        self._owned.discard(approval_id)
+        if cancelled:
+            await self._withdraw(approval_id, digest, deadline)
+        await self.store.delete(_PENDING + approval_id)
+        await self.store.delete(_HASH + digest)
+
+    async def _withdraw(self, approval_id: str, digest: str, deadline: float) -> None:
+        """Close an approval whose request was cancelled: a decision made from now on is
+        refused (a decision already made stays, and releases nothing: nobody waits)."""
+        now = self._clock()
+        value = json.dumps({"decision": "withdrawn", "hash": digest})
+        ttl = max(deadline - now, 0.0) + _GRACE
+        await self.store.set_if_absent(_DECISION + approval_id, value, ttl=ttl, now=now)
 
     async def _wait(
         self, approval_id: str, digest: str, deadline: float, waker: asyncio.Event
@@ -152,9 +198,11 @@ class Approvals:
             raw = await self.store.get(_DECISION + approval_id, now=self._clock())
             if raw is not None:
                 decision = json.loads(raw)
-                if decision.get("hash") == digest and decision.get("decision") == "allow":
-                    return Outcome.ALLOW
-                return Outcome.DENY
+                if decision.get("hash") != digest:
+                    return Outcome.DENY
+                if decision.get("decision") == "withdrawn":  # seen by a joiner elsewhere
+                    return Outcome.WITHDRAWN
+                return Outcome.ALLOW if decision.get("decision") == "allow" else Outcome.DENY
             left = deadline - self._clock()
             if left <= 0:
                 return Outcome.TIMEOUT
@@ -192,12 +240,14 @@ class Approvals:
         now = self._clock()
         raw = await self.store.get(_PENDING + approval_id, now=now)
         if raw is None:
+            await self._check_withdrawn(approval_id, now)
             raise DecisionError("unknown or expired approval id")
         entry = json.loads(raw)
         ttl = max(float(entry["expires"]) - now, 0.0) + _GRACE
         value = json.dumps({"decision": decision, "hash": entry["hash"]})
         if not await self.store.set_if_absent(_DECISION + approval_id, value, ttl=ttl, now=now):
-            raise DecisionError("this approval was already decided")
+            await self._check_withdrawn(approval_id, now)
+            raise DecisionError("this approval was already decided", 409)
         if decision == "allow" and remember_minutes:
             key = _remember_key(str(entry["rule"]), str(entry["destination"]))
             await self.store.set(key, "1", ttl=remember_minutes * 60.0, now=now)
@@ -205,6 +255,12 @@ class Approvals:
         if waker is not None:
             waker.set()
         return {"id": approval_id, "decision": decision, "remember_minutes": remember_minutes}
+
+    async def _check_withdrawn(self, approval_id: str, now: float) -> None:
+        """Raise the 409 that says so when the approval was withdrawn (see the module doc)."""
+        raw = await self.store.get(_DECISION + approval_id, now=now)
+        if raw is not None and json.loads(raw).get("decision") == "withdrawn":
+            raise DecisionError("this approval was withdrawn: the client cancelled the call", 409)
 
 
 def _approved(verdict: Verdict) -> Verdict:
@@ -266,4 +322,6 @@ async def settle(
         return _refused(verdict, APPROVAL_TIMEOUT, f"{rule}: no decision in time")
     if outcome is Outcome.FULL:
         return _refused(verdict, APPROVAL_DENIED, f"{rule}: too many pending approvals")
+    if outcome is Outcome.WITHDRAWN:
+        return _refused(verdict, APPROVAL_CANCELLED, f"{rule}: withdrawn, the call was cancelled")
     return _refused(verdict, APPROVAL_DENIED, f"{rule}: denied by operator")

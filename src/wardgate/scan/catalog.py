@@ -40,6 +40,7 @@ PIPELINE_RULES = {
     "policy.approval_required": "request to an approvals.hosts host, held for a human decision",
     "policy.approval_denied": "held request denied by an operator (or the approval queue full)",
     "policy.approval_timeout": "held request with no decision within approvals.timeout",
+    "policy.approval_cancelled": "held request withdrawn: its client cancelled it or went away",
     "rate_limit": "over limits.requests_per_minute (global or per domain)",
     "data_budget": "over limits.bytes_per_hour (global or per domain)",
     "mcp.tool_removed": "call to an MCP tool removed from tools/list as poisoned",
