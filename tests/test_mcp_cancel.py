@@ -217,13 +217,23 @@ async def _give_up_over_stdio(
     return seen
 
 
-def test_http_abandoned_post_and_delete_withdraw_held_calls(tmp_path: Path) -> None:
+@pytest.mark.parametrize("upstream_kind", ["streamable-http", "old-sse"])
+def test_http_abandoned_post_and_delete_withdraw_held_calls(
+    tmp_path: Path, upstream_kind: str
+) -> None:
+    """The same over `--listen` in front of a Streamable HTTP upstream (mcp/http.py) and in
+    front of the older HTTP+SSE transport (a channel per session, mcp/http_channel.py)."""
     token = secrets.token_urlsafe(24)
     admin_port, port = free_port(), free_port()
-    upstream = start_upstream(tmp_path / "upstream")
+    if upstream_kind == "old-sse":
+        upstream = start_upstream(tmp_path / "upstream", "--sse")
+        upstream_url = upstream.url("/sse")
+    else:
+        upstream = start_upstream(tmp_path / "upstream")
+        upstream_url = upstream.url()
     config = _config(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "wardgate.mcp.cli", "--upstream", upstream.url(),
+        [sys.executable, "-m", "wardgate.mcp.cli", "--upstream", upstream_url,
          "--listen", f"127.0.0.1:{port}", "--allow-internal", "127.0.0.0/8",
          "--config", str(config), "--admin", f"127.0.0.1:{admin_port}"],
         env=_env(token), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -213,7 +213,7 @@ class ChannelFront:
         if session is None:
             await self._initialize(conn, route, body, as_sse)
             return
-        outcome, keys = await self._from_client(session.state, body)
+        outcome, keys = await self._from_client(conn, session.state, body)
         waiter = _Waiter(set(keys), as_sse)
         session.waiters.append(waiter)
         try:
@@ -236,7 +236,7 @@ class ChannelFront:
             return
         session_id = secrets.token_urlsafe(24)
         state = self.proxy.new_state(route, session_id)
-        outcome, keys = await self._from_client(state, body)
+        outcome, keys = await self._from_client(conn, state, body)
         if not outcome.forward:  # refused here: no upstream session is opened
             await self._reply_json(conn, list(outcome.reply), [])
             return
@@ -259,11 +259,12 @@ class ChannelFront:
             session.waiters.remove(waiter)
 
     async def _from_client(
-        self, state: SessionState, body: bytes | Oversized
+        self, conn: _Conn, state: SessionState, body: bytes | Oversized
     ) -> tuple[Outcome, list[str]]:
-        """The POST's messages through the guard (held tools/calls settled by the operator),
-        and the id keys of the requests it passed: taken under the guard's lock, so another
-        POST's requests are never counted as this one's."""
+        """The POST's messages through the guard (held tools/calls settled by the operator,
+        or withdrawn when the client closes the POST first), and the id keys of the requests
+        it passed: taken under the guard's lock, so another POST's requests are never counted
+        as this one's."""
         guard = state.guard
         keys: list[str] = []
 
@@ -276,7 +277,7 @@ class ChannelFront:
         outcome = await self.proxy.decide(state, step, body)
         if not outcome.held:
             return outcome, keys
-        released = await self.proxy._settle(state, outcome.held)
+        released = await self.proxy._settle_watched(conn, state, outcome.held)
         for held in outcome.held:
             key = jsonrpc.id_key(held.item["id"])
             if key in guard.client_pending:
@@ -407,6 +408,12 @@ class ChannelFront:
             await conn.send(error_response(404, "unknown MCP session"))
             return
         self.sessions.get(route.path, {}).pop(session.id, None)
+        guard = session.state.guard
+
+        def ended(_line: object) -> Outcome:  # its calls still held are withdrawn
+            return guard.withdraw("the client ended the session", None)
+
+        await self.proxy.decide(session.state, ended, b"")
         await self._close(session)
         await conn.send(_plain(200, []))
 
