@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from wardgate.scan.catalog import DESCRIPTIONS, all_rule_ids
 from wardgate.scan.injection import scan_injection
 from wardgate.scan.learned import fuse
 from wardgate.scan.learned.features import extract
-from wardgate.scan.learned.model import LinearModel, windows
+from wardgate.scan.learned.model import LinearModel, window_sums, windows
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Action, Direction, Message
 
@@ -123,6 +124,72 @@ def test_windows_cover_the_text_with_the_last_flush() -> None:
     spans = list(windows(2500, 1024, 512))
     assert spans[0] == (0, 1024) and spans[-1] == (1476, 2500)
     assert all(b - a == 1024 for a, b in spans)
+
+
+def _reference_sums(
+    text: str, weights: np.ndarray, bits: int, window: int, stride: int
+) -> tuple[list[float], list[int]]:
+    """Each window's summed weight and number of distinct slots, the plain way: the slots
+    of the n-grams starting in it, deduplicated with np.unique."""
+    grams = extract(text, bits)
+    totals, numbers = [], []
+    for a, b in windows(grams.size, window, stride):
+        distinct = np.unique(grams.slots[(grams.starts >= a) & (grams.starts < b)])
+        totals.append(float(weights[distinct].astype(np.float64).sum()))
+        numbers.append(len(distinct))
+    return totals, numbers
+
+
+def _random_text(rng: random.Random, size: int) -> str:
+    """`size` bytes of lower-case words from a small vocabulary (repeated n-grams in every
+    window) with single spaces, so the collapsed text is the text and `size` lands exactly
+    on a window edge when asked to."""
+    vocab = ["ignore", "the", "previous", "notes", "a", "release", "build", "x", "send", "to"]
+    words: list[str] = []
+    length = -1  # of the words joined by spaces
+    while length < size:
+        words.append(rng.choice(vocab))
+        length += len(words[-1]) + 1
+    return " ".join(words)[:size]
+
+
+@pytest.mark.parametrize(("bits", "window", "stride"), [(18, 1024, 512), (10, 64, 16), (8, 50, 50)])
+def test_window_sums_equal_a_plain_reference(bits: int, window: int, stride: int) -> None:
+    """The table-based window sums equal per-window np.unique on texts shorter than one
+    window, exactly one window, one byte either side of every window edge, and random
+    sizes (with whitespace runs, accents and Cyrillic)."""
+    rng = random.Random(1234 + window)
+    weights = np.random.default_rng(window).normal(size=1 << bits).astype(np.float32)
+    edges = [window + k * stride for k in range(1, 4 * window // stride)]
+    sizes = [0, 1, 2, 3, 4, 5, 6, window - 1, window, window + 1]
+    sizes += [e + d for e in edges for d in (-1, 0, 1)] + [
+        rng.randrange(1, 8 * window) for _ in range(8)
+    ]
+    texts = [_random_text(rng, size) for size in sizes]
+    texts += ["Héllo  wörld,\n\tпривет " * rng.randrange(1, 200) for _ in range(6)]
+    for text in texts:
+        grams = extract(text, bits)
+        assert np.all(np.diff(grams.starts) >= 0)  # windows are slices
+        spans = list(windows(grams.size, window, stride))
+        lo = np.array([a for a, _ in spans], dtype=np.int64)
+        contrib = weights[grams.slots].astype(np.float64)
+        total, number = window_sums(grams, contrib, lo, window, bits)
+        want_total, want_number = _reference_sums(text, weights, bits, window, stride)
+        assert number.tolist() == want_number, len(text)
+        assert np.allclose(total, want_total, rtol=0, atol=1e-9), len(text)
+
+
+def test_grams_are_ordered_by_start_then_kind() -> None:
+    grams = extract("ab cd efg. Ignore previous instructions!", 18)
+    order = np.lexsort((grams.kinds, grams.starts))
+    assert np.array_equal(order, np.arange(len(order)))
+    data = grams.data
+    texts = {
+        (int(k), data[s:e]) for k, s, e in zip(grams.kinds, grams.starts, grams.ends, strict=True)
+    }
+    assert (0, b"ab ") in texts and (2, b"ignor") in texts
+    assert (3, b"ignore") in texts and (4, b"ignore previous") in texts
+    assert (3, b"instructions") in texts and (4, b"instructions") not in texts  # last word
 
 
 def test_shipped_models_load_and_round_trip(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The learned detector is a linear model, so a text's score is a sum of per-feature weights.
 Every feature occurrence is tied to a position in the text, which lets one pass produce the
-score of every window (prefix sums) and name the n-grams that pushed a window up.
+score of every window (ordered by start, a window's occurrences are one slice) and name
+the n-grams that pushed a window up.
 
 Why these choices:
 * Characters are UTF-8 bytes of the normalised text (NFKC, confusables folded, case-folded:
@@ -48,15 +49,15 @@ _WORD_BYTE = np.zeros(256, dtype=bool)
 for _b in b"abcdefghijklmnopqrstuvwxyz0123456789_":
     _WORD_BYTE[_b] = True
 _WORD_BYTE[0x80:] = True
-_IS_SPACE = np.zeros(256, dtype=bool)
-for _b in b" \t\n\r\x0b\x0c":
-    _IS_SPACE[_b] = True
+_TO_SPACE = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")  # every whitespace byte -> a space
 
 
 @dataclass(frozen=True, slots=True)
 class Grams:
     """Every feature occurrence of one text: its hashed slot, its kind (index into KINDS),
-    and where it starts and ends in the collapsed byte string `data`."""
+    and where it starts and ends in the collapsed byte string `data`. Occurrences are
+    ordered by start, then by kind, so the occurrences of any span of the text are one
+    contiguous run (a window is a slice, found by binary search on `starts`)."""
 
     slots: I64
     kinds: npt.NDArray[np.int8]
@@ -83,25 +84,30 @@ def _powers(size: int) -> tuple[U64, U64]:
 
 
 def _slot(hashes: U64, kind: str, bits: int) -> I64:
-    mixed = (hashes ^ _SALTS[kind]) * _MIX
-    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+    """The slot of each hash (a new array; `hashes` is left alone)."""
+    mixed = hashes ^ _SALTS[kind]
+    mixed *= _MIX
+    mixed >>= np.uint64(64 - bits)
+    return mixed.view(np.int64)  # below 2**bits: the same numbers as int64
 
 
 def _collapse(raw: bytes) -> tuple[npt.NDArray[np.uint8], I64]:
     """Bytes with every whitespace run turned into one space, and each kept byte's index."""
-    arr = np.frombuffer(raw, dtype=np.uint8)
-    space = _IS_SPACE[arr]
-    keep = ~space
-    keep[1:] |= space[1:] & ~space[:-1]
-    keep[0] = True
+    arr = np.frombuffer(raw.translate(_TO_SPACE), dtype=np.uint8)
+    space = arr == _SPACE
+    keep = np.ones(len(arr), dtype=bool)
+    keep[1:] = ~(space[1:] & space[:-1])
     kept = np.flatnonzero(keep)
-    out = arr[kept].copy()
-    out[space[kept]] = _SPACE
-    return out, kept
+    return arr[kept], kept
 
 
 def extract(text: str, bits: int) -> Grams:
-    """All features of `text` (any length; callers bound it)."""
+    """All features of `text` (any length; callers bound it), ordered by start, then kind.
+
+    Each kind is hashed in one vectorised pass and written straight to its places in that
+    order: the occurrences starting before byte p are the character n-grams there (three per
+    byte, fewer at the end) and the words there (two per word, one for the last), counted
+    once with a prefix sum. No sort, no concatenation."""
     norm = normalize(text)
     raw = norm.text.encode("utf-8", "replace")
     if not raw:
@@ -112,46 +118,62 @@ def extract(text: str, bits: int) -> Grams:
     char_index = np.cumsum((raw_arr & 0xC0) != 0x80, dtype=np.int64) - 1
     values = data.astype(np.uint64)
     n = len(values)
-    slots: list[I64] = []
-    kinds: list[npt.NDArray[np.int8]] = []
-    starts: list[I64] = []
-    ends: list[I64] = []
+    w_start, w_end = _words(data)
+    position = np.arange(n, dtype=np.int64)
+    # How many occurrences start at each byte, and so where that byte's occurrences begin.
+    chars = np.clip(n - 2 - position, 0, len(CHAR_SIZES))
+    count = chars.copy()
+    if len(w_start):
+        count[w_start] += 2
+        count[w_start[-1]] -= 1  # the last word has no successor to pair with
+    begin = np.cumsum(count) - count
+    total = int(begin[-1] + count[-1])
+    slots = np.empty(total, dtype=np.int64)
+    kinds = np.empty(total, dtype=np.int8)
+    ends = np.empty(total, dtype=np.int64)
 
-    def add(kind: str, hashes: U64, s: I64, e: I64) -> None:
-        slots.append(_slot(hashes, kind, bits))
-        kinds.append(np.full(len(hashes), KINDS.index(kind), dtype=np.int8))
-        starts.append(s)
-        ends.append(e)
+    def put(kind: str, at: I64, hashes: U64, end: I64) -> None:
+        slots[at] = _slot(hashes, kind, bits)
+        kinds[at] = KINDS.index(kind)
+        ends[at] = end
 
-    # Character n-grams, each size extended from the previous one.
+    # Character n-grams, each size extended from the previous one (in place: the shorter
+    # hashes are not needed once the longer ones exist).
     gram = values.copy()
     for size in range(2, max(CHAR_SIZES) + 1):
         if n < size:
             break
-        gram = gram[:-1] * _BASE + values[size - 1 :]
+        gram = gram[:-1]
+        gram *= _BASE
+        gram += values[size - 1 :]
         if size in CHAR_SIZES:
-            s = np.arange(n - size + 1, dtype=np.int64)
-            add(f"c{size}", gram, s, s + size)
+            m = len(gram)
+            put(f"c{size}", begin[:m] + CHAR_SIZES.index(size), gram, position[:m] + size)
 
-    # Words: maximal runs of word bytes, hashed from prefix sums of b[j] * BASE**j.
-    word = _WORD_BYTE[data]
-    edges = np.diff(np.concatenate([[False], word, [False]]).astype(np.int8))
-    w_start = np.flatnonzero(edges == 1).astype(np.int64)
-    w_end = np.flatnonzero(edges == -1).astype(np.int64)
+    # Words: maximal runs of word bytes, hashed from prefix sums of b[j] * BASE**j; a word's
+    # occurrences come after the character n-grams starting with it.
     if len(w_start):
         up, down = _powers(1 << max(4, (n + 1).bit_length()))
         prefix = np.concatenate([np.zeros(1, np.uint64), np.cumsum(values * up[:n])])
         w_hash = (prefix[w_end] - prefix[w_start]) * down[w_start]
-        add("w1", w_hash, w_start, w_end)
+        at = begin[w_start] + chars[w_start]
+        put("w1", at, w_hash, w_end)
         if len(w_start) > 1:
-            add("w2", w_hash[:-1] * _PAIR + w_hash[1:], w_start[:-1], w_end[1:])
+            put("w2", at[:-1] + 1, w_hash[:-1] * _PAIR + w_hash[1:], w_end[1:])
 
     return Grams(
-        slots=np.concatenate(slots) if slots else np.zeros(0, np.int64),
-        kinds=np.concatenate(kinds) if kinds else np.zeros(0, np.int8),
-        starts=np.concatenate(starts) if starts else np.zeros(0, np.int64),
-        ends=np.concatenate(ends) if ends else np.zeros(0, np.int64),
+        slots=slots,
+        kinds=kinds,
+        starts=np.repeat(position, count),
+        ends=ends,
         data=data.tobytes(),
         byte_to_char=char_index[kept],
         to_original=norm.to_original,
     )
+
+
+def _words(data: npt.NDArray[np.uint8]) -> tuple[I64, I64]:
+    """[start, end) of every maximal run of word bytes."""
+    word = _WORD_BYTE[data]
+    edges = np.diff(np.concatenate([[False], word, [False]]).astype(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
