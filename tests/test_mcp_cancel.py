@@ -23,7 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from servers import RedisServer, free_port, start_redis, stop, wait_for_port
-from test_mcp_http import start_upstream
+from test_mcp_http import ACCEPT, INIT, start_upstream
 from test_mcp_ops import SERVERS, TIMEOUT, WAIT, Admin, _aws_key, _call_text, _config, _env
 from wardgate.config import Config
 from wardgate.config.models import ApprovalSettings
@@ -208,7 +208,7 @@ async def _give_up_over_stdio(
         "method": "tools/call",
         "params": {"name": "add", "arguments": {"a": 1, "b": 1, "note": seen["abandoned"]}},
     }
-    for message in (_initialize(), _INITIALIZED, call):
+    for message in (INIT, _INITIALIZED, call):
         process.stdin.write(json.dumps(message).encode() + b"\n")
     await process.stdin.drain()
     await admin.pending()
@@ -264,7 +264,7 @@ def test_http_abandoned_post_and_delete_withdraw_held_calls(
             seen["after"] = await _call_text(client, {"a": 2, "b": 3})
         # A raw client: a POST hung up on, then a session ended with DELETE.
         async with httpx.AsyncClient(timeout=10) as raw:
-            init = await raw.post(url, headers=_ACCEPT, json=_initialize())
+            init = await raw.post(url, headers=_ACCEPT, json=INIT)
             headers = {**_ACCEPT, "Mcp-Session-Id": init.headers["mcp-session-id"]}
             await raw.post(url, headers=headers, json=_INITIALIZED)
             for index, give_up in ((1, "close"), (2, "delete")):
@@ -294,21 +294,8 @@ def test_http_abandoned_post_and_delete_withdraw_held_calls(
     assert not any(key in json.dumps(events) for key in keys)
 
 
-_ACCEPT = {"Accept": "application/json, text/event-stream"}
+_ACCEPT = {"Accept": ACCEPT}
 _INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-
-
-def _initialize() -> dict[str, Any]:
-    return {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "1"},
-        },
-    }
 
 
 async def _raw_call(url: str, headers: dict[str, str], key: str, give_up: str) -> None:
