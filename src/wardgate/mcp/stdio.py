@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from wardgate.mcp.runtime import McpRuntime
 
 _READ = 64 * 1024
+_QUEUED = 16  # chunks a _StdinReader holds before it stops reading
 _HIGH = 64 * 1024  # bytes waiting for a slow reader before we stop reading what feeds it
 _CAP = 2 * jsonrpc.MAX_LINE  # bound on guard replies to a server that does not read them
 # Allow events are built once a message has gone out to the client (a round trip is over:
@@ -89,54 +90,23 @@ def kill_group(proc: asyncio.subprocess.Process, sig: int = int(signal.SIGKILL))
 
 
 class _StdinReader:
-    """Chunks of fd 0 for the loop, on a queue; b"" marks the end.
-
-    Pipes and ttys are watched by the event loop itself (no thread hop per message, which is
-    most of a relay's added latency). A regular file cannot be watched by epoll, so it is read
-    on a daemon thread instead, which also never holds up interpreter exit."""
+    """Chunks of an fd for a coroutine that awaits them (the bridge), on a bounded queue;
+    b"" marks the end. A _Source does the reading; it is paused while the queue is full."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
-        self._loop = loop
-        self._fd = fd
-        self._paused = False
-        try:
-            loop.add_reader(fd, self._on_readable)
-        except (PermissionError, ValueError, OSError):  # a regular file: poll cannot watch it
-            threading.Thread(target=self._run, name="wardgate-stdin", daemon=True).start()
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._source = _Source(loop, fd, self._put)
 
-    def _on_readable(self) -> None:
-        try:
-            data = os.read(self._fd, _READ)  # readable: returns without blocking
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
+    def _put(self, data: bytes) -> None:
         self.queue.put_nowait(data)
-        if not data or self.queue.full():  # the end, or back-pressure until `get` catches up
-            self._loop.remove_reader(self._fd)
-            self._paused = bool(data)
+        if self.queue.qsize() >= _QUEUED:  # back-pressure until `get` catches up
+            self._source.pause(True)
 
     async def get(self) -> bytes:
         data = await self.queue.get()
-        if self._paused and not self.queue.full():
-            self._paused = False
-            self._loop.add_reader(self._fd, self._on_readable)
+        if self.queue.qsize() < _QUEUED:
+            self._source.pause(False)
         return data
-
-    def _run(self) -> None:
-        while True:
-            try:
-                data = os.read(self._fd, _READ)
-            except OSError:
-                data = b""
-            future = asyncio.run_coroutine_threadsafe(self.queue.put(data), self._loop)
-            try:
-                future.result()
-            except Exception:  # the loop is gone: we are exiting
-                return
-            if not data:
-                return
 
 
 class _Output:
