@@ -3,6 +3,7 @@
 Measures, on the same inputs in one run:
   * URL scan time per URL (target <= 20 us median; Pipelock reports 31-40 us),
   * a 10 KB clean HTML response through the response pipeline (target <= 0.5 ms; Pipelock 8.4 ms),
+  * a 1 KB request plus a 1 KB response: the fixed cost per small message,
   * throughput of the request pipeline on 10 MB of benign mixed text (target >= 100 MB/s, one core),
   * throughput of the response pipeline, balanced and strict presets, on 16 KB and on several MB
     of the same text (target >= 20 MB/s, one core),
@@ -153,6 +154,25 @@ def response_rows(balanced: Pipeline, text: str, *, quick: bool) -> list[tuple[s
     return rows
 
 
+def small_message_row(pipeline: Pipeline, body: str, *, repeat: int) -> tuple[str, str, str]:
+    """CPU time of a 1 KB request plus a 1 KB response: the fixed cost per message that the
+    HTTP proxy pays per small request and the MCP relay per message."""
+    pair = (
+        Message(
+            Direction.REQUEST, body=body, destination="example.com", url="https://example.com/v1"
+        ),
+        Message(Direction.RESPONSE, body=body, destination="example.com"),
+    )
+    seconds = median_seconds(
+        lambda: [pipeline.scan(m) for m in pair], repeat=repeat, inner=200, clock=time.process_time
+    )
+    return (
+        "1 KB request + 1 KB response, per pair",
+        f"{seconds * 1e6:.0f} us",
+        "fixed per-message cost (proxy, MCP relay); CPU",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 MB instead of 10 MB, fewer rounds")
@@ -209,6 +229,7 @@ def main() -> int:
 
     text = benign_text(megabytes << 20)
     mb = len(text.encode()) / 1e6
+    rows.append(small_message_row(pipeline, text[:1024], repeat=repeat))
     request = Message(Direction.REQUEST, body=text, destination="example.com")
     tracemalloc.start()
     start = time.perf_counter()

@@ -181,12 +181,11 @@ def test_window_sums_equal_a_plain_reference(bits: int, window: int, stride: int
 
 def test_grams_are_ordered_by_start_then_kind() -> None:
     grams = extract("ab cd efg. Ignore previous instructions!", 18)
-    order = np.lexsort((grams.kinds, grams.starts))
+    kinds, ends = grams.kinds_ends(np.arange(len(grams.slots)))
+    order = np.lexsort((kinds, grams.starts))
     assert np.array_equal(order, np.arange(len(order)))
     data = grams.data
-    texts = {
-        (int(k), data[s:e]) for k, s, e in zip(grams.kinds, grams.starts, grams.ends, strict=True)
-    }
+    texts = {(int(k), data[s:e]) for k, s, e in zip(kinds, grams.starts, ends, strict=True)}
     assert (0, b"ab ") in texts and (2, b"ignor") in texts
     assert (3, b"ignore") in texts and (4, b"ignore previous") in texts
     assert (3, b"instructions") in texts and (4, b"instructions") not in texts  # last word

@@ -30,6 +30,8 @@ from urllib.parse import unquote_to_bytes
 import brotli
 import re2
 
+from wardgate.scan.engine import byte_spans, char_offsets
+
 
 class DecodeError(ValueError):
     """Decoding failed or hit a limit. The message never contains payload bytes, so it is
@@ -306,29 +308,16 @@ def _widen(
     return new_start, new_end
 
 
-def _char_offsets(data: bytes, offsets: list[int]) -> dict[int, int]:
-    """str offsets for byte offsets (at character boundaries) of a UTF-8 encoding: one
-    ascending pass, decoding only the bytes between consecutive offsets."""
-    out: dict[int, int] = {}
-    byte = char = 0
-    for offset in sorted(set(offsets)):
-        char += len(data[byte:offset].decode("utf-8", "surrogatepass"))
-        byte = offset
-        out[offset] = char
-    return out
-
-
 def _candidates(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, decoded text, decoder name) for every encoded span found in `text`;
     start/end are str offsets into `text`."""
     data = text.encode("utf-8", "surrogatepass")
     found: list[tuple[int, int, str, str]] = []
     for finder in _FINDERS:
-        if finder.gate and not any(g in data for g in finder.gate):
+        if finder.gate and not any(map(data.__contains__, finder.gate)):
             continue
         floor = 0
-        for match in finder.pattern.finditer(data):
-            start, end = match.span()
+        for start, end in byte_spans(finder.pattern, data):
             if finder.widen_stop:
                 start, end = _widen(data, start, end, finder.widen_stop, floor, finder.widen_right)
                 floor = end
@@ -336,7 +325,7 @@ def _candidates(text: str) -> list[tuple[int, int, str, str]]:
                 found.append((start + rel_start, start + rel_end, decoded, name))
     if len(data) == len(text) or not found:
         return found
-    chars = _char_offsets(data, [off for c in found for off in c[:2]])
+    chars = char_offsets(data, (off for c in found for off in c[:2]))
     return [(chars[s], chars[e], decoded, name) for s, e, decoded, name in found]
 
 

@@ -23,7 +23,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,23 +153,25 @@ class PatternSet:
             for m in self._compiled[i].finditer(text):
                 yield pid, m
 
-    def spans(self, text: str) -> list[tuple[str, int, int]]:
+    def spans(self, text: str, data: bytes | None = None) -> list[tuple[str, int, int]]:
         """(pattern id, start, end) of every match `finditer` yields, in the same order, for
         callers that need positions only. The text is encoded once, for hyperscan and RE2
         alike: RE2 runs on the bytes, and the few match offsets are turned into character
         offsets in one pass, instead of RE2's wrapper re-encoding the whole text for every
-        candidate pattern and converting each offset from the start."""
-        try:
-            data = text.encode()
-        except UnicodeEncodeError:  # lone surrogates, as in re2_safe
-            text = text.translate(_SURROGATES)
-            data = text.encode()
+        candidate pattern and converting each offset from the start. A caller that has
+        `text` in UTF-8 already passes it as `data`."""
+        if data is None:
+            try:
+                data = text.encode()
+            except UnicodeEncodeError:  # lone surrogates, as in re2_safe
+                text = text.translate(_SURROGATES)
+                data = text.encode()
         ascii_text = len(data) == len(text)
         out: list[tuple[str, int, int]] = []
         in_bytes: list[int] = []  # indexes into `out` still in byte offsets
         for i in self._candidates(text, data):
             pid = self._patterns[i].id
-            found = [m.span() for m in self._compiled[i].finditer(data)]
+            found = byte_spans(self._compiled[i], data)
             if not ascii_text and any(a == b for a, b in found):
                 # After an empty match RE2 steps one byte, which can land inside a character;
                 # the character-level iterator steps one character, as finditer does.
@@ -178,20 +180,47 @@ class PatternSet:
             in_bytes += range(len(out), len(out) + len(found))
             out += [(pid, a, b) for a, b in found]
         if not ascii_text and in_bytes:
-            chars = _char_offsets(data, {o for k in in_bytes for o in out[k][1:]})
+            chars = char_offsets(data, (o for k in in_bytes for o in out[k][1:]))
             for k in in_bytes:
                 pid, a, b = out[k]
                 out[k] = (pid, chars[a], chars[b])
         return out
 
 
-def _char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
-    """Character offsets for byte offsets (at character boundaries) of UTF-8 `data`,
-    decoding only the stretches between consecutive offsets."""
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+
+
+def byte_spans(pattern: Any, data: bytes, most: int | None = None) -> list[tuple[int, int]]:
+    """`[m.span() for m in pattern.finditer(data)]` for a compiled RE2 pattern and bytes;
+    with `most`, only the first `most` spans.
+
+    The wrapper's finditer costs a generator step, a Match object and group bookkeeping per
+    match, several times the search itself on the many short runs the decoders and the
+    normaliser look for; this calls the same RE2 search (`_regexp.Match` of the google-re2
+    wrapper) directly and steps past each match (one byte past an empty one) exactly as the
+    wrapper does. test_engine holds it to finditer, so a wrapper upgrade cannot drift."""
+    search = pattern._regexp.Match
+    out: list[tuple[int, int]] = []
+    pos, end = 0, len(data)
+    while len(out) != most:
+        span = search(_UNANCHORED, data, pos, end)[0]
+        if span[0] < 0:
+            break
+        out.append(span)
+        if pos == end:
+            break
+        pos = pos + 1 if span[1] == pos else span[1]
+    return out
+
+
+def char_offsets(data: bytes, offsets: Iterable[int]) -> dict[int, int]:
+    """Character offsets for byte offsets (at character boundaries) of UTF-8 `data` (lone
+    surrogates encoded with "surrogatepass" count as one character), decoding only the
+    stretches between consecutive offsets."""
     chars: dict[int, int] = {}
     byte = char = 0
-    for offset in sorted(offsets):
-        char += len(data[byte:offset].decode())
+    for offset in sorted(set(offsets)):
+        char += len(data[byte:offset].decode("utf-8", "surrogatepass"))
         byte = offset
         chars[offset] = char
     return chars

@@ -21,6 +21,8 @@ from typing import Any
 
 import re2
 
+from wardgate.scan.engine import byte_spans
+
 # Invisible characters an attacker uses to split keywords. Kinds are reported as "hidden".
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad\u2061\u2062\u2063\u2064\u034f"
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -71,7 +73,7 @@ _LEET_TABLE = str.maketrans(
 )  # fmt: skip
 
 
-_LEET_BYTES = bytes.maketrans(
+LEET_BYTES = bytes.maketrans(  # deleet() on UTF-8 bytes, for callers that hold them
     "".join(chr(k) for k in _LEET_TABLE).encode(), "".join(map(str, _LEET_TABLE.values())).encode()
 )
 
@@ -214,25 +216,17 @@ def _runs(data: bytes, pattern: Any, limit: int) -> list[tuple[int, int]] | None
     """[start, end) character spans of the runs `pattern` finds in UTF-8 `data`, or None
     past `limit` runs. RE2 scans the bytes (lone surrogates pass through as bytes no class
     matches); byte offsets become character offsets by decoding only what lies between."""
+    spans = byte_spans(pattern, data, limit + 1)
+    if len(spans) > limit:
+        return None
     runs: list[tuple[int, int]] = []
     byte = char = 0
-    for match in pattern.finditer(data):
-        if len(runs) == limit:
-            return None
-        start, end = match.span()
+    for start, end in spans:
         char += len(data[byte:start].decode("utf-8", "surrogatepass"))
         width = len(data[start:end].decode("utf-8"))
         runs.append((char, char + width))
         byte, char = end, char + width
     return runs
-
-
-def _lower(text: str) -> str:
-    """ASCII letters lowered, everything else kept: the canonical form of text whose
-    non-ASCII characters all stay as they are (bytes.lower touches ASCII only)."""
-    if text.isascii():
-        return text.lower()
-    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
 def _fold(text: str) -> str:
@@ -270,12 +264,14 @@ def normalize(text: str) -> Normalized:
     if (len(data) - len(text)) * _SPARSE < len(text):
         runs = _runs(data, change, len(text) // _DENSE)
         if runs is not None:
-            return _assemble(text, runs, _lower)
-    return _assemble(text, _runs(data, care, len(text)) or [], _fold)
+            # Lowering is one for one, so the stretches are slices of the lowered whole.
+            lowered = data.lower().decode("utf-8", "surrogatepass")
+            return _assemble(text, runs, lambda a, b: lowered[a:b])
+    return _assemble(text, _runs(data, care, len(text)) or [], lambda a, b: _fold(text[a:b]))
 
 
 def _assemble(
-    text: str, runs: Sequence[tuple[int, int]], plain: Callable[[str], str]
+    text: str, runs: Sequence[tuple[int, int]], plain: Callable[[int, int], str]
 ) -> Normalized:
     """The canonical form of `text`: `plain` on the stretches between `runs`, the characters
     inside them one by one."""
@@ -297,7 +293,7 @@ def _assemble(
     done = 0
     for run_start, run_end in runs:
         if run_start > done:
-            emit(plain(text[done:run_start]), done, 1)
+            emit(plain(done, run_start), done, 1)
         for i in range(run_start, run_end):
             if _is_hidden(text[i]) is not None:
                 changed = hidden = True
@@ -309,7 +305,7 @@ def _assemble(
                 emit(canon, i, 1 if len(canon) == 1 else 0)
         done = run_end
     if done < len(text):
-        emit(plain(text[done:]), done, 1)
+        emit(plain(done, len(text)), done, 1)
     canonical = "".join(out)
     spans, tag_text = _hidden_spans(text) if hidden else ([], "")
     if not changed:
@@ -327,8 +323,8 @@ def deleet(text: str) -> str:
     ASCII text goes through bytes.translate (a 256-entry table in C), many times faster than
     str.translate's per-character dictionary lookups."""
     if text.isascii():
-        return text.encode("ascii").translate(_LEET_BYTES).decode("ascii")
+        return text.encode("ascii").translate(LEET_BYTES).decode("ascii")
     try:  # UTF-8 keeps ASCII bytes apart from multi-byte sequences, so the table is safe
-        return text.encode("utf-8").translate(_LEET_BYTES).decode("utf-8")
+        return text.encode("utf-8").translate(LEET_BYTES).decode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
         return text.translate(_LEET_TABLE)

@@ -22,6 +22,7 @@ from wardgate.scan.dlp import scan_secrets
 from wardgate.scan.envleak import EnvLeakDetector
 from wardgate.scan.injection import scan_injection
 from wardgate.scan.learned import fuse, warmed
+from wardgate.scan.normalize import normalize
 from wardgate.scan.split import Fragment, find_drip, find_split_secrets
 from wardgate.scan.types import (
     Action,
@@ -347,7 +348,9 @@ class Pipeline:
         floor = min(config.warn_threshold, threshold)
 
         def injection_in(text: str) -> list[Finding]:
-            result = scan_injection(text, tool=tool)
+            # Normalised once for both layers (the model reads the same canonical form).
+            normalized = normalize(text) if config.model else None
+            result = scan_injection(text, tool=tool, normalized=normalized)
             evidence = (
                 fuse.model_evidence(
                     text,
@@ -355,6 +358,7 @@ class Pipeline:
                     threshold=threshold,
                     model_threshold=model_threshold,
                     floor=floor,
+                    normalized=normalized,
                 )
                 if config.model
                 else None

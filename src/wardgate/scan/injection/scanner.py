@@ -22,9 +22,9 @@ from functools import cache
 import re2
 
 from wardgate.scan import redact
-from wardgate.scan.engine import Pattern, PatternSet
+from wardgate.scan.engine import Pattern, PatternSet, char_offsets
 from wardgate.scan.injection import patterns as P
-from wardgate.scan.normalize import deleet, normalize
+from wardgate.scan.normalize import LEET_BYTES, Normalized, deleet, normalize
 from wardgate.scan.types import Finding, Layer, Severity
 
 DEFAULT_THRESHOLD = 0.5
@@ -84,9 +84,10 @@ class _Matcher:
     pset: PatternSet
     weights: dict[str, tuple[str, float]]
 
-    def hits(self, text: str) -> list[_Hit]:
+    def hits(self, text: str, data: bytes | None) -> list[_Hit]:
+        """Matches in `text`, given in UTF-8 as `data` when it has an encoding."""
         out: list[_Hit] = []
-        for pid, start, end in self.pset.spans(text):
+        for pid, start, end in self.pset.spans(text, data):
             family, weight = self.weights[pid]
             out.append(_Hit(family, weight, start, end))
         return out
@@ -131,21 +132,35 @@ class _View:
     hidden: bool = False  # the original holds invisible characters (normalize dropped them)
 
 
-def _view(text: str) -> _View:
-    norm = normalize(text)
+def _view(text: str, norm: Normalized | None) -> _View:
+    norm = normalize(text) if norm is None else norm
     return _View(norm.text, norm.to_original, norm.tag_text, bool(norm.hidden))
 
 
 # ---------------------------------------------------------------- detection steps
-def _pattern_hits(ntext: str, *, tool: bool) -> list[_Hit]:
-    """Rule matches on the normal form and, when it differs, on its deleet() variant."""
-    hits = _matcher(tool=False, leet=False).hits(ntext)
+def _utf8(text: str) -> bytes | None:
+    """`text` in UTF-8, or None when it holds lone surrogates (which have no encoding)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
+    """Rule matches on the normal form and, when it differs, on its deleet() variant.
+    `data` is `ntext` in UTF-8 (None without an encoding): both passes reuse it, deleet
+    being a byte-for-byte table on it."""
+    hits = _matcher(tool=False, leet=False).hits(ntext, data)
     if tool:
-        hits += _matcher(tool=True, leet=False).hits(ntext)
-    leet_text = deleet(ntext)
+        hits += _matcher(tool=True, leet=False).hits(ntext, data)
+    if data is None:
+        leet_text, leet_data = deleet(ntext), None
+    else:
+        leet_data = data.translate(LEET_BYTES)
+        leet_text = ntext if leet_data == data else leet_data.decode()
     if leet_text != ntext:
         seen = {(h.family, h.start, h.end) for h in hits}
-        for h in _matcher(tool=False, leet=True).hits(leet_text):
+        for h in _matcher(tool=False, leet=True).hits(leet_text, leet_data):
             if (h.family, h.start, h.end) not in seen:
                 hits.append(h)
     return [h for h in hits if not _negated(ntext, h)]
@@ -160,24 +175,34 @@ def _negated(ntext: str, h: _Hit) -> bool:
     return _NEGATION.search(before) is not None
 
 
-def _hidden_region_hits(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
+def _hidden_region_hits(ntext: str, data: bytes | None, hits: Sequence[_Hit]) -> list[_Hit]:
     """HTML comments and CSS-hidden elements that carry instructions.
 
     A region counts when another family fired inside it, or when its text addresses the
     model in the imperative; an ordinary "<!-- generated file, do not edit -->" does not.
+    The regions are searched in `data` (`ntext` in UTF-8), not through the wrapper, which
+    would encode the whole text again for every search.
     """
     if "<" not in ntext:
         return []
-    out: list[_Hit] = []
+    if data is None:
+        data = ntext.encode()  # raises on lone surrogates, as the str search would
+    regions = []  # (start, end, body start, body end) in bytes
     for rx in _HIDDEN:
-        for m in rx.finditer(ntext):
-            body = m.lastindex or 0
-            lo, hi = m.span(body)
-            inside = any(lo <= h.start and h.end <= hi for h in hits)
-            if inside:
-                out.append(_Hit("hidden_text", P.HIDDEN_WEIGHT_WITH_PAYLOAD, m.start(), m.end()))
-            elif _ADDRESSED.search(ntext, lo, hi):
-                out.append(_Hit("hidden_text", P.HIDDEN_WEIGHT_ADDRESSED, m.start(), m.end()))
+        for m in rx.finditer(data):
+            regions.append((m.start(), m.end(), *m.span(m.lastindex or 0)))
+    if not regions:
+        return []
+    chars = char_offsets(data, (o for r in regions for o in r))
+    out: list[_Hit] = []
+    for start, end, lo, hi in regions:
+        if any(chars[lo] <= h.start and h.end <= chars[hi] for h in hits):
+            weight = P.HIDDEN_WEIGHT_WITH_PAYLOAD
+        elif _ADDRESSED.search(data, lo, hi) is not None:
+            weight = P.HIDDEN_WEIGHT_ADDRESSED
+        else:
+            continue
+        out.append(_Hit("hidden_text", weight, chars[start], chars[end]))
     return out
 
 
@@ -206,7 +231,7 @@ def _tag_hits(text: str, view: _View, *, tool: bool) -> list[_Hit]:
         return []
     start, end = runs[0][0], runs[-1][1]
     inner = view.tag_text[:_MAX_TAG_SCAN].lower()
-    found = _pattern_hits(inner, tool=tool)
+    found = _pattern_hits(inner, _utf8(inner), tool=tool)
     out = [_Hit(h.family, h.weight, start, end, fixed=True, via=("unicode_tags",)) for h in found]
     weight = P.TAG_PAYLOAD_WEIGHT if found else P.TAG_SMUGGLING_WEIGHT
     out.append(_Hit("hidden_text", weight, start, end, fixed=True))
@@ -274,14 +299,18 @@ def _dedupe(hits: Iterable[_Hit]) -> list[_Hit]:
     return sorted(kept, key=lambda h: (h.start, h.family))
 
 
-def scan_injection(text: str, *, tool: bool = False) -> InjectionResult:
+def scan_injection(
+    text: str, *, tool: bool = False, normalized: Normalized | None = None
+) -> InjectionResult:
     """Score `text` for prompt injection; with `tool=True` also for MCP tool poisoning
-    (the text is a tool's name, description and schema)."""
+    (the text is a tool's name, description and schema). `normalized` is normalize(text)
+    when the caller needs it too (the learned model does), so it is made once."""
     if not text:
         return EMPTY
-    view = _view(text)
-    hits = _pattern_hits(view.text, tool=tool)
-    hits += _hidden_region_hits(view.text, hits)
+    view = _view(text, normalized)
+    data = _utf8(view.text)
+    hits = _pattern_hits(view.text, data, tool=tool)
+    hits += _hidden_region_hits(view.text, data, hits)
     if not text.isascii():
         hits += _zero_width_hits(text, view, hits)
         hits += _tag_hits(text, view, tool=tool)

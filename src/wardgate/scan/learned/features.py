@@ -24,7 +24,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from wardgate.scan.normalize import normalize
+from wardgate.scan.normalize import Normalized, normalize
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -54,18 +54,33 @@ _TO_SPACE = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")  # every whitespace byt
 
 @dataclass(frozen=True, slots=True)
 class Grams:
-    """Every feature occurrence of one text: its hashed slot, its kind (index into KINDS),
-    and where it starts and ends in the collapsed byte string `data`. Occurrences are
-    ordered by start, then by kind, so the occurrences of any span of the text are one
-    contiguous run (a window is a slice, found by binary search on `starts`)."""
+    """Every feature occurrence of one text: its hashed slot and where it starts in the
+    collapsed byte string `data`. Occurrences are ordered by start, then by kind, so the
+    occurrences of any span of the text are one contiguous run (a window is a slice, found
+    by binary search on `starts`). Kinds and ends are worked out on demand (`kinds_ends`)."""
 
     slots: I64
-    kinds: npt.NDArray[np.int8]
     starts: I64
-    ends: I64
     data: bytes
     byte_to_char: I64  # collapsed byte index -> character index of the normalised text
     to_original: Callable[[int, int], tuple[int, int]]  # normalised -> caller's offsets
+    begin: I64  # per collapsed byte: index of the first occurrence starting there
+    word_end: I64  # per collapsed byte: end of the word starting there (else -1)
+    pair_end: I64  # per collapsed byte: end of the word after the one starting there
+
+    def kinds_ends(self, index: I64) -> tuple[npt.NDArray[np.int8], I64]:
+        """The kind (index into KINDS) and the end in `data` of the occurrences `index`.
+
+        Only an explanation needs them, for one window's occurrences, so they come from
+        the occurrence's rank among those starting at its byte (character n-grams by size,
+        then the word, then the word pair) instead of being stored for every occurrence,
+        which cost a third of the extraction."""
+        start = self.starts[index]
+        rank = index - self.begin[start]
+        chars = np.clip(self.size - 2 - start, 0, len(CHAR_SIZES))
+        kinds = np.where(rank < chars, rank, rank - chars + len(CHAR_SIZES)).astype(np.int8)
+        word = np.where(rank == chars, self.word_end[start], self.pair_end[start])
+        return kinds, np.where(rank < chars, start + CHAR_SIZES[0] + rank, word)
 
     @property
     def size(self) -> int:
@@ -101,18 +116,20 @@ def _collapse(raw: bytes) -> tuple[npt.NDArray[np.uint8], I64]:
     return arr[kept], kept
 
 
-def extract(text: str, bits: int) -> Grams:
+def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Grams:
     """All features of `text` (any length; callers bound it), ordered by start, then kind.
+    `normalized` is normalize(text) when the caller has it already (the pattern layer
+    does), so the text is not normalised twice.
 
     Each kind is hashed in one vectorised pass and written straight to its places in that
     order: the occurrences starting before byte p are the character n-grams there (three per
     byte, fewer at the end) and the words there (two per word, one for the last), counted
     once with a prefix sum. No sort, no concatenation."""
-    norm = normalize(text)
+    norm = normalize(text) if normalized is None else normalized
     raw = norm.text.encode("utf-8", "replace")
     if not raw:
         empty = np.zeros(0, dtype=np.int64)
-        return Grams(empty, np.zeros(0, np.int8), empty, empty, b"", empty, norm.to_original)
+        return Grams(empty, empty, b"", empty, norm.to_original, empty, empty, empty)
     data, kept = _collapse(raw)
     raw_arr = np.frombuffer(raw, dtype=np.uint8)
     char_index = np.cumsum((raw_arr & 0xC0) != 0x80, dtype=np.int64) - 1
@@ -129,13 +146,11 @@ def extract(text: str, bits: int) -> Grams:
     begin = np.cumsum(count) - count
     total = int(begin[-1] + count[-1])
     slots = np.empty(total, dtype=np.int64)
-    kinds = np.empty(total, dtype=np.int8)
-    ends = np.empty(total, dtype=np.int64)
+    word_end = np.full(n, -1, dtype=np.int64)
+    pair_end = np.full(n, -1, dtype=np.int64)
 
-    def put(kind: str, at: I64, hashes: U64, end: I64) -> None:
+    def put(kind: str, at: I64, hashes: U64) -> None:
         slots[at] = _slot(hashes, kind, bits)
-        kinds[at] = KINDS.index(kind)
-        ends[at] = end
 
     # Character n-grams, each size extended from the previous one (in place: the shorter
     # hashes are not needed once the longer ones exist).
@@ -148,7 +163,7 @@ def extract(text: str, bits: int) -> Grams:
         gram += values[size - 1 :]
         if size in CHAR_SIZES:
             m = len(gram)
-            put(f"c{size}", begin[:m] + CHAR_SIZES.index(size), gram, position[:m] + size)
+            put(f"c{size}", begin[:m] + CHAR_SIZES.index(size), gram)
 
     # Words: maximal runs of word bytes, hashed from prefix sums of b[j] * BASE**j; a word's
     # occurrences come after the character n-grams starting with it.
@@ -157,18 +172,21 @@ def extract(text: str, bits: int) -> Grams:
         prefix = np.concatenate([np.zeros(1, np.uint64), np.cumsum(values * up[:n])])
         w_hash = (prefix[w_end] - prefix[w_start]) * down[w_start]
         at = begin[w_start] + chars[w_start]
-        put("w1", at, w_hash, w_end)
+        put("w1", at, w_hash)
+        word_end[w_start] = w_end
         if len(w_start) > 1:
-            put("w2", at[:-1] + 1, w_hash[:-1] * _PAIR + w_hash[1:], w_end[1:])
+            put("w2", at[:-1] + 1, w_hash[:-1] * _PAIR + w_hash[1:])
+            pair_end[w_start[:-1]] = w_end[1:]
 
     return Grams(
         slots=slots,
-        kinds=kinds,
         starts=np.repeat(position, count),
-        ends=ends,
         data=data.tobytes(),
         byte_to_char=char_index[kept],
         to_original=norm.to_original,
+        begin=begin,
+        word_end=word_end,
+        pair_end=pair_end,
     )
 
 

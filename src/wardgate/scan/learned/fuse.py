@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import re2
 
 from wardgate.scan import learned
+from wardgate.scan.normalize import Normalized
 from wardgate.scan.types import Finding, Layer, Severity
 
 INJECTION_RULE = "injection.model"
@@ -79,16 +80,25 @@ def could_instruct(text: str) -> bool:
 
 
 def model_evidence(
-    text: str, *, tool: bool, threshold: float, model_threshold: float, floor: float
+    text: str,
+    *,
+    tool: bool,
+    threshold: float,
+    model_threshold: float,
+    floor: float,
+    normalized: Normalized | None = None,
 ) -> ModelEvidence | None:
     """Score `text` with the injection or tool model; the window is explained when its
-    mapped score reaches `floor` (the lowest score anything is reported at)."""
+    mapped score reaches `floor` (the lowest score anything is reported at). `normalized`
+    is normalize(text) when the pattern layer has made it already."""
     if not could_instruct(text):
         return None
     model = learned.load("tool" if tool else "injection")
     # The mapped score reaches `floor` exactly when the probability reaches this value.
     explain_from = unscale(floor, threshold=threshold, model_threshold=model_threshold)
-    window = model.best_window(text, explain=EXPLAIN_TOP, explain_from=explain_from)
+    window = model.best_window(
+        text, explain=EXPLAIN_TOP, explain_from=explain_from, normalized=normalized
+    )
     scaled = rescale(window.score, threshold=threshold, model_threshold=model_threshold)
     return ModelEvidence(window, scaled)
 

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wardgate.scan.learned.features import KINDS, Grams, extract
+from wardgate.scan.normalize import Normalized
 
 F32 = npt.NDArray[np.float32]
 FORMAT = 1
@@ -78,11 +79,18 @@ class LinearModel:
 
     # -- scoring ------------------------------------------------------------------------
 
-    def best_window(self, text: str, *, explain: int = 0, explain_from: float = 0.0) -> Window:
+    def best_window(
+        self,
+        text: str,
+        *,
+        explain: int = 0,
+        explain_from: float = 0.0,
+        normalized: Normalized | None = None,
+    ) -> Window:
         """Score every window of `text` and return the best one, with its `explain` top
         n-grams when its score reaches `explain_from` (the explanation is only needed for a
-        flag, so callers skip it on quiet text)."""
-        grams = extract(text, self.bits)
+        flag, so callers skip it on quiet text). `normalized`: normalize(text), if known."""
+        grams = extract(text, self.bits, normalized=normalized)
         spans = list(windows(grams.size, self.window, self.stride))
         if not len(grams.slots):
             return Window(_sigmoid(self.bias), 0, len(text), 0, len(spans), ())
@@ -158,18 +166,20 @@ def _top_grams(
     inside = np.arange(*np.searchsorted(grams.starts, [a, b]))
     if not len(inside):
         return ()
+    kinds, ends = grams.kinds_ends(inside)
     # One occurrence per slot (a slot counts once). The first by kind, then start, names it:
     # the choice made when grams were ordered by kind, so explanations did not change.
-    by_slot = inside[np.lexsort((grams.starts[inside], grams.kinds[inside], grams.slots[inside]))]
-    slots = grams.slots[by_slot]
-    inside = by_slot[np.concatenate([[True], slots[1:] != slots[:-1]])]
-    order = inside[np.argsort(-contrib[inside], kind="stable")[: limit * 8]]
+    by_slot = np.lexsort((grams.starts[inside], kinds, grams.slots[inside]))  # local indexes
+    slots = grams.slots[inside[by_slot]]
+    local = by_slot[np.concatenate([[True], slots[1:] != slots[:-1]])]
+    local = local[np.argsort(-contrib[inside[local]], kind="stable")[: limit * 8]]
     summed: dict[str, float] = {}
-    for i in order.tolist():
+    for j in local.tolist():
+        i = int(inside[j])
         if contrib[i] <= 0:
             break
-        text = grams.data[int(grams.starts[i]) : int(grams.ends[i])].decode("utf-8", "replace")
-        key = f"{KINDS[int(grams.kinds[i])][0]}:{text}"
+        text = grams.data[int(grams.starts[i]) : int(ends[j])].decode("utf-8", "replace")
+        key = f"{KINDS[int(kinds[j])][0]}:{text}"
         summed[key] = summed.get(key, 0.0) + float(contrib[i]) / norm
     ranked = sorted(summed.items(), key=lambda kv: -kv[1])[:limit]
     return tuple((k, round(v, 3)) for k, v in ranked)
