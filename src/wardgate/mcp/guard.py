@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -118,36 +118,42 @@ class _Pending:
     tool: str | None = None
 
 
-@dataclass(slots=True)
 class _Work:
-    """Accumulates one line's outcome."""
+    """Accumulates one line's outcome (a plain class: built for every line, and list
+    literals are cheaper than a dataclass's default factories)."""
 
-    forward: list[Any] = field(default_factory=list)
-    reply: list[Any] = field(default_factory=list)
-    raw_forward: list[bytes] = field(default_factory=list)
-    raw_reply: list[bytes] = field(default_factory=list)
-    events: list[AuditEvent] = field(default_factory=list)
-    held: list[Held] = field(default_factory=list)
-    later: list[Callable[[], AuditEvent]] = field(default_factory=list)
-    withdrawn: list[Held] = field(default_factory=list)
+    __slots__ = ("events", "forward", "held", "later", "raw_forward", "raw_reply", "reply",
+                 "withdrawn")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.forward: list[Any] = []
+        self.reply: list[Any] = []
+        self.raw_forward: list[bytes] = []
+        self.raw_reply: list[bytes] = []
+        self.events: list[AuditEvent] = []
+        self.held: list[Held] = []
+        self.later: list[Callable[[], AuditEvent]] = []
+        self.withdrawn: list[Held] = []
 
     def outcome(self, batch: bool) -> Outcome:
         return Outcome(
-            forward=tuple(self.raw_forward) + _lines(self.forward, batch),
-            reply=tuple(self.raw_reply) + _lines(self.reply, batch),
-            events=tuple(self.events),
-            held=tuple(self.held),
-            later=tuple(self.later),
-            withdrawn=tuple(self.withdrawn),
+            _wire(self.raw_forward, self.forward, batch),
+            _wire(self.raw_reply, self.reply, batch),
+            tuple(self.events),
+            tuple(self.held),
+            tuple(self.later),
+            tuple(self.withdrawn),
         )
 
 
-def _lines(items: list[Any], batch: bool) -> tuple[bytes, ...]:
+def _wire(raw: list[bytes], items: list[Any], batch: bool) -> tuple[bytes, ...]:
+    """The lines to write: `raw` ones as they are, then `items` encoded (one line for a
+    batch)."""
     if not items:
-        return ()
+        return tuple(raw)
     if batch:
-        return (jsonrpc.encode(items),)
-    return tuple(jsonrpc.encode(item) for item in items)
+        return (*raw, jsonrpc.encode(items))
+    return (*raw, *[jsonrpc.encode(item) for item in items])
 
 
 class Guard:
