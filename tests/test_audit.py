@@ -32,6 +32,7 @@ from wardgate.audit import (
     redact_url,
     sink_from_config,
 )
+from wardgate.audit.events import _encode_id
 from wardgate.scan.types import (
     Action,
     Direction,
@@ -287,6 +288,19 @@ def test_event_ids_ordered_across_threads() -> None:
     assert len({i for slot in out for i in slot}) == 4000
 
 
+def test_event_id_digits_encode_all_130_bits() -> None:
+    def value(event_id: str) -> int:
+        assert len(event_id) == 26
+        return int("".join(f"{CROCKFORD.index(ch):05b}" for ch in event_id), 2)
+
+    rng = random.Random(7)
+    for n in (0, 1, 31, 32, 1023, 1024, (1 << 80) - 1, 1 << 80, (1 << 130) - 1):
+        assert value(_encode_id(n)) == n
+    for _ in range(2000):
+        n = rng.getrandbits(130)
+        assert value(_encode_id(n)) == n
+
+
 def test_event_id_can_be_given_by_the_transport() -> None:
     eid = new_event_id()
     assert event(event_id=eid).event_id == eid
@@ -416,6 +430,26 @@ def test_from_verdict_redacts_the_url() -> None:
     e = event(url="https://u:hunter2@example.com/x?api_key=abc123")
     assert e.url == "https://u:***@example.com/x?api_key=***"
     assert "hunter2" not in e.to_json() and "abc123" not in e.to_json()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/16k.txt",
+        "https://u:hunter2@example.com/x?api_key=abc123#access_token=t0k3n",
+        "https://example.com/" + "a" * 3000,
+        "https://example.com/\ud800",
+    ],
+)
+def test_plain_allow_copied_from_a_template_equals_a_validated_event(url: str) -> None:
+    """Repeated plain allows are copied from a template (no validation): the copy must be
+    the event validation would have made, URL redaction and capping included."""
+    allow = Verdict(Action.ALLOW)
+    event(allow, url="https://example.com/first", method="GET")  # makes the template
+    copy = event(allow, url=url, method="GET")
+    fresh = AuditEvent.model_validate({**copy.model_dump(), "url": redact_url(url)})
+    assert copy == fresh and copy.to_json() == fresh.to_json()
+    assert "hunter2" not in copy.to_json() and "abc123" not in copy.to_json()
 
 
 # --- file sink ----------------------------------------------------------------------------------

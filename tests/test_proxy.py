@@ -286,6 +286,30 @@ def test_rate_limit_answers_429_with_the_block_body(nginx: Nginx, tight: Wardgat
     assert over.json()["rule"] == "rate_limit" and int(over.headers["retry-after"]) >= 1
 
 
+def test_allow_events_are_written_before_the_answer_and_in_order(
+    nginx: Nginx, tmp_path: Path
+) -> None:
+    """A plain allow is written while the upstream answers (server.py _audit_soon): it must
+    still be in the log when the client has the answer, and precede the 429 of the limits
+    checked after the scan allowed the request."""
+    config = "limits:\n  domains:\n    '127.0.0.1': {requests_per_minute: 2}\n"
+    wg = start_wardgate(tmp_path, config=config)
+    try:
+        seen = []
+        with client(wg) as c:
+            for _ in range(3):
+                status = c.get(nginx.url("/hello.txt")).status_code
+                seen.append((status, [(e["action"], e.get("status")) for e in wg.events()]))
+    finally:
+        stop(wg.process)
+    allow, refused = ("allow", None), ("block", 429)
+    assert seen == [
+        (200, [allow]),
+        (200, [allow, allow]),
+        (429, [allow, allow, allow, refused]),
+    ]
+
+
 def test_scan_that_runs_out_of_time_blocks(tight: Wardgate) -> None:
     body = ("plain words of a long upload " * 20_000).encode()  # 580 KB: scanned off-loop
     with client(tight) as c:

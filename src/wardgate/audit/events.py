@@ -36,6 +36,7 @@ _SECRET_LAYERS = frozenset({Layer.DLP, Layer.ENV_LEAK, Layer.SPLIT})
 # The URL rule whose finding says the host's own labels carry data.
 _DATA_LABEL_RULE = "url.high_entropy_subdomain"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DIGIT_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)  # index: 10 bits
 _RANDOM_BITS = 80
 _URL_LIMIT = 2048
 _URL_WORK_LIMIT = 2 * _URL_LIMIT
@@ -43,10 +44,10 @@ _TOKEN_LENGTH = 16  # user names this long in a URL are treated as credentials
 _LINE_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # built once
 _EVENT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 _MAX_TEMPLATES = 256
-# Plain allow events (no finding, URL, status or error) differ only in ts, event_id,
-# duration_ms and bytes from the last one with the same other fields: it is copied with
-# those four replaced instead of validating a new one (a quarter of the cost). Values
-# validation would refuse never take this path (see _plain_allow).
+# Plain allow events (no finding, status or error) differ only in ts, event_id,
+# duration_ms, bytes and url from the last one with the same other fields: it is copied with
+# those replaced instead of validating a new one (a quarter of the cost). Values validation
+# would refuse or change never take this path (see _plain_allow).
 _ALLOWED: dict[tuple[object, ...], AuditEvent] = {}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -128,8 +129,8 @@ class _MonotonicIds:
 
 
 def _encode_id(value: int) -> str:
-    chars = [_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]
-    return "".join(chars)
+    """26 Crockford base32 digits of a 130-bit value, two digits (10 bits) per lookup."""
+    return "".join([_DIGIT_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 _IDS = _MonotonicIds()
@@ -156,6 +157,8 @@ def redact_url(url: str, findings: Iterable[Finding] = (), host: str = "") -> st
     as sent.
     """
     findings = tuple(findings)
+    if not findings and "?" not in url and "#" not in url and "@" not in url:
+        return url[:_URL_WORK_LIMIT]  # no secret span, query, fragment or userinfo to mask
     masked_host = _mask_host(host, findings)
     if masked_host != host:  # the host appears once, in the authority
         url = url.replace(host, masked_host, 1)
@@ -365,15 +368,22 @@ class AuditEvent(BaseModel):
         strongest findings are kept.
         """
         now = _now_ms() if now_ms is None else now_ms
-        plain = url is None and status is None and error is None
+        plain = status is None and error is None and (url is None or type(url) is str)
         plain = plain and _plain_allow(verdict, event_id, duration_ms, bytes)
-        key = (transport, direction, destination, mode, method, session, tool) if plain else None
+        key = (
+            (transport, direction, destination, mode, method, session, tool, url is None)
+            if plain
+            else None
+        )
         template = _ALLOWED.get(key) if key is not None else None
-        if template is not None:  # the same event as before but for instant, id, time, size
-            return template.model_copy(update={
+        if template is not None:  # the same event as before but for instant, id, time, size, URL
+            update: dict[str, object] = {
                 "ts": format_ts(now), "event_id": event_id or new_event_id(now),
                 "duration_ms": round(duration_ms, 3), "bytes": bytes,
-            })  # fmt: skip
+            }  # fmt: skip
+            if url is not None:  # what the field's validator would make of it
+                update["url"] = _clip(redact_url(url, (), destination), limit=_URL_LIMIT)
+            return template.model_copy(update=update)
         safe_destination = _mask_host(destination, verdict.findings)
         mode = _mode(verdict.mode) or mode  # per-rule modes decided it: they override the global
         action, would = verdict.action, verdict.would_action

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -79,6 +80,10 @@ class _Abort(Exception):
     """Stop serving this connection now (the response, if any, was already written)."""
 
 
+def _plain_allow(verdict: Verdict) -> bool:
+    return verdict.action is Action.ALLOW and not verdict.decisions
+
+
 def _is_text(content_type: str) -> bool:
     lowered = content_type.lower()
     return any(t in lowered for t in _TEXT_TYPES)
@@ -108,6 +113,7 @@ class _Client:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     parser: http1.RequestReader
+    before_write: Callable[[], None]  # emits deferred audit events: they precede any answer
     events: deque[http1.Event] = field(default_factory=deque)
     pending: list[bytes] = field(default_factory=list)
 
@@ -140,6 +146,7 @@ class _Client:
         self.pending.append(data)
 
     def write_pending(self) -> None:
+        self.before_write()
         if self.pending:
             self.writer.write(b"".join(self.pending))
             self.pending.clear()
@@ -184,6 +191,7 @@ class ProxyServer:
         )
         # With nowhere to write events, skip building them (they cost ~40 us per request).
         self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
+        self._soon: deque[Callable[[], AuditEvent]] = deque()  # see _audit_soon
         self._connections = 0
         self.started = time.monotonic()
 
@@ -211,6 +219,7 @@ class ProxyServer:
 
     def use_sink(self, sink: Sink) -> None:
         """Write audit events to `sink` from now on (`run` adds the store, metrics, live view)."""
+        self.emit_deferred()
         self.sink = sink
         self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
 
@@ -222,6 +231,7 @@ class ProxyServer:
         return await asyncio.start_server(self._on_client, host, port, sock=sock, limit=1 << 20)
 
     def close(self) -> None:
+        self.emit_deferred()
         self.pool.close()
 
     async def scan(self, message: Message) -> Verdict:
@@ -303,7 +313,7 @@ class ProxyServer:
             writer.close()
             return
         self._connections += 1
-        client = _Client(reader, writer, self._parser())
+        client = _Client(reader, writer, self._parser(), self.emit_deferred)
         try:
             await run(client)
         except (_Abort, ConnectionError, asyncio.IncompleteReadError):
@@ -452,7 +462,7 @@ class ProxyServer:
                                                  head.method),
             )  # fmt: skip
         if self._enforce(
-            client, verdict, target, Direction.REQUEST, started, len(body), head.method
+            client, verdict, target, Direction.REQUEST, started, len(body), head.method, soon=True
         ):
             return head.keep_alive
         if (
@@ -570,6 +580,7 @@ class ProxyServer:
         host = tunnel.host or _host_of(head.header("host") or head.target.split("/")[-1])
         event_id = new_event_id()
         if self._auditing:
+            self.emit_deferred()
             self.sink.emit(AuditEvent.from_verdict(
                 verdict, transport="http", direction=Direction.REQUEST, destination=host,
                 mode="enforce", duration_ms=0.0, bytes=0, event_id=event_id,
@@ -590,10 +601,15 @@ class ProxyServer:
         event_id: str | None = None,
         status: int | None = None,
         error: str | None = None,
+        soon: bool = False,
     ) -> str:
+        """Write the event for `verdict`; its id. With `soon`, a plain allow is written at
+        the next turn of the event loop instead (see _audit_soon)."""
         if not self._auditing:
             return event_id or new_event_id()
-        event = AuditEvent.from_verdict(
+        now_ms = time.time_ns() // 1_000_000  # the instant of the decision, also if deferred
+        build = partial(
+            AuditEvent.from_verdict,
             verdict,
             transport=transport,
             direction=direction,
@@ -601,14 +617,36 @@ class ProxyServer:
             mode="audit" if self.audit_mode else "enforce",
             duration_ms=(time.perf_counter() - started) * 1000,
             bytes=nbytes,
-            event_id=event_id,
+            event_id=event_id or new_event_id(now_ms),
             method=method,
             url=target.url if target.host else None,
             status=status,
             error=error,
+            now_ms=now_ms,
         )
-        self.sink.emit(event)
-        return event.event_id
+        if soon and _plain_allow(verdict) and isinstance(self.sink, MultiSink):
+            self._audit_soon(build)
+        else:
+            self.emit_deferred()
+            self.sink.emit(build())
+        return str(build.keywords["event_id"])
+
+    def _audit_soon(self, build: Callable[[], AuditEvent]) -> None:
+        """Defer building and writing an allow event to the next turn of the event loop,
+        which comes while the upstream answers: ~25 us per request off the latency path.
+        The event keeps the instant and duration of the decision. Any other event of this
+        proxy, and any write to a client, emits it first, so the order of events and "the
+        event exists before the answer does" both hold. Only plain allows (MultiSink, which
+        never raises) are deferred: building or writing them cannot fail the request."""
+        self._soon.append(build)
+        if len(self._soon) == 1:
+            asyncio.get_running_loop().call_soon(self.emit_deferred)
+
+    def emit_deferred(self) -> None:
+        """Write the deferred allow events, oldest first."""
+        soon = self._soon
+        while soon:
+            self.sink.emit(soon.popleft()())
 
     def decide(
         self,
@@ -623,9 +661,10 @@ class ProxyServer:
         status: int = 403,
         retry_after: float = 0.0,
         event_id: str | None = None,
+        soon: bool = False,
     ) -> bytes | None:
         """Audit the verdict (under `event_id`, or a new one); the block response to send in
-        enforce mode, else None."""
+        enforce mode, else None. `soon`: a plain allow may be written a moment later."""
         blocking = verdict.action in (Action.BLOCK, Action.ASK) and not verdict.audited(
             self.audit_mode
         )
@@ -633,8 +672,8 @@ class ProxyServer:
             status = 503  # shared state is down: not the client's fault (state/redis.py)
         event_id = event_id or new_event_id()
         self._audit(
-            verdict, target, direction, started, nbytes, method,
-            transport=transport, event_id=event_id, status=status if blocking else None,
+            verdict, target, direction, started, nbytes, method, transport=transport,
+            event_id=event_id, status=status if blocking else None, soon=soon,
         )  # fmt: skip
         if not blocking:
             return None
@@ -893,7 +932,7 @@ class ProxyServer:
         await client.writer.start_tls(
             context, ssl_handshake_timeout=self.config.proxy.header_timeout
         )
-        inner = _Client(client.reader, client.writer, self._parser())
+        inner = _Client(client.reader, client.writer, self._parser(), self.emit_deferred)
         await self._serve(inner, target)
 
     async def _tunnel(
@@ -944,7 +983,7 @@ class ProxyServer:
     async def _plain_in_tunnel(self, client: _Client, target: Target, first: bytes) -> None:
         """Plain HTTP sent through CONNECT (ws:// and http:// clients that always tunnel):
         served and scanned like proxied HTTP, with the host fixed by the CONNECT."""
-        inner = _Client(client.reader, client.writer, self._parser())
+        inner = _Client(client.reader, client.writer, self._parser(), self.emit_deferred)
         try:
             inner.events.extend(inner.parser.feed(first))
         except http1.ProtocolError as exc:
