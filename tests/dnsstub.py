@@ -82,7 +82,9 @@ class _Udp(asyncio.DatagramProtocol):
 class StubDNS:
     """A DNS server on 127.0.0.1 (or another loopback address) answering from a table."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, ttl: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, ttl: int = 0, log: str | None = None
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the stub DNS server binds loopback addresses only (got {host!r})")
         self.host = host
@@ -93,6 +95,8 @@ class StubDNS:
         self._lock = threading.Lock()  # the table is set from test threads while serving
         self._table: dict[str, list[list[ipaddress.IPv4Address | ipaddress.IPv6Address]]] = {}
         self._counts: dict[tuple[str, str], int] = {}
+        # One line per query name, for tests in other processes (`--log FILE`).
+        self._log = open(log, "a", buffering=1) if log else None  # noqa: SIM115
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -140,6 +144,8 @@ class StubDNS:
         key = _key(question.name.to_text())
         rdtype = dns.rdatatype.to_text(question.rdtype)
         with self._lock:
+            if self._log is not None:
+                self._log.write(question.name.to_text() + "\n")
             count = self._counts.get((key, rdtype), 0)
             self._counts[(key, rdtype)] = count + 1
             steps = self._table.get(key)
@@ -290,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--ttl", type=int, default=0)
+    parser.add_argument("--log", metavar="FILE", help="append each query's name to FILE")
     parser.add_argument(
         "--record",
         type=_record,
@@ -299,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="one answer (several IPs = several records); repeat a name for later answers",
     )
     args = parser.parse_args(argv)
-    stub = StubDNS(args.host, args.port, ttl=args.ttl)
+    stub = StubDNS(args.host, args.port, ttl=args.ttl, log=args.log)
     answers: dict[str, list[list[str]]] = {}
     for name, addresses in args.record:
         answers.setdefault(name, []).append(addresses)

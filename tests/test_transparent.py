@@ -2,10 +2,14 @@
 in a network namespace where `wardgate run --transparent` runs (as root), nginx (HTTP and TLS)
 in a second namespace behind a veth pair, and curl as the agent's uid (65534, setpriv) with no
 proxy settings at all. wardgate's resolver is the stub DNS server (tests/dnsstub.py), run in
-the agent's namespace, so names resolve to the upstream or to a decoy address on demand."""
+the agent's namespace, so names resolve to the upstream or to a decoy address on demand; the
+stub logs every name it is asked (`Lab.stub_queries`). `start_lab(..., dns=True)` also serves
+wardgate's policy DNS server (`--transparent-dns`) and gives the agent's namespace a
+resolv.conf (test_transparent_dns.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -32,9 +36,10 @@ from wardgate.contain.rules import render
 PY = sys.executable
 AGENT = "65534"
 PROXY_PORT, ADMIN_PORT, TRANSPARENT_PORT, DNS_PORT, OTHER_PORT = 8888, 8889, 8890, 5353, 8080
+WARDGATE_DNS_PORT = 8853  # wardgate's policy DNS server (run --transparent-dns)
 NAME, DECOY = "upstream.test", "decoy.test"  # DECOY resolves to an address nobody holds
-DNSSTUB = str(Path(__file__).resolve().parent / "dnsstub.py")
-WARDGATE_SRC = str(Path(__file__).resolve().parent.parent / "src")
+DENIED = "denied.test"  # the stub knows it; the lab's policy denies it
+DNSSTUB = str(Path(__file__).resolve().parent / "dnsstub.py")  # wardgate's upstream resolver
 
 
 def aws_key() -> str:
@@ -48,6 +53,7 @@ class Lab:
     decoy: str
     files: Path  # readable by the agent's uid: the CAs curl trusts
     audit_log: Path
+    stub_log: Path  # one line per query the stub DNS server (wardgate's upstream) received
 
     def run(self, *argv: str, uid: str | None = None) -> subprocess.CompletedProcess[bytes]:
         prefix = ["ip", "netns", "exec", self.agent_ns]
@@ -65,8 +71,10 @@ class Lab:
         return self.curl(f"https://{name}{path}", "--resolve", f"{name}:443:{self.upstream}",
                          *options)  # fmt: skip
 
-    def load(self, fmt: str) -> None:
-        rules = render(fmt, int(AGENT), port=PROXY_PORT, transparent_port=TRANSPARENT_PORT)
+    def load(self, fmt: str, *, dns_port: int | None = None) -> None:
+        rules = render(
+            fmt, int(AGENT), port=PROXY_PORT, transparent_port=TRANSPARENT_PORT, dns_port=dns_port
+        )
         loader = ["nft", "-f", "-"] if fmt == "nftables" else ["sh"]
         for _ in range(2):  # loading twice replaces the rules instead of failing or doubling
             load = subprocess.run(
@@ -76,6 +84,12 @@ class Lab:
                 timeout=10,
             )
             assert load.returncode == 0, load.stderr
+
+    def stub_queries(self) -> list[str]:
+        """The names the stub was asked, lower case, without the final dot."""
+        if not self.stub_log.exists():
+            return []
+        return [line.rstrip(".").lower() for line in self.stub_log.read_text().splitlines()]
 
     def events(self) -> list[dict[str, object]]:
         if not self.audit_log.exists():
@@ -150,15 +164,23 @@ def write_tls(directory: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
-def start_lab(tmp_path: Path, *, intercept: bool) -> Iterator[Lab]:
+def start_lab(tmp_path: Path, *, intercept: bool, dns: bool = False) -> Iterator[Lab]:
+    """With `dns`, wardgate also serves its DNS server on WARDGATE_DNS_PORT, the policy
+    denies DENIED, and the agent's resolv.conf (ip netns exec mounts /etc/netns/NS/) names
+    127.0.0.53 as on a systemd host: nothing answers there but through the redirect."""
     n = random.randint(1, 250)
     tag = f"{os.getpid() % 100000}x{n}"
     agent_ns, up_ns = f"wgtag{tag}", f"wgtup{tag}"
     files = Path(tempfile.mkdtemp(prefix="wg-transparent-"))
     files.chmod(0o755)
-    lab = Lab(agent_ns, f"10.202.{n}.2", f"10.202.{n}.3", files, tmp_path / "audit.jsonl")
+    lab = Lab(agent_ns, f"10.202.{n}.2", f"10.202.{n}.3", files, tmp_path / "audit.jsonl",
+              tmp_path / "stub-queries.log")  # fmt: skip
+    netns_etc = Path("/etc/netns") / agent_ns
     processes: list[subprocess.Popen[bytes]] = []
     try:
+        if dns:
+            netns_etc.mkdir(parents=True, exist_ok=True)
+            (netns_etc / "resolv.conf").write_text("nameserver 127.0.0.53\n")
         ip("netns", "add", agent_ns)
         ip("netns", "add", up_ns)
         ip("-n", agent_ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
@@ -179,8 +201,9 @@ def start_lab(tmp_path: Path, *, intercept: bool) -> Iterator[Lab]:
         in_agent, in_up = ["ip", "netns", "exec", agent_ns], ["ip", "netns", "exec", up_ns]
         processes.append(subprocess.Popen([*in_up, NGINX, "-c", str(conf), "-p", str(prefix)]))
         processes.append(subprocess.Popen(
-            [*in_agent, PY, DNSSTUB, "--port", str(DNS_PORT), "--record",
-             f"{NAME}={lab.upstream}", "--record", f"{DECOY}={lab.decoy}"],
+            [*in_agent, PY, DNSSTUB, "--log", str(lab.stub_log), "--port", str(DNS_PORT),
+             "--record", f"{NAME}={lab.upstream}", "--record", f"{DECOY}={lab.decoy}",
+             "--record", f"{DENIED}={lab.upstream}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))  # fmt: skip
         home = tmp_path / "home"
@@ -193,11 +216,13 @@ def start_lab(tmp_path: Path, *, intercept: bool) -> Iterator[Lab]:
             (files / "wardgate-ca.pem").chmod(0o644)
             tls += "  intercept: true\n"
         cfg = tmp_path / "wardgate.yaml"
-        cfg.write_text(f"preset: balanced\ndns:\n  servers: ['127.0.0.1:{DNS_PORT}']\n{tls}")
+        deny = f"destinations:\n  deny: ['{DENIED}']\n" if dns else ""
+        cfg.write_text(f"preset: balanced\ndns:\n  servers: ['127.0.0.1:{DNS_PORT}']\n{tls}{deny}")
+        serve_dns = ["--transparent-dns", f"127.0.0.1:{WARDGATE_DNS_PORT}"] if dns else []
         processes.append(subprocess.Popen(
             [*in_agent, PY, "-m", "wardgate", "run", "--config", str(cfg),
              "--listen", f"127.0.0.1:{PROXY_PORT}", "--admin", f"127.0.0.1:{ADMIN_PORT}",
-             "--transparent", f"127.0.0.1:{TRANSPARENT_PORT}",
+             "--transparent", f"127.0.0.1:{TRANSPARENT_PORT}", *serve_dns,
              "--allow-internal", f"10.202.{n}.0/29", "--audit-log", str(lab.audit_log)],
             stderr=subprocess.DEVNULL, env=env,
         ))  # fmt: skip
@@ -213,6 +238,10 @@ def start_lab(tmp_path: Path, *, intercept: bool) -> Iterator[Lab]:
         for ns in (agent_ns, up_ns):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
         shutil.rmtree(files, ignore_errors=True)
+        if dns:
+            shutil.rmtree(netns_etc, ignore_errors=True)
+            with contextlib.suppress(OSError):  # /etc/netns itself, unless something else uses it
+                netns_etc.parent.rmdir()
 
 
 @pytest.fixture

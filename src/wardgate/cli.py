@@ -109,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also accept connections redirected by `wardgate enforce --transparent` here "
         "(proxy.transparent; docs/transparent.md)",
     )
+    run.add_argument(
+        "--transparent-dns",
+        metavar="IP:PORT",
+        help="also answer the DNS queries `wardgate enforce --transparent` redirects here, "
+        "UDP and TCP, checking every name against policy (proxy.transparent_dns, a loopback "
+        "address such as 127.0.0.1:8853)",
+    )
 
     ca = commands.add_parser("ca", help="manage the local CA used for TLS interception")
     ca_actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
@@ -183,8 +190,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides["ssrf"] = {"allow": [*base.ssrf.allow, *args.allow_internal]}
         if args.audit_log:
             overrides["audit"] = {"file": args.audit_log}
-        if args.transparent:
-            overrides["proxy"] = {"transparent": args.transparent}
+        proxy = {"transparent": args.transparent, "transparent_dns": args.transparent_dns}
+        if any(proxy.values()):
+            overrides["proxy"] = {key: value for key, value in proxy.items() if value}
         return load_config(args.config, preset=args.preset, overrides=overrides)
 
     run(load(), reload=load, config_path=args.config)

@@ -169,6 +169,15 @@ def _check_dns_server(value: str) -> str:
     return value
 
 
+def _check_loopback_dns(value: str) -> str:
+    """`proxy.transparent_dns`: an IP:PORT on loopback, where the kernel's REDIRECT delivers
+    the agent's queries; anywhere else it would be a resolver open to the network."""
+    _check_dns_server(value)
+    if not ipaddress.ip_address(split_host_port(value)[0]).is_loopback:
+        raise ValueError(f"expected a loopback address, e.g. '127.0.0.1:8853' (got {value!r})")
+    return value
+
+
 def parse_destination(value: str) -> tuple[str, int | None]:
     """Parse a destinations entry "HOST_GLOB" or "HOST_GLOB:PORT" into (glob, port or None)."""
     host, port = split_host_port(value)
@@ -253,6 +262,7 @@ HostGlob = Annotated[str, Strict(), AfterValidator(_check_host_glob)]
 HostGlobPort = Annotated[str, Strict(), AfterValidator(_check_destination)]
 Endpoint = Annotated[str, Strict(), AfterValidator(_check_endpoint)]
 DnsServer = Annotated[str, Strict(), AfterValidator(_check_dns_server)]
+LoopbackDns = Annotated[str, Strict(), AfterValidator(_check_loopback_dns)]
 SsrfAllow = Annotated[str, Strict(), AfterValidator(_check_ssrf_allow)]
 EnvName = Annotated[str, Strict(), AfterValidator(_check_env_name)]
 RuleKey = Annotated[str, Strict(), AfterValidator(_check_rule_key)]
@@ -496,6 +506,9 @@ class ProxySettings(_Section):
     # HOST:PORT of the listener for connections the kernel redirects (`wardgate enforce
     # --transparent`); read at start. None: no such listener.
     transparent: Endpoint | None = None
+    # IP:PORT on loopback of the policy DNS server for the agent's redirected queries
+    # (`wardgate enforce --transparent`); read at start. None: no such server.
+    transparent_dns: LoopbackDns | None = None
 
 
 ToolGlob = Annotated[str, Strict(), Field(min_length=1, max_length=256)]

@@ -52,7 +52,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print host firewall rules that hold an agent user to wardgate",
         description="Print nftables or iptables rules dropping every outbound packet of the "
         "agent's uid except to wardgate's port (with --transparent, its TCP 80 and 443 are "
-        "redirected to wardgate instead). Review, then apply: "
+        "redirected to wardgate instead, and its DNS to wardgate's DNS server). Review, then "
+        "apply: "
         "`wardgate enforce --print nftables --uid agent | nft -f -`.",
     )
     enforce.add_argument("--print", dest="format", required=True, choices=["nftables", "iptables"])
@@ -73,6 +74,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=8890,
         metavar="PORT",
         help="wardgate's transparent port on the proxy host (default 8890)",
+    )
+    enforce.add_argument(
+        "--dns-port",
+        type=int,
+        default=8853,
+        metavar="PORT",
+        help="with --transparent: redirect the agent's DNS (UDP and TCP 53) to `wardgate run "
+        "--transparent-dns 127.0.0.1:PORT` on the proxy host, which checks every name "
+        "(default 8853)",
+    )
+    enforce.add_argument(
+        "--no-dns",
+        action="store_true",
+        help="with --transparent: no DNS redirect; the agent's DNS stays dropped",
     )
     enforce.set_defaults(handler=run, contain_command="enforce")
 
@@ -142,6 +157,7 @@ def _enforce(args: argparse.Namespace) -> int:
     from wardgate.contain.rules import render
 
     transparent_port = args.transparent_port if args.transparent else None
+    dns_port = None if transparent_port is None or args.no_dns else args.dns_port
     sys.stdout.write(
         render(
             args.format,
@@ -149,6 +165,7 @@ def _enforce(args: argparse.Namespace) -> int:
             host=args.proxy_host,
             port=args.proxy_port,
             transparent_port=transparent_port,
+            dns_port=dns_port,
         )
     )
     return EXIT_OK

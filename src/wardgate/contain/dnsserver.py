@@ -1,9 +1,11 @@
 """The sandbox's DNS stub on UDP and TCP: parse, ask DnsPolicy, resolve through wardgate.
 
-It listens on sockets the sandbox child bound inside the agent's namespace (127.0.0.53:53) and
-resolves allowed names with wardgate's own Resolver (config ``dns.servers`` or the host's
-resolvers), so the agent never sends a packet to a real DNS server. Every decision is audited
-(transport "dns"; the query type goes in the event's ``method`` field).
+It listens on sockets the sandbox child bound inside the agent's namespace (127.0.0.53:53), or
+under `wardgate run --transparent-dns` on a loopback port (`bind`) that the agent's redirected
+queries reach (`wardgate enforce --transparent`), and resolves allowed names with wardgate's
+own Resolver (config ``dns.servers`` or the host's resolvers), so the agent never sends a
+packet to a real DNS server. Every decision is audited (transport "dns"; the query type goes
+in the event's ``method`` field).
 
 Bounds: at most _MAX_INFLIGHT queries resolving at once (more UDP queries are dropped and
 retried by the client), at most _MAX_TCP connections, _TCP_MESSAGES queries per connection,
@@ -51,6 +53,25 @@ _TCP_MESSAGES = 100
 _TCP_IDLE = 10.0
 _UDP_DEFAULT = 512
 _UDP_MAX = 4096
+_BACKLOG = 128
+
+
+def bind(host: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A bound UDP socket and a listening TCP socket on the same `host`:`port` (an IP
+    address), ready for DnsServer.start; OSError (neither left open) when one cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    udp = socket.socket(family, socket.SOCK_DGRAM)
+    tcp = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        udp.bind((host, port))
+        tcp.bind((host, port))
+        tcp.listen(_BACKLOG)
+    except OSError:
+        udp.close()
+        tcp.close()
+        raise
+    return udp, tcp
 
 
 class DnsServer:

@@ -12,8 +12,10 @@ import ctypes
 import gc
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from wardgate.admin.runtime import build_admin
 from wardgate.admin.server import AdminServer
@@ -32,6 +34,10 @@ from wardgate.rollout.banner import banner
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Direction, Message
 from wardgate.state.factory import State, build_state
+
+if TYPE_CHECKING:
+    from wardgate.config.reload import Runtime
+    from wardgate.contain.dnsserver import DnsServer
 
 try:
     import uvloop
@@ -105,6 +111,7 @@ async def serve(
     reload: Callable[[], Config] | None = None,
     config_path: str | None = None,
 ) -> None:
+    _check_dns_port(config)
     state = build_state(config.state, config.split_secrets, environ)
     proxy = build_server(config, environ, state)
     print("wardgate: preparing scanners...", file=sys.stderr, flush=True)
@@ -125,6 +132,7 @@ async def serve(
     host, port = parse_endpoint(config.listen)
     admin_host, admin_port = parse_endpoint(config.admin.listen)
     transparent = TransparentListener(proxy)
+    dns_sockets = None
     try:
         proxy_server = await proxy.serve(host, port)
         admin_server = await AdminServer(lambda: status_payload(proxy), admin.api).serve(
@@ -132,6 +140,8 @@ async def serve(
         )
         if config.proxy.transparent is not None:
             await transparent.start(*parse_endpoint(config.proxy.transparent))
+        if config.proxy.transparent_dns is not None:
+            dns_sockets = _bind_dns(config.proxy.transparent_dns)
     except OSError as exc:
         raise ConfigError([f"cannot listen: {exc.strerror} ({exc.errno})"]) from None
     stop = asyncio.Event()
@@ -144,6 +154,7 @@ async def serve(
     watch = None
     if state.probe is not None:  # readiness comes back when Redis does, traffic or not
         watch = asyncio.create_task(state.health.watch(state.probe, interval=1.0, stop=stop))
+    dns = None if dns_sockets is None else await _start_dns(proxy, runtime, dns_sockets)
     await runtime.start()
     text = banner(
         config,
@@ -158,6 +169,8 @@ async def serve(
     async with proxy_server, admin_server:
         await stop.wait()
     await transparent.close()
+    if dns is not None:
+        dns.close()
     if terminal is not None:
         await terminal
     await runtime.close()
@@ -166,6 +179,40 @@ async def serve(
     await state.close()
     proxy.close()
     proxy.sink.close()
+
+
+def _check_dns_port(config: Config) -> None:
+    """`proxy.transparent_dns` takes its port over TCP too: refuse one another listener
+    already has, with a message that says which (not an EADDRINUSE after half a start)."""
+    if config.proxy.transparent_dns is None:
+        return
+    _, dns_port = parse_endpoint(config.proxy.transparent_dns)
+    others = {"listen": config.listen, "admin.listen": config.admin.listen}
+    if config.proxy.transparent is not None:
+        others["proxy.transparent"] = config.proxy.transparent
+    for key, endpoint in others.items():
+        if parse_endpoint(endpoint)[1] == dns_port:
+            raise ConfigError([f"proxy.transparent_dns: port {dns_port} is also {key}'s port"])
+
+
+def _bind_dns(endpoint: str) -> tuple[socket.socket, socket.socket]:
+    """The UDP and TCP sockets of the transparent DNS server, bound before anything is
+    served so that a taken port stops the start like the other listeners'."""
+    from wardgate.contain.dnsserver import bind  # dnspython's message code: only when used
+
+    return bind(*parse_endpoint(endpoint))
+
+
+async def _start_dns(
+    proxy: ProxyServer, runtime: Runtime, sockets: tuple[socket.socket, socket.socket]
+) -> DnsServer:
+    """Answer the agent's redirected queries as the sandbox's stub does: the proxy's live
+    policy (hot reloads included), its resolver, its audit sink and the kill switch."""
+    from wardgate.contain.dnsserver import DnsServer, following
+
+    server = DnsServer(following(proxy), proxy.resolver, proxy.sink, killswitch=runtime.killswitch)
+    await server.start(*sockets)
+    return server
 
 
 def run(
