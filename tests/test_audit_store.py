@@ -15,6 +15,7 @@ import pytest
 
 from wardgate.audit import AuditEvent
 from wardgate.audit.cli import run as logs_run
+from wardgate.audit.events import format_ts
 from wardgate.audit.store import AuditStore, EventQuery, QueryError, StoreReader, parse_time
 from wardgate.scan.types import Action, Direction, Finding, Layer, RuleDecision, Severity, Verdict
 
@@ -257,3 +258,29 @@ def test_logs_command_filters_and_prints(
     assert "dlp.aws_access_key_id" in text and "block" in text
     args = parser.parse_args(["logs", "--store", str(tmp_path / "none.db")])
     assert logs_run(args) == 2
+
+
+def test_a_mixed_batch_keeps_order_rules_times_and_lines(tmp_path: Path) -> None:
+    """Plain events go in runs, events with findings one by one: every row still lands in
+    emit order with its own rules, its exact time and its JSON line; a repeated event stays
+    one row with its rules once; close() writes what is still queued."""
+    store = AuditStore(tmp_path / "audit.db")
+    rules = ("dlp.aws_access_key_id", "dlp.github_pat")
+    emitted = [
+        event(Action.BLOCK, rule=rules[i // 20 % 2]) if i % 20 == 19 else event()
+        for i in range(100)
+    ]
+    for e in [*emitted, emitted[19]]:
+        store.emit(e)
+    store.close()  # no flush first: closing writes the queue out
+    db = sqlite3.connect(tmp_path / "audit.db")
+    rows = db.execute("SELECT seq, event_id, ts_ms, line FROM events ORDER BY seq").fetchall()
+    found = db.execute("SELECT seq, rule FROM event_rules ORDER BY seq").fetchall()
+    db.close()
+    assert [r[1] for r in rows] == [e.event_id for e in emitted]
+    for (_, _, ts_ms, line), e in zip(rows, emitted, strict=True):
+        assert line == e.to_json()
+        assert format_ts(ts_ms) == e.ts  # the exact millisecond
+    seqs = {r[1]: r[0] for r in rows}
+    expected = [(seqs[e.event_id], e.findings[0].rule) for e in emitted if e.findings]
+    assert found == expected

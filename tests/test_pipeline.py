@@ -522,3 +522,15 @@ def test_an_escaped_key_deep_in_an_escaped_request_body_is_caught(pipeline: Pipe
 def test_escaped_filler_alone_passes(pipeline: Pipeline) -> None:
     verdict = pipeline.scan(Message(Direction.RESPONSE, body=_ESCAPED_FILLER))
     assert verdict.action is Action.ALLOW
+
+
+def test_a_parsed_json_body_gives_the_same_verdict_as_its_text(pipeline: Pipeline) -> None:
+    """A transport that parsed the JSON already (Message.json_body) skips the second parse:
+    the JSON leaves, and so a key split over two fields, come out the same."""
+    token = slack_bot_token()
+    value = {"note": "see below", "args": {"a": token[:20], "b": [token[20:], 7]}}
+    body = json.dumps(value, separators=(",", ":"))
+    parsed = pipeline.scan(Message(Direction.TOOL_CALL, body=body, json_body=value))
+    plain = pipeline.scan(Message(Direction.TOOL_CALL, body=body))
+    assert "split_secret.reassembled" in rules(plain.findings)
+    assert parsed == plain

@@ -623,10 +623,13 @@ class Guard:
         every encoding); inbound values as the text a model reads (string leaves)."""
         if value is None or value == {} or value == []:
             return CLEAN
-        body = jsonrpc.dumps(value) if direction.outbound else jsonrpc.text_leaves(value)
+        meta = {"tool": tool} if tool else {}
+        if direction.outbound:  # the value rides along: the pipeline need not parse it again
+            body = jsonrpc.dumps(value)
+            return self.scan(Message(direction=direction, body=body, meta=meta, json_body=value))
+        body = jsonrpc.text_leaves(value)
         if not body:
             return CLEAN
-        meta = {"tool": tool} if tool else {}
         return self.scan(Message(direction=direction, body=body, meta=meta))
 
     def _tool_policy(self, tool: str, arguments: Any) -> Verdict:

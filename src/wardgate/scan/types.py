@@ -80,8 +80,9 @@ class Message:
 
     `body` is text already decoded from the wire charset; compressed or binary bodies are
     passed as `raw_body` with `content_encoding` so the decoder can bound decompression.
-    `parts` carries separately transmitted fields (JSON leaves, form values, query values)
-    when the transport already parsed them; the pipeline derives them itself otherwise.
+    `json_body` is the body's JSON value when the transport parsed it already (an MCP
+    relay's arguments): `body` must then be that value's JSON text. The pipeline reads the
+    separately transmitted fields (JSON leaves) from it instead of parsing `body` again.
     """
 
     direction: Direction
@@ -94,6 +95,7 @@ class Message:
     content_encoding: str = ""
     content_type: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+    json_body: object = None
 
 
 @dataclass(frozen=True, slots=True)
