@@ -270,6 +270,11 @@ def test_split_url_parts() -> None:
         ("mailto:alice@example.com", "", None, ("alice@example.com",)),
         ("/relative/path", "", None, ("relative", "path")),
         ("https://example.com:99999999/", "example.com", None, ()),
+        # The authority ends at the first of / ? # (and a backslash in special schemes only).
+        ("https://example.com\\x?q#f", "example.com", None, ("x",)),
+        ("ssh://example.com\\x/y", "example.com\\x", None, ("y",)),
+        ("https://example.com#@evil.com/x", "example.com", None, ()),
+        ("https://example.com?a/b", "example.com", None, ()),
     ],
 )
 def test_split_url_shapes(url: str, host: str, port: int | None, path: tuple[str, ...]) -> None:
