@@ -397,10 +397,14 @@ def has_seed_phrase(run: str) -> bool:
     Ordinary prose breaks into short stretches of list words at once, so the common case
     costs one set lookup per word. Inside a long stretch the phrase is looked for near its
     edges only (a few stray list words such as "wallet" may sit next to it), which bounds
-    the checksum work per stretch whatever an attacker feeds in."""
+    the checksum work per stretch whatever an attacker feeds in. A phrase needs 12 list
+    words in a row, which a membership mask built in C rules out for almost all prose."""
     index = _bip39_index()
+    words = run.split()[:48]
+    if _TWELVE_IN_A_ROW not in bytes(map(index.__contains__, words)):
+        return False
     stretch: list[str] = []
-    for word in [*run.split()[:48], ""]:
+    for word in [*words, ""]:
         if word in index:
             stretch.append(word)
             continue
@@ -410,6 +414,7 @@ def has_seed_phrase(run: str) -> bool:
     return False
 
 
+_TWELVE_IN_A_ROW = b"\x01" * 12  # the shortest mnemonic, as has_seed_phrase's mask holds it
 _EDGE_SLACK = 3  # stray list words tolerated before or after a phrase
 
 
