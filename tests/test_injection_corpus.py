@@ -39,13 +39,32 @@ def _flags(name: str, *, tool: bool) -> tuple[tuple[str, bool], ...]:
     )
 
 
+@cache
+def _flags_with_lang(name: str) -> tuple[tuple[str, str | None, bool], ...]:
+    """(type, lang, flagged) for every row of one corpus file (text mode)."""
+    return tuple(
+        (row["type"], row.get("lang"), flagged)
+        for row, (_, flagged) in zip(_rows(name), _flags(name, tool=False), strict=True)
+    )
+
+
 def _flag_rate(name: str, *, tool: bool, skip_types: frozenset[str] = frozenset()) -> float:
     kept = [flagged for typ, flagged in _flags(name, tool=tool) if typ not in skip_types]
     return sum(kept) / len(kept)
 
 
 def test_injection_recall_floor() -> None:
-    assert _flag_rate("injection", tool=False) >= 0.53  # reached: 0.557
+    assert _flag_rate("injection", tool=False) >= 0.60  # reached: 0.624
+
+
+def test_machine_translated_injection_recall_floor() -> None:
+    """PurpleLlama's machine-translated rows (15+ languages): the non_english rules."""
+    rows = [
+        flagged
+        for typ, lang, flagged in _flags_with_lang("injection")
+        if typ.startswith("purplellama") and lang not in ("en", None)
+    ]
+    assert sum(rows) / len(rows) >= 0.29  # reached: 0.317 (was 0.133)
 
 
 def test_benign_false_positive_ceiling() -> None:
