@@ -20,6 +20,22 @@ def test_cyrillic_and_greek_confusables() -> None:
     assert n.offsets is None  # one for one
 
 
+def test_letter_folds_the_same_in_both_cases() -> None:
+    # Cyrillic "З"/"з" both look like "3"; a capitalised word must equal its small form.
+    assert normalize("Забудь").text == normalize("забудь").text == "3aбyдь"
+    # Turkish "İ" case-folds to "i" plus a combining dot above; the dot must not split words.
+    n = normalize("TALİMAT")
+    assert n.text == "talimat"
+    assert n.offsets is None  # one for one
+
+
+def test_near_miss_other_dotted_and_cyrillic_letters_unchanged() -> None:
+    # Only the lookalikes are folded: "ı" (dotless) was already "i", "ж" and "ç" stay.
+    assert normalize("KALIP ılık жук çay").text == "kalip ilik жyk çay"
+    # A combining dot written on purpose after another letter is left alone.
+    assert normalize("e\u0307").text == "e\u0307"
+
+
 def test_fullwidth_via_nfkc() -> None:
     n = normalize("ｉｎｓｔｒｕｃｔｉｏｎｓ")
     assert n.text == "instructions"

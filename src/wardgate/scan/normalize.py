@@ -31,12 +31,14 @@ _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F  # Unicode TAG block (U+E0001 LANGUAGE 
 _HIDDEN_KIND: dict[str, str] = {c: "zero_width" for c in _ZERO_WIDTH} | {c: "bidi" for c in _BIDI}
 
 # Lookalikes of Latin letters that NFKC leaves alone (NFKC already maps full-width forms).
-# Casefolding runs afterwards, so upper-case entries may map to upper-case Latin.
+# Casefolding runs afterwards, so upper-case entries may map to upper-case Latin. A letter
+# listed in both cases folds to the same character in both ("З" and "з" to "3"), so a word
+# matches whether or not it is capitalised.
 _CONFUSABLES = {
     # Cyrillic lower case
     "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k",
     "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
-    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ӏ": "l", "ү": "y",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ӏ": "l", "ү": "y", "з": "3",
     # Cyrillic upper case
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "З": "3", "І": "I", "Ї": "I", "Ј": "J", "К": "K",
     "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S",
@@ -47,8 +49,9 @@ _CONFUSABLES = {
     # Greek upper case
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
-    # Latin lookalikes outside ASCII
-    "ı": "i", "ȷ": "j", "ℓ": "l", "ǀ": "l",
+    # Latin lookalikes outside ASCII. Turkish "İ" is named here because its case fold is
+    # "i" plus a combining dot above, which would split a word such as "TALİMAT".
+    "ı": "i", "İ": "I", "ȷ": "j", "ℓ": "l", "ǀ": "l",
 }  # fmt: skip
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 _CONFUSABLE_CHAR = re.compile("[" + "".join(re.escape(c) for c in _CONFUSABLES) + "]")

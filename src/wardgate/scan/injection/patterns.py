@@ -1363,10 +1363,10 @@ _add(
     r"\b(?:huwag\s+pansinin|kalimutan|balewalain)\s+(?:ang\s+)?(?:lahat\s+ng\s+)?(?:nasa\s+itaas|"
     r"naunang|nakaraang|sinabi)",
     # ru: "ignore the above", "forget everything that was said"
-    r"(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|[з3]абудь|[з3]абудьте)\s+(?:вс[её]\s+)?"
+    r"(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте)\s+(?:вс[её]\s+)?"
     r"(?:вышесказанное|вышеизложенное|сказанное|написанное\s+выше|то,?\s+что\s+(?:было\s+)?выше)",
     # tr: "ignore the above / the previous instructions" (verb last)
-    r"(?:yukarıdak\pL*|yukarıda\s+\pL+|önceki\pL*|tüm\s+tali\x{307}?mat\pL*|tali\x{307}?mat\pL*)"
+    r"(?:yukarıdak\pL*|yukarıda\s+\pL+|önceki\pL*|tüm\s+talimat\pL*|talimat\pL*)"
     r"[^.\n]{0,20}(?:görmezden\s+gel|yok\s*say|unut|dikkate\s+alma|göz\s+ardı\s+et)",
     # vi, th, ja, ko, zh: "ignore the above"
     r"(?:bỏ qua|phớt lờ|lờ đi|quên)\s+(?:tất cả\s+)?(?:những\s+)?(?:điều|gì|nội dung|phần)?\s*"
@@ -1596,6 +1596,34 @@ _add(
     rf"\bexecute{_S}any{_S}commands?{_S}(?:it|they){_S}contains?\b",
     leet=False,
 )
+
+
+# Prompt leaking by re-formatting: the instructions asked for as a list, code or a poem.
+_add(
+    "system_prompt_exfil",
+    0.6,
+    r"\b(?:format|output|print|list|rewrite|write|convert|translate|turn|put)\w*\s+(?:all\s+)?"
+    r"(?:of\s+)?(?:the\s+|your\s+)?(?:previous\s+|above\s+|prior\s+|initial\s+|original\s+|"
+    r"system\s+)?(?:instructions|ruleset|prompt)\s+(?:as|in|into|to)\s+(?:a\s+)?(?:bullet|"
+    r"bulleted|numbered|list|python|code|pseudocode|json|yaml|poem|rap|song)\b",
+)
+
+# Forced output: the attacker dictates the reply's exact words ("say 'Access Granted'",
+# "prepend your response with ..."), the completion attack of prompt-hijacking games. Weak:
+# documentation quotes what a program says; it adds up only next to another cue.
+_add(
+    "instruction_override",
+    0.3,
+    # one pattern, not two: each pattern the prefilter lets through costs an RE2 pass
+    r"\b(?:(?:prepend|prefix|begin|start)\s+(?:your\s+|the\s+|each\s+|every\s+)?(?:reply|"
+    r"replies|response|responses|answer|answers)\s+with\b|(?:say|respond\s+with|reply\s+with|"
+    r"answer\s+with)\s+(?:only\s+|just\s+|exactly\s+)?"
+    "[\"'\u201c\u2018\\[])",
+)
+
+# A padding flood: a long run of closing brackets ends whatever structure the prompt opened.
+# Weak, for the same reason: a flood alone is odd data, not an attack.
+_add("chat_template", 0.3, r"(?:[)\]}]\s?){30,}", leet=False)
 
 
 RULES: tuple[Rule, ...] = tuple(_RULES)

@@ -15,6 +15,7 @@ Offsets in findings are in the ORIGINAL text, so the pipeline can quote or cut t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -96,10 +97,41 @@ class _Matcher:
 def _canonical_regex(regex: str) -> str:
     """Put a rule's non-ASCII literals through the same canonicalisation as the text, so a
     Cyrillic or Greek word (whose letters normalize() folds to Latin lookalikes) still meets
-    its own pattern. ASCII (all regex syntax) is left untouched."""
+    its own pattern. A letter whose capital folds to another lookalike ("η" to "n", "Η" to
+    "h") becomes a class of both, so a capitalised or all-caps word matches too. ASCII (all
+    regex syntax) is left untouched."""
     if regex.isascii():
         return regex
-    return "".join(ch if ch.isascii() else normalize(ch).text for ch in regex)
+    out: list[str] = []
+    in_class = escaped = False
+    for ch in regex:
+        if ch.isascii():
+            if not escaped and ch == "[" and not in_class:
+                in_class = True
+            elif not escaped and ch == "]" and in_class:
+                in_class = False
+            escaped = ch == "\\" and not escaped
+            out.append(ch)
+            continue
+        escaped = False
+        out.append(_literal(ch, in_class=in_class))
+    return "".join(out)
+
+
+def _literal(ch: str, *, in_class: bool) -> str:
+    """Regex for the canonical forms of `ch` and of its one-character capital and small
+    letter (a class of them outside a class), or the one canonical form of `ch` when that is
+    not one character ("ß" to "ss")."""
+    own = normalize(ch).text
+    if len(own) != 1:
+        return own
+    forms = dict.fromkeys([own])
+    for other in (ch.upper(), ch.lower()):
+        canon = normalize(other).text
+        if len(other) == 1 and len(canon) == 1:
+            forms[canon] = None
+    joined = "".join(forms)
+    return joined if len(forms) == 1 or in_class else f"[{joined}]"
 
 
 @cache
@@ -144,6 +176,27 @@ def _utf8(text: str) -> bytes | None:
         return text.encode()
     except UnicodeEncodeError:
         return None
+
+
+_ESCAPE = re.compile(r'\\[ntr"/]')
+_ESCAPED = {"\\n": " \n", "\\t": " \t", "\\r": " \r", '\\"': ' "', "\\/": " /"}
+"""JSON and string-literal escapes and what they stand for, padded to the same length. A
+fixed two-character pattern: stdlib re in one pass, faster here than a replace per escape."""
+
+
+def _unescape(ntext: str) -> str:
+    """`ntext` with the escapes of a JSON or code string literal read as what they stand for.
+    A payload put in a JSON field has its line breaks written "\\n", which glues the next
+    word to an "n" ("\\nignore your previous instructions") so that no word boundary, space
+    or line end a rule relies on is left. The replacement is one for one in length, so
+    offsets are unchanged and no second pass is needed."""
+    if "\\" not in ntext:
+        return ntext
+    return _ESCAPE.sub(_escaped, ntext)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return _ESCAPED[match.group()]
 
 
 def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
@@ -308,9 +361,10 @@ def scan_injection(
     if not text:
         return EMPTY
     view = _view(text, normalized)
-    data = _utf8(view.text)
-    hits = _pattern_hits(view.text, data, tool=tool)
-    hits += _hidden_region_hits(view.text, data, hits)
+    ntext = _unescape(view.text)
+    data = _utf8(ntext)
+    hits = _pattern_hits(ntext, data, tool=tool)
+    hits += _hidden_region_hits(ntext, data, hits)
     if not text.isascii():
         hits += _zero_width_hits(text, view, hits)
         hits += _tag_hits(text, view, tool=tool)
