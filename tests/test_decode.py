@@ -252,3 +252,10 @@ def test_too_many_codings() -> None:
 def test_binascii_error_not_leaked() -> None:
     assert issubclass(DecodeError, ValueError)
     assert not issubclass(binascii.Error, DecodeError)
+
+
+def test_upper_case_0x_hex_alone_is_decoded() -> None:
+    """The "0X69, 0X67, ..." spelling is the same encoding as "0x69, ...": it must not slip
+    through the quick "nothing encoded" check when it is the only encoded thing in a text."""
+    spelled = ", ".join(f"0X{b:02X}" for b in PHRASE.encode())
+    assert decoded(f"bytes {spelled} here").get(PHRASE) == ("hex",)

@@ -9,7 +9,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wardgate.scan.decode import DecodeError, decompress, expand
+from wardgate.scan.decode import (
+    DecodeError,
+    _candidates,
+    _nothing_encoded,
+    decompress,
+    expand,
+)
 from wardgate.scan.normalize import normalize
 
 SETTINGS = settings(max_examples=200, deadline=None)
@@ -70,3 +76,13 @@ def test_deep_nesting_bounded_and_fast() -> None:
     assert max(len(s.via) for s in out) == 4
     assert all(s.via == ("base64",) * len(s.via) for s in out)
     assert len(out) == 5
+
+
+@SETTINGS
+@given(encodedish)
+def test_quick_check_never_hides_a_candidate(text: str) -> None:
+    """Whenever the one-pass "nothing encoded" check says so, no finder has a candidate."""
+    data = text.encode("utf-8", "surrogatepass")
+    if _nothing_encoded(data):
+        assert _candidates(text, data) == []
+        assert expand(text) == expand(text)[:1]

@@ -534,3 +534,21 @@ def test_a_parsed_json_body_gives_the_same_verdict_as_its_text(pipeline: Pipelin
     plain = pipeline.scan(Message(Direction.TOOL_CALL, body=body))
     assert "split_secret.reassembled" in rules(plain.findings)
     assert parsed == plain
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["plain ascii ", "naïve café — 東京 ", "emoji 🙂🙂 and a lone \ud800 surrogate "],
+)
+def test_credential_span_is_in_characters_after_non_ascii_text(
+    pipeline: Pipeline, before: str
+) -> None:
+    """The DLP rules search the body's UTF-8: a finding still points at the credential in
+    the text as characters, whatever multi-byte (or unencodable) characters come first."""
+    key = slack_bot_token()
+    body = f"{before}token={key} and {before}again {key}\n"
+    verdict = pipeline.scan(Message(Direction.REQUEST, body=body, destination="example.com"))
+    spans = [(f.start, f.end) for f in verdict.findings if f.rule == "dlp.slack_bot_token"]
+    first = body.index(key)
+    assert spans == [(first, first + len(key)), (body.rindex(key), body.rindex(key) + len(key))]
+    assert verdict.action is Action.BLOCK

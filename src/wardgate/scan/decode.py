@@ -100,7 +100,6 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _HEX_LOWER = b"0123456789abcdef"
 _HEX_UPPER = b"0123456789ABCDEF"
 _B32_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_NOT_CONTINUATION = bytes(b for b in _ALL if not 0x80 <= b < 0xC0)
 _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
 
 
@@ -267,10 +266,15 @@ def _decode_qp(span: bytes) -> _Decoded:
 
 @dataclass(frozen=True, slots=True)
 class _Finder:
-    """One family of encodings: a cheap substring gate, an RE2 pattern for candidate spans,
-    optional context widening (delimiters that stop it), and the decoder."""
+    """One family of encodings: a one-byte gate, an RE2 pattern for candidate spans,
+    optional context widening (delimiters that stop it), and the decoder.
 
-    gate: tuple[bytes, ...]  # empty = always run; else run only if one of these occurs
+    The gate is a byte every match contains (b"" for none): a one-byte test is a memchr,
+    cheaper than the RE2 call it saves on a short text. Longer markers ("\\x", "0x") are
+    not tested as substrings: Python searches those character by character, which on a long
+    text costs more than the RE2 search itself (RE2 finds the opening byte with memchr)."""
+
+    gate: bytes
     pattern: Any
     decode: Callable[[bytes], _Decoded]
     widen_stop: bytes = b""
@@ -278,13 +282,13 @@ class _Finder:
 
 
 _FINDERS = (
-    _Finder((), _RUN, _decode_run),
-    _Finder((b"\\x",), _ESC_HEX, _decode_escaped_hex),
-    _Finder((b"0x", b"0X"), _OX_HEX, _decode_escaped_hex),
-    _Finder((b"%",), _URL, _decode_url, widen_stop=b" \t\r\n\f\v\"'<>`", widen_right=False),
-    _Finder((b"\\",), _JSON, _decode_json, widen_stop=b'"\\\r\n'),
-    _Finder((b"&",), _HTML, _decode_html, widen_stop=b"<>\r\n"),
-    _Finder((b"=",), _QP, _decode_qp, widen_stop=b"=\r\n"),
+    _Finder(b"", _RUN, _decode_run),
+    _Finder(b"\\", _ESC_HEX, _decode_escaped_hex),
+    _Finder(b"0", _OX_HEX, _decode_escaped_hex),
+    _Finder(b"%", _URL, _decode_url, widen_stop=b" \t\r\n\f\v\"'<>`", widen_right=False),
+    _Finder(b"\\", _JSON, _decode_json, widen_stop=b'"\\\r\n'),
+    _Finder(b"&", _HTML, _decode_html, widen_stop=b"<>\r\n"),
+    _Finder(b"=", _QP, _decode_qp, widen_stop=b"=\r\n"),
 )
 
 
@@ -308,13 +312,12 @@ def _widen(
     return new_start, new_end
 
 
-def _candidates(text: str) -> list[tuple[int, int, str, str]]:
-    """(start, end, decoded text, decoder name) for every encoded span found in `text`;
-    start/end are str offsets into `text`."""
-    data = text.encode("utf-8", "surrogatepass")
+def _candidates(text: str, data: bytes) -> list[tuple[int, int, str, str]]:
+    """(start, end, decoded text, decoder name) for every encoded span found in `text`
+    (`data` is its "surrogatepass" UTF-8); start/end are str offsets into `text`."""
     found: list[tuple[int, int, str, str]] = []
     for finder in _FINDERS:
-        if finder.gate and not any(map(data.__contains__, finder.gate)):
+        if finder.gate and finder.gate not in data:
             continue
         floor = 0
         for start, end in byte_spans(finder.pattern, data):
@@ -329,14 +332,17 @@ def _candidates(text: str) -> list[tuple[int, int, str, str]]:
     return [(chars[s], chars[e], decoded, name) for s, e, decoded, name in found]
 
 
-_FAST_REJECT = _compile(rb"[A-Za-z0-9+/_-]{16}|[0-9A-Fa-f]{2}[: ][0-9A-Fa-f]{2}[: ]")
+# Anything an escape finder needs (its opening byte, or "0x" / "0X"), a base64-alphabet run
+# or two separated hex pairs: what `_candidates` could start from, in one RE2 pass.
+_MAYBE_ENCODED = _compile(
+    rb"[%\\&=]|0[xX]|[A-Za-z0-9+/_-]{16}|[0-9A-Fa-f]{2}[: ][0-9A-Fa-f]{2}[: ]"
+)
 
 
-def _nothing_encoded(text: str) -> bool:
-    """The common case, decided with substring checks and one RE2 search."""
-    if "%" in text or "\\" in text or "&" in text or "=" in text or "0x" in text:
-        return False
-    return _FAST_REJECT.search(text.encode("utf-8", "surrogatepass")) is None
+def _nothing_encoded(data: bytes) -> bool:
+    """The common case for short texts, decided on the text's UTF-8 with one RE2 search (a
+    Python substring test for "0x" alone costs more)."""
+    return not byte_spans(_MAYBE_ENCODED, data, 1)
 
 
 def expand(
@@ -350,7 +356,10 @@ def expand(
     text equal to one already produced is dropped: no two segments carry the same text.
     """
     original = Segment(text, 0, len(text), ())
-    if max_depth <= 0 or max_segments <= 1 or _nothing_encoded(text):
+    if max_depth <= 0 or max_segments <= 1:
+        return [original]
+    data = text.encode("utf-8", "surrogatepass")  # each text is encoded once, here
+    if _nothing_encoded(data):
         return [original]
     out = [original]
     seen = {text}
@@ -359,9 +368,11 @@ def expand(
     while queue:
         parent = queue.popleft()
         top = not parent.via
-        if not top and _nothing_encoded(parent.text):
-            continue
-        for start, end, decoded, name in _candidates(parent.text):
+        if not top:
+            data = parent.text.encode("utf-8", "surrogatepass")
+            if _nothing_encoded(data):
+                continue
+        for start, end, decoded, name in _candidates(parent.text, data):
             if decoded in seen or len(decoded) > budget:
                 continue
             seen.add(decoded)

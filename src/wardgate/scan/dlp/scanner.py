@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import re2
 
 from wardgate.scan.dlp.rules import RULES, SecretRule
-from wardgate.scan.engine import Pattern, PatternSet
+from wardgate.scan.engine import Pattern, PatternSet, char_offsets
 from wardgate.scan.redact import mask_secret
 from wardgate.scan.types import Finding, Layer
 
@@ -21,8 +21,13 @@ _SECRET_GROUPS = ("secret", "secret2")
 _UNCHECKED_SCORE = 0.6  # format matched but the built-in checksum did not
 _SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
 
-_BY_ID: dict[str, SecretRule] = {r.id: r for r in RULES}
-_PATTERNS = PatternSet([Pattern(r.id, r.pattern, r.caseless) for r in RULES])
+_RULE_PATTERNS = [Pattern(r.id, r.pattern, r.caseless) for r in RULES]
+_PATTERNS = PatternSet(_RULE_PATTERNS)
+"""The prefilter: one pass tells which rules may match (indexes into RULES)."""
+_COMPILED = tuple(re2.compile(p.source) for p in _RULE_PATTERNS)
+"""The rules' RE2 patterns, searched on the text's UTF-8: the wrapper's search on a str
+encodes the whole text again for every rule and converts every offset, twice the cost of
+the search itself on a long body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +52,41 @@ def _secret_span(match: re2._Match) -> tuple[int, int] | None:
     return None
 
 
-def _hits(text: str) -> list[_Hit]:
-    hits: list[_Hit] = []
-    for rule_id, match in _PATTERNS.finditer(text):
-        span = _secret_span(match)
-        if span is None:
+def _secret_spans(text: str, data: bytes) -> list[tuple[int, int, int]]:
+    """(rule index, start, end) of the secret in every match of every rule that may match,
+    in rule order then position (the order of PatternSet.finditer); offsets are str offsets.
+
+    RE2 searches `data` (`text` in UTF-8). After an empty match the bytes iterator steps
+    one byte, which can land inside a character, where the str iterator steps one character:
+    a rule with an empty match in a non-ASCII text is searched again on the str."""
+    ascii_text = len(data) == len(text)
+    out: list[tuple[int, int, int]] = []
+    for i in _PATTERNS.candidates(text):
+        found = list(_COMPILED[i].finditer(data))
+        if not ascii_text and any(m.start() == m.end() for m in found):
+            found = list(_COMPILED[i].finditer(text))
+            out += [(i, *span) for span in map(_secret_span, found) if span is not None]
             continue
-        rule = _BY_ID[rule_id]
-        value = text[span[0] : span[1]]
+        spans = [span for span in map(_secret_span, found) if span is not None]
+        if not ascii_text and spans:
+            chars = char_offsets(data, (o for span in spans for o in span))
+            spans = [(chars[a], chars[b]) for a, b in spans]
+        out += [(i, a, b) for a, b in spans]
+    return out
+
+
+def _hits(text: str) -> list[_Hit]:
+    """`text` must be encodable (see `_encodable`)."""
+    hits: list[_Hit] = []
+    for index, start, end in _secret_spans(text, text.encode("utf-8")):
+        rule = RULES[index]
+        value = text[start:end]
         if rule.validator is not None and not rule.validator(value):
             continue
         score = 1.0
         if rule.checksum is not None and not rule.checksum(value):
             score = _UNCHECKED_SCORE
-        hits.append(_Hit(rule, span[0], span[1], value, score))
+        hits.append(_Hit(rule, start, end, value, score))
     return hits
 
 
