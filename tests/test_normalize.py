@@ -4,7 +4,7 @@ characters and TAG smuggling."""
 from __future__ import annotations
 
 from wardgate.scan import normalize as normalize_module
-from wardgate.scan.normalize import Normalized, deleet, normalize
+from wardgate.scan.normalize import Normalized, deleet, deleet_bytes, fold_char, normalize
 
 
 def test_ascii_fast_path_is_identity_mapped() -> None:
@@ -139,3 +139,52 @@ def test_character_classes_skip_only_blocks_where_nothing_changes() -> None:
     top = (normalize_module._CARE_SCAN_END, 0x10FFFF)
     assert care_class.pattern == normalize_module._class_pattern([*care, top]).pattern
     assert change_class.pattern == normalize_module._class_pattern([*change, top]).pattern
+
+
+def test_greek_accents_fold_away_in_both_cases() -> None:
+    """Greek capitals drop their accents ("ΑΓΝΟΗΣΤΕ" for "Αγνοήστε"), so tonos, dialytika
+    and polytonic marks fold away: a word with and without them meets, one character for
+    one. (Small and capital Greek fold to different lookalikes, "η" to "n" and "Η" to "h";
+    the rules' letters match both, see scanner._canonical_regex.)"""
+    assert normalize("Αγνοήστε").text == normalize("Αγνοηστε").text
+    assert normalize("ΑΓΝΟΉΣΤΕ").text == normalize("ΑΓΝΟΗΣΤΕ").text
+    assert normalize("ΐ ΰ ϊ ϋ ἄ ᾳ").text == normalize("ι υ ι υ α α").text
+    assert normalize("Ώρα όλων").offsets is None
+
+
+def test_near_miss_greek_letters_without_marks_and_latin_accents_unchanged() -> None:
+    assert normalize("ξψφ").text == "ξψφ"
+    assert normalize("crème brûlée").text == "crème brûlée"
+
+
+def test_variation_selectors_and_decoration_marks_are_dropped_and_reported() -> None:
+    text = "ig\ufe0fno\U000e0100re s\u0336t"
+    n = normalize(text)
+    assert n.text == "ignore st"
+    assert n.hidden == ((2, 3, "zero_width"), (5, 6, "zero_width"), (10, 11, "zero_width"))
+    i = n.text.index("st")
+    assert n.to_original(i, i + 2) == (text.index("s\u0336"), len(text))
+
+
+def test_near_miss_spelling_marks_stay() -> None:
+    # An acute or a dot above belongs to a spelling; only styling overlays are dropped.
+    assert normalize("e\u0301 e\u0307 n\u0303").text == "e\u0301 e\u0307 n\u0303"
+
+
+def test_small_capitals_fold_to_letters() -> None:
+    assert normalize("ɪɢɴᴏʀᴇ ᴀʟʟ").text == "ignore all"
+
+
+def test_bars_become_ascii_bars_and_deleet_reads_them_by_position() -> None:
+    assert normalize("ǀ∣❘｜").text == "||||"
+    # A bar that starts a word before a letter is an "I"; elsewhere an "l".
+    assert deleet("|gnore a|| x | y |z1") == "ignore all x l y izi"
+    assert deleet_bytes("|gnore ñ|x".encode()) == "ignore ñlx".encode()
+    assert deleet("||x") == "llx"
+
+
+def test_fold_char_is_the_in_text_canonical_form() -> None:
+    assert fold_char("\u200b") == ""
+    assert fold_char("Ά") == "a"
+    assert fold_char("ß") == "ss"
+    assert fold_char("Ｉ") == "i"

@@ -5,6 +5,11 @@ characters, full-width forms and case do not let "Ignore previous instructions" 
 "Іgnоrе\u200b previous ｉｎｓｔｒｕｃｔｉｏｎｓ". The canonical form keeps a map back to the
 original so findings still point at the right span.
 
+Besides the invisible characters, variation selectors and the combining marks of "styled"
+text (strikethrough, slashed) are dropped; Greek accents fold away (capitals drop them, so
+"ΑΓΝΟΗΣΤΕ" must meet "Αγνοήστε"); small capitals fold to letters; vertical bars become "|",
+which deleet() reads as "I" at the start of a word ("|gnore") and "l" elsewhere.
+
 Whitespace is NOT collapsed here: that would shift offsets for every double space in ordinary
 text. Injection patterns match whitespace with `\\s+` instead, which costs nothing in RE2.
 """
@@ -27,8 +32,18 @@ from wardgate.scan.engine import byte_spans
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad\u2061\u2062\u2063\u2064\u034f"
 _BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F  # Unicode TAG block (U+E0001 LANGUAGE TAG .. CANCEL)
+# Variation selectors render as nothing on a letter ("ig\ufe0fnore"); after an emoji they
+# only pick its style, so dropping them changes no word.
+_VARIATION = "".join(map(chr, range(0xFE00, 0xFE10)))
+_VARIATION_FIRST, _VARIATION_LAST = 0xE0100, 0xE01EF  # VS17..VS256
+# Combining marks that text "styles" put on every letter (strikethrough, slashed, underlined
+# text): they decorate a word without being part of any writing system's spelling of it.
+# Like the variation selectors they take no width of their own, so they count as zero-width.
+_DECORATION = "\u0332\u0333\u0334\u0335\u0336\u0337\u0338\u20d2\u20d3\u20e5\u20e6\u20ea\u20eb"
 
-_HIDDEN_KIND: dict[str, str] = {c: "zero_width" for c in _ZERO_WIDTH} | {c: "bidi" for c in _BIDI}
+_HIDDEN_KIND: dict[str, str] = {c: "zero_width" for c in _ZERO_WIDTH + _VARIATION + _DECORATION} | {
+    c: "bidi" for c in _BIDI
+}
 
 # Lookalikes of Latin letters that NFKC leaves alone (NFKC already maps full-width forms).
 # Casefolding runs afterwards, so upper-case entries may map to upper-case Latin. A letter
@@ -51,12 +66,40 @@ _CONFUSABLES = {
     "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
     # Latin lookalikes outside ASCII. Turkish "İ" is named here because its case fold is
     # "i" plus a combining dot above, which would split a word such as "TALİMAT".
-    "ı": "i", "İ": "I", "ȷ": "j", "ℓ": "l", "ǀ": "l",
+    "ı": "i", "İ": "I", "ȷ": "j", "ℓ": "l",
+    # Small capitals (IPA and phonetic letters) that "small caps" text generators use;
+    # NFKC leaves them alone.
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s",
+    "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+    # Vertical bars read as "I" or "l" ("ǀgnore", "∣gnore"). They become the ASCII "|" that
+    # full-width "｜" becomes under NFKC, so one rule decides what a bar stands for: deleet().
+    "ǀ": "|", "∣": "|", "❘": "|",
 }  # fmt: skip
+
+
+def _greek_without_accents() -> dict[str, str]:
+    """Greek letters with tonos, dialytika or polytonic marks -> the fold of the bare letter.
+    Greek drops accents in capitals ("ΑΓΝΟΗΣΤΕ" for "Αγνοήστε"), so accented and unaccented
+    spellings must meet; the rules' Greek is folded the same way (scanner._canonical_regex)."""
+    out: dict[str, str] = {}
+    for cp in (*range(0x0370, 0x0400), *range(0x1F00, 0x2000)):
+        parts = unicodedata.normalize("NFD", chr(cp))
+        marks = parts[1:]
+        if not marks or not all(unicodedata.category(m) == "Mn" for m in marks):
+            continue
+        if unicodedata.name(parts[0], "").startswith("GREEK"):
+            out[chr(cp)] = _CONFUSABLES.get(parts[0], parts[0])
+    return out
+
+
+_CONFUSABLES |= _greek_without_accents()
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 _CONFUSABLE_CHAR = re.compile("[" + "".join(re.escape(c) for c in _CONFUSABLES) + "]")
 _HIDDEN_RUN = re2.compile(
-    "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _ZERO_WIDTH + _BIDI) + "\\x{e0000}-\\x{e007f}]+"
+    "["
+    + "".join(f"\\x{{{ord(c):x}}}" for c in _HIDDEN_KIND)
+    + "\\x{e0000}-\\x{e007f}\\x{e0100}-\\x{e01ef}]+"
 )
 _CARE_SCAN_END = 0x30000
 """Code points from here up all take the per-character path without being checked one by
@@ -76,9 +119,15 @@ _LEET_TABLE = str.maketrans(
 )  # fmt: skip
 
 
-LEET_BYTES = bytes.maketrans(  # deleet() on UTF-8 bytes, for callers that hold them
+LEET_BYTES = bytes.maketrans(  # the leet table on UTF-8 bytes, every bar read as "l"
     "".join(chr(k) for k in _LEET_TABLE).encode(), "".join(map(str, _LEET_TABLE.values())).encode()
 )
+_BAR = re.compile(rb"\|(?=[a-z])")
+_FEW_BARS = 64
+_LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyz")
+_WORDISH = _LETTERS | frozenset(b"0123456789|") | frozenset(range(0x80, 0x100))
+"""Bytes that continue a word: a bar after one is inside it. Non-ASCII bytes count, as
+parts of letters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +179,8 @@ def _is_hidden(ch: str) -> str | None:
         return _HIDDEN_KIND[ch]
     if _TAG_FIRST <= ord(ch) <= _TAG_LAST:
         return "tag"
+    if _VARIATION_FIRST <= ord(ch) <= _VARIATION_LAST:
+        return "zero_width"
     return None
 
 
@@ -155,6 +206,12 @@ def _hidden_spans(text: str) -> tuple[list[tuple[int, int, str]], str]:
 @lru_cache(maxsize=4096)
 def _canonical_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).translate(_CONFUSABLE_TABLE).casefold()
+
+
+def fold_char(ch: str) -> str:
+    """The canonical form of one character as normalize() gives it inside a text: "" for an
+    invisible one. For callers that decode characters out of escapes ("\\u0399")."""
+    return "" if _is_hidden(ch) is not None else _canonical_char(ch)
 
 
 def _needs_care(ch: str) -> bool:
@@ -320,14 +377,41 @@ def _assemble(
 
 def deleet(text: str) -> str:
     """Leetspeak -> letters for injection matching (0->o, 1->i, 3->e, 4->a, 5->s, 7->t, @->a,
-    $->s, |->l ...). One character for one, so offsets are unchanged; the caller scans it as a
-    separate variant because it would garble ordinary numbers.
+    $->s, |->l or i ...). One character for one, so offsets are unchanged; the caller scans it
+    as a separate variant because it would garble ordinary numbers.
 
     ASCII text goes through bytes.translate (a 256-entry table in C), many times faster than
     str.translate's per-character dictionary lookups."""
-    if text.isascii():
-        return text.encode("ascii").translate(LEET_BYTES).decode("ascii")
     try:  # UTF-8 keeps ASCII bytes apart from multi-byte sequences, so the table is safe
-        return text.encode("utf-8").translate(LEET_BYTES).decode("utf-8")
+        return deleet_bytes(text.encode("utf-8")).decode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
-        return text.translate(_LEET_TABLE)
+        return deleet_bytes(text.encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
+
+
+def _bars_before_letters(data: bytes) -> Iterator[int]:
+    """Offsets of the bars in `data` that a letter follows. Substring searches while bars are
+    few (the usual case: a regex scan costs more than the whole leet table); past
+    _FEW_BARS of them (tables, ASCII art) one regex pass over the rest, which skips the bars
+    before no letter at C speed."""
+    at = data.find(b"|")
+    for _ in range(_FEW_BARS):
+        if at < 0:
+            return
+        if at + 1 < len(data) and data[at + 1] in _LETTERS:
+            yield at
+        at = data.find(b"|", at + 1)
+    if at >= 0:
+        yield from (m.start() for m in _BAR.finditer(data, at))
+
+
+def deleet_bytes(data: bytes) -> bytes:
+    """deleet() on `data`, text in UTF-8. A bar stands for "I" where it starts a word and for
+    "l" elsewhere, so "|gnore" and "a||" both read as words."""
+    out = data.translate(LEET_BYTES)
+    bars = [at for at in _bars_before_letters(data) if at == 0 or data[at - 1] not in _WORDISH]
+    if not bars:
+        return out
+    fixed = bytearray(out)
+    for at in bars:
+        fixed[at] = 0x69  # "i"
+    return bytes(fixed)

@@ -3,7 +3,9 @@
 How a text is scanned:
 1. Normalise it (NFKC, invisible characters dropped, confusables folded, case-folded) so
    "ＩＧＮＯＲＥ", "ig\u200bnore" and "IGNORE" all read "ignore". Pure-ASCII text skips the
-   Unicode work: lower() is its normal form.
+   Unicode work: lower() is its normal form. Then read it as the string or markdown it sits
+   in would be read: escapes such as "\\n" and "\\u0399" decoded, emphasis marks inside a
+   word ("ig**no**re") dropped (see `_read`).
 2. Run one PatternSet over the normal form and one over its deleet() variant ("1gn0r3").
 3. Look for text a human reader cannot see (HTML comments, CSS-hidden elements, zero-width
    and TAG characters) and report it when it carries instructions.
@@ -16,16 +18,17 @@ Offsets in findings are in the ORIGINAL text, so the pipeline can quote or cut t
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import re2
 
 from wardgate.scan import redact
 from wardgate.scan.engine import Pattern, PatternSet, char_offsets
 from wardgate.scan.injection import patterns as P
-from wardgate.scan.normalize import LEET_BYTES, Normalized, deleet, normalize
+from wardgate.scan.normalize import Normalized, deleet, deleet_bytes, fold_char, normalize
 from wardgate.scan.types import Finding, Layer, Severity
 
 DEFAULT_THRESHOLD = 0.5
@@ -156,9 +159,10 @@ _TAG_RUN = re2.compile(P.TAG_RUN)
 # ---------------------------------------------------------------- the view we match on
 @dataclass(frozen=True, slots=True)
 class _View:
-    """Normalised text plus the way back to original offsets."""
+    """Normalised text, as read (see `_read`), plus the way back to original offsets."""
 
     text: str
+    data: bytes | None  # `text` in UTF-8, None when it holds lone surrogates
     to_original: Callable[[int, int], tuple[int, int]]
     tag_text: str = ""
     hidden: bool = False  # the original holds invisible characters (normalize dropped them)
@@ -166,7 +170,141 @@ class _View:
 
 def _view(text: str, norm: Normalized | None) -> _View:
     norm = normalize(text) if norm is None else norm
-    return _View(norm.text, norm.to_original, norm.tag_text, bool(norm.hidden))
+    read, data, back = _read(norm.text)
+    if back is None:
+        return _View(read, data, norm.to_original, norm.tag_text, bool(norm.hidden))
+
+    def to_original(start: int, end: int) -> tuple[int, int]:
+        return norm.to_original(*back.to_source(start, end))
+
+    return _View(read, data, to_original, norm.tag_text, bool(norm.hidden))
+
+
+# ---------------------------------------------------------------- reading escapes and markup
+_ESCAPE = re.compile(
+    r"\\(?:u(?:(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|([0-9a-f]{4}))|x([2-7][0-9a-f])"
+    r'|([ntr"/]))'
+)
+"""String-literal escapes: JSON "\\n", "\\u0399", a surrogate pair "\\ud83d\\ude00", a code
+string's ASCII "\\x69". It starts with a literal, which the regex engine finds with a fast
+search; one pass finds every kind."""
+_PADDED = {"n": " \n", "t": " \t", "r": " \r", '"': ' "', "/": " /"}
+"""One-letter escapes and what they stand for, padded to the same length (no offset change)."""
+_EMPHASIS = re.compile(rb"\*(?:\*\*?)?(?=[a-z\xc2-\xf4])")
+"""Markdown emphasis marks ("*", "**", "***") before a letter (or a non-ASCII character),
+searched in UTF-8: a regex scans bytes faster than a str that holds any non-ASCII
+character. A literal start: a leading class or look-behind would make the engine test
+every position. The caller keeps the marks a letter precedes too ("ig**no**re"); the end
+of a longer run has a "*" before it."""
+_LETTER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz") | frozenset(range(0x80, 0x100))
+"""Bytes that may end a letter: ASCII ones (the text is case-folded), or the last byte of a
+non-ASCII character (decoded and checked when it comes to that)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Back:
+    """Where the characters of a read text (see `_read`) came from in the normal text: from
+    `starts[k]` on, one for one from `sources[k]` when `widths[k]` is 0, else every
+    character stands for the whole token `sources[k]`..+`widths[k]` (an escape it decodes).
+    The last run starts at the end of the read text and maps it to the end of the source."""
+
+    starts: tuple[int, ...]
+    sources: tuple[int, ...]
+    widths: tuple[int, ...]
+
+    def _source(self, index: int, *, after: bool) -> int:
+        k = bisect_right(self.starts, index) - 1
+        if self.widths[k]:
+            return self.sources[k] + (self.widths[k] if after else 0)
+        return self.sources[k] + index - self.starts[k] + after
+
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """A [start, end) span of the read text in the normal text: a span that touches a
+        decoded character covers its whole escape."""
+        size = self.starts[-1]
+        start = min(max(start, 0), size)
+        end = min(max(end, start), size)
+        lo = self._source(start, after=False)
+        return lo, (self._source(end - 1, after=True) if end > start else lo)
+
+
+def _read(ntext: str) -> tuple[str, bytes | None, _Back | None]:
+    """`ntext` as a reader of the string or markdown it sits in would take it, that text in
+    UTF-8 (None when it holds lone surrogates), and the way back (None when every offset is
+    unchanged).
+
+    A payload put in a JSON field has its line breaks written "\\n", which glues the next
+    word to an "n" ("\\nignore your previous instructions"), and its non-ASCII letters
+    written "\\uXXXX"; markdown emphasis inside a word ("ig**no**re") splits it for a
+    pattern but not for a reader. The one-letter escapes are padded to their length, so
+    only decoded characters and dropped marks need map entries."""
+    tokens: list[tuple[int, int, str]] = []
+    if "\\" in ntext:
+        # One pass: the one-letter escapes replaced in place (sub builds the text in C), the
+        # others kept as written and collected, their offsets unchanged by the padding.
+        ntext = _ESCAPE.sub(partial(_reading, tokens), ntext)
+    data = _utf8(ntext)
+    if data is not None and b"*" in data:  # (text with lone surrogates is left as it is)
+        marks = _emphasis(ntext, data)
+        if marks:
+            tokens = sorted(tokens + marks)
+    if not tokens:
+        return ntext, data, None
+    out: list[str] = []
+    starts, sources, widths = [0], [0], [0]
+    size = done = 0
+    for start, end, piece in tokens:
+        out += (ntext[done:start], piece)
+        size += start - done
+        if piece:
+            starts.append(size)
+            sources.append(start)
+            widths.append(end - start)
+            size += len(piece)
+        starts.append(size)
+        sources.append(end)
+        widths.append(0)
+        done = end
+    out.append(ntext[done:])
+    starts.append(size + len(ntext) - done)
+    sources.append(len(ntext))
+    widths.append(0)
+    read = "".join(out)
+    return read, _utf8(read), _Back(tuple(starts), tuple(sources), tuple(widths))
+
+
+def _emphasis(ntext: str, data: bytes) -> list[tuple[int, int, str]]:
+    """The runs of up to three "*" between two letters of `ntext` (`data` in UTF-8), in
+    character offsets, to be dropped."""
+    found = [
+        (start, m.end())
+        for m in _EMPHASIS.finditer(data)
+        if (start := m.start()) > 0
+        and data[start - 1] in _LETTER_BYTES
+        and data[max(0, start - 4) : start].decode("utf-8", "ignore")[-1:].isalpha()
+        and data[m.end() : m.end() + 4].decode("utf-8", "ignore")[:1].isalpha()
+    ]
+    if not found or len(data) == len(ntext):  # ASCII: bytes are characters
+        return [(a, b, "") for a, b in found]
+    chars = char_offsets(data, (o for span in found for o in span))
+    return [(chars[a], chars[b], "") for a, b in found]
+
+
+def _reading(tokens: list[tuple[int, int, str]], m: re.Match[str]) -> str:
+    """A one-letter escape's padded reading; any other escape stays as written, and its span
+    and the character it stands for (folded like normal text) go to `tokens`, unless it is
+    a lone surrogate, which stands for no character."""
+    if m.lastindex == 5:
+        return _PADDED[m.group(5)]
+    high, low, code, byte = m.group(1, 2, 3, 4)
+    if high is not None:
+        point = 0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00
+    else:
+        point = int(code or byte, 16)
+        if 0xD800 <= point <= 0xDFFF:
+            return m.group()
+    tokens.append((m.start(), m.end(), fold_char(chr(point))))
+    return m.group()
 
 
 # ---------------------------------------------------------------- detection steps
@@ -176,27 +314,6 @@ def _utf8(text: str) -> bytes | None:
         return text.encode()
     except UnicodeEncodeError:
         return None
-
-
-_ESCAPE = re.compile(r'\\[ntr"/]')
-_ESCAPED = {"\\n": " \n", "\\t": " \t", "\\r": " \r", '\\"': ' "', "\\/": " /"}
-"""JSON and string-literal escapes and what they stand for, padded to the same length. A
-fixed two-character pattern: stdlib re in one pass, faster here than a replace per escape."""
-
-
-def _unescape(ntext: str) -> str:
-    """`ntext` with the escapes of a JSON or code string literal read as what they stand for.
-    A payload put in a JSON field has its line breaks written "\\n", which glues the next
-    word to an "n" ("\\nignore your previous instructions") so that no word boundary, space
-    or line end a rule relies on is left. The replacement is one for one in length, so
-    offsets are unchanged and no second pass is needed."""
-    if "\\" not in ntext:
-        return ntext
-    return _ESCAPE.sub(_escaped, ntext)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return _ESCAPED[match.group()]
 
 
 def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
@@ -209,7 +326,7 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
     if data is None:
         leet_text, leet_data = deleet(ntext), None
     else:
-        leet_data = data.translate(LEET_BYTES)
+        leet_data = deleet_bytes(data)
         leet_text = ntext if leet_data == data else leet_data.decode()
     if leet_text != ntext:
         seen = {(h.family, h.start, h.end) for h in hits}
@@ -361,8 +478,7 @@ def scan_injection(
     if not text:
         return EMPTY
     view = _view(text, normalized)
-    ntext = _unescape(view.text)
-    data = _utf8(ntext)
+    ntext, data = view.text, view.data
     hits = _pattern_hits(ntext, data, tool=tool)
     hits += _hidden_region_hits(ntext, data, hits)
     if not text.isascii():
