@@ -10,6 +10,9 @@ Hyperscan runs on bytes, RE2 on characters. So that a bounded gap such as `[^.]{
 the same units in both, ASCII patterns are prefiltered on an ASCII stand-in of the text in
 which every non-ASCII character is one "?" byte; patterns that name non-ASCII characters (or
 Unicode classes) go into a second database compiled in UTF-8 mode and see the real text.
+Both databases get a cheaper widening of each pattern (`prefilter_expression`), the UTF-8
+one compiled without Unicode properties: a prefilter only has to let through every text RE2
+would match, and compiling the patterns as written took 16 s and 490 MB.
 
 Compiling a large prefilter database takes seconds, so compiled databases are cached on disk
 (`$WARDGATE_CACHE` or `$WARDGATE_HOME/cache`, keyed by the patterns, flags and hyperscan
@@ -19,8 +22,10 @@ is built.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -82,6 +87,7 @@ class PatternSet:
         self._patterns = tuple(patterns)
         self._compiled = tuple(re2.compile(p.source) for p in patterns)
         self._always: tuple[int, ...] = tuple(range(len(patterns)))
+        self._folded: tuple[int, ...] = ()
         self._db: Any = None
         if use_hyperscan and _hs is not None and patterns:
             self._build_prefilter()
@@ -91,15 +97,23 @@ class PatternSet:
         base = _hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY
         ascii_entries: list[_Entry] = []
         utf8_entries: list[_Entry] = []
-        for i, p in enumerate(self._patterns):
-            flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
-            if p.needs_unicode:
-                utf8_entries.append(
-                    (i, p.regex.encode(), flag | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_UCP)
-                )
-            else:
-                ascii_entries.append((i, p.regex.encode(), flag))
         always: list[int] = []
+        folded: list[int] = []
+        for i, p in enumerate(self._patterns):
+            caseless = p.caseless or _inline_caseless(p.regex)
+            if p.needs_unicode and caseless:
+                # Hyperscan's Unicode case folding is older than RE2's (it misses some 700
+                # pairs, such as Georgian capitals): RE2 alone decides, on every text.
+                always.append(i)
+            elif p.needs_unicode:
+                expression = prefilter_expression(p.regex).encode()
+                utf8_entries.append((i, expression, base | _hs.HS_FLAG_UTF8))
+            else:
+                flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
+                expression = prefilter_expression(p.regex, utf8=False).encode()
+                ascii_entries.append((i, expression, flag))
+                if caseless:
+                    folded.append(i)
         self._ascii_db, rejected = _database(ascii_entries)
         always += rejected
         self._utf8_db, rejected = _database(utf8_entries)
@@ -108,6 +122,7 @@ class PatternSet:
         self._ascii_scratch = _scratch(self._ascii_db)
         self._utf8_scratch = _scratch(self._utf8_db)
         self._unicode = tuple(i for i, _, _ in utf8_entries)
+        self._folded = tuple(folded)
         self._always = tuple(sorted(always))
 
     def __len__(self) -> int:
@@ -137,6 +152,8 @@ class PatternSet:
             self._ascii_db.scan(
                 stand_in, match_event_handler=on_match, scratch=self._ascii_scratch.get()
             )
+            if not ascii_text and self._folded and any(c in text for c in _FOLDS_TO_ASCII):
+                hits.update(self._folded)  # the stand-in hides "K" (Kelvin) from (?i)k
         if self._utf8_db is not None and self._utf8_scratch is not None:
             if data is None:
                 hits.update(self._unicode)
@@ -185,6 +202,119 @@ class PatternSet:
                 pid, a, b = out[k]
                 out[k] = (pid, chars[a], chars[b])
         return out
+
+
+_FOLDS_TO_ASCII = ("\u212a", "\u017f")
+"""The only non-ASCII characters RE2's (?i) equates with ASCII ones: KELVIN SIGN with k and
+LONG S with s (test_engine_prefilter derives this from RE2 over every code point). The ASCII
+stand-in turns them into "?", so a caseless ASCII pattern is a candidate whenever one occurs."""
+
+_INLINE_CASELESS = re.compile(r"\(\?[a-zA-Z-]*i")
+
+
+def _inline_caseless(regex: str) -> bool:
+    """True when `regex` may turn on caseless matching itself, as in "(?i:...)" (or merely
+    seems to: a false alarm only costs speed)."""
+    return _INLINE_CASELESS.search(regex) is not None
+
+
+_ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
+_WIDE_GAP = 16
+"""A bounded repeat of a wide atom (`.`, a negated class, \\S...) that allows more than this
+many optional repetitions is left unbounded in the UTF-8 database: in UTF-8 mode each
+repetition is an automaton over every multi-byte sequence, and a `[^\\n]{0,60}` gap alone
+made hyperscan take 1.5 s and 320 MB. The literal words around the gap keep the prefilter
+selective."""
+
+_BOUNDED_REPEAT = re.compile(r"\{(\d+),(\d+)\}")
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+
+
+def prefilter_expression(regex: str, *, utf8: bool = True) -> str:
+    """A hyperscan expression that matches wherever the RE2 pattern `regex` does (a
+    prefilter may let more through, never less) and is much cheaper to compile: for the
+    UTF-8 database (compiled WITHOUT Unicode properties, HS_FLAG_UCP) or, with `utf8=False`,
+    for the ASCII one, which sees the one-byte-per-character stand-in.
+
+    Both lose a final \\b: after a long alternation of words hyperscan builds the boundary
+    into every branch (1.8 of the 6.3 s the ASCII injection database took went to one such
+    rule), and all it turns away is a last word that runs on ("tokens" in "tokenize").
+    Without UCP hyperscan reads \\w, \\s, \\d and \\b as ASCII, exactly as RE2 does, so they
+    stay. In UTF-8 mode, also:
+    - \\p{..} / \\P{..}, and any class holding one, becomes the ASCII characters RE2 puts
+      in it plus every non-ASCII code point: hyperscan's Unicode tables are older than RE2's
+      and a class like \\pL is thousands of byte sequences;
+    - a long bounded gap of a wide atom loses its bound (see _WIDE_GAP).
+    Caseless non-ASCII patterns are not for this function (hyperscan folds case
+    differently from RE2, see PatternSet)."""
+    if "\\Q" in regex:  # quoted text: not worth parsing, the pattern is kept as it is
+        return regex
+    out: list[str] = []
+    pos = 0
+    while pos < len(regex):
+        atom, pos, wide = _atom(regex, pos)
+        out.append(atom)
+        repeat = _BOUNDED_REPEAT.match(regex, pos) if wide and utf8 else None
+        if repeat is not None and int(repeat[2]) - int(repeat[1]) > _WIDE_GAP:
+            out.append(f"{{{repeat[1]},}}")
+            pos = repeat.end()
+    if len(out) > 1 and out[-1] == "\\b":
+        out.pop()
+    return "".join(out)
+
+
+def _atom(regex: str, pos: int) -> tuple[str, int, bool]:
+    """The regex syntax element at `pos` (rewritten when it names a Unicode property), where
+    the next one starts, and whether it is wide: matches nearly every character."""
+    ch = regex[pos]
+    if ch == "\\":
+        kind = regex[pos + 1 : pos + 2]
+        end = pos + 2
+        if kind in ("p", "P", "x") and regex[end : end + 1] == "{":
+            end = regex.index("}", end) + 1
+        elif kind in ("p", "P"):
+            end += 1
+        if kind in ("p", "P"):
+            return _widened(regex[pos:end]), end, True
+        return regex[pos:end], end, kind in ("S", "W", "D")
+    if ch == "[":
+        end = _class_end(regex, pos)
+        piece = regex[pos:end]
+        if "\\p" in piece or "\\P" in piece:
+            return _widened(piece), end, True
+        return piece, end, piece.startswith("[^")
+    return ch, pos + 1, ch == "."
+
+
+def _class_end(regex: str, pos: int) -> int:
+    """Index just past the character class that opens at `pos`."""
+    end = pos + 1
+    if regex[end : end + 1] == "^":
+        end += 1
+    if regex[end : end + 1] == "]":  # a leading "]" is a member
+        end += 1
+    while regex[end] != "]":
+        posix = _POSIX_CLASS.match(regex, end)
+        end = posix.end() if posix else end + (2 if regex[end] == "\\" else 1)
+    return end + 1
+
+
+@functools.cache
+def _widened(piece: str) -> str:
+    """A class of the ASCII characters RE2 matches with the one-character pattern `piece`,
+    and of every non-ASCII character."""
+    compiled = re2.compile(piece)
+    members = [c for c in range(128) if compiled.fullmatch(chr(c))]
+    ranges: list[list[int]] = []
+    for c in members:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    ascii_part = "".join(
+        f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges
+    )
+    return f"[{ascii_part}{_ANY_NON_ASCII}]"
 
 
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
