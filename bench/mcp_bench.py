@@ -287,6 +287,7 @@ class HttpPeer:
 @dataclass
 class Series:
     samples: list[float] = field(default_factory=list)  # seconds
+    cpu_us: float | None = None  # the peer process's CPU per round trip (all its threads)
 
     def p(self, q: float) -> float:
         ordered = sorted(self.samples)
@@ -325,10 +326,34 @@ def echo_once(peer: Speaker, message: str) -> float:
     return elapsed
 
 
+def process_cpu_ns(process: subprocess.Popen[bytes] | None) -> int | None:
+    """CPU time used so far by every thread of `process` (ns, /proc/PID/task/*/schedstat),
+    or None where /proc does not tell. On a shared machine this is a steadier measure of a
+    change than latency: other load stretches waits far more than it stretches CPU time."""
+    if process is None:
+        return None
+    try:
+        tasks = os.listdir(f"/proc/{process.pid}/task")
+    except OSError:
+        return None
+    total = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{process.pid}/task/{task}/schedstat") as stats:
+                total += int(stats.read().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        except (OSError, ValueError, IndexError):
+            return None
+    return total
+
+
 def measure_latency(
     peers: Sequence[Speaker], sizes: dict[str, int], rounds: dict[str, int], warmup: int
 ) -> dict[tuple[str, str], Series]:
-    """Round trips per (size, peer); peers take turns request by request."""
+    """Round trips per (size, peer); peers take turns request by request. Each peer's
+    process CPU per round trip is taken over the timed rounds (for wardgate: the relay
+    alone, not the server it started)."""
     rng = random.Random(7)
     results: dict[tuple[str, str], Series] = {}
     for label, size in sizes.items():
@@ -337,11 +362,16 @@ def measure_latency(
             results[(label, peer.name)] = Series()
             for i in range(warmup):
                 echo_once(peer, messages[i % len(messages)])
+        started = {peer.name: process_cpu_ns(getattr(peer, "proc", None)) for peer in peers}
         for i in range(rounds[label]):
             order = peers if i % 2 == 0 else list(reversed(peers))
             for peer in order:
                 sample = echo_once(peer, messages[i % len(messages)])
                 results[(label, peer.name)].samples.append(sample)
+        for peer in peers:
+            before, after = started[peer.name], process_cpu_ns(getattr(peer, "proc", None))
+            if before is not None and after is not None and rounds[label]:
+                results[(label, peer.name)].cpu_us = (after - before) / rounds[label] / 1000
     return results
 
 
@@ -497,6 +527,25 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def latency_rows(
+    latency: dict[tuple[str, str], Series], peers: list[str], baseline: str
+) -> list[list[str]]:
+    rows = [["size", "peer", "n", "p50 ms", "p99 ms", "p50 x direct", "p99 x direct",
+             "cpu us/rt"]]  # fmt: skip
+    for label in SIZES:
+        direct = latency[(label, baseline)]
+        for name in peers:
+            series = latency[(label, name)]
+            cpu = "-" if series.cpu_us is None else f"{series.cpu_us:.0f}"
+            rows.append([
+                label, name, str(len(series.samples)),
+                f"{series.p(0.5):.3f}", f"{series.p(0.99):.3f}",
+                f"{series.p(0.5) / direct.p(0.5):.2f}", f"{series.p(0.99) / direct.p(0.99):.2f}",
+                cpu,
+            ])  # fmt: skip
+    return rows
+
+
 def report(
     latency: dict[tuple[str, str], Series],
     http_latency: dict[tuple[str, str], Series],
@@ -505,31 +554,11 @@ def report(
     guard: dict[str, Any],
 ) -> bool:
     ok_all = True
-    rows = [["size", "peer", "n", "p50 ms", "p99 ms", "p50 x direct", "p99 x direct"]]
-    for label in SIZES:
-        direct = latency[(label, "direct")]
-        for name in peers:
-            series = latency[(label, name)]
-            rows.append([
-                label, name, str(len(series.samples)),
-                f"{series.p(0.5):.3f}", f"{series.p(0.99):.3f}",
-                f"{series.p(0.5) / direct.p(0.5):.2f}", f"{series.p(0.99) / direct.p(0.99):.2f}",
-            ])  # fmt: skip
     print("\ntools/call echo round trip over stdio (alternating peers)\n")
-    print(table(rows))
-
-    http_rows = [["size", "peer", "n", "p50 ms", "p99 ms", "p50 x direct", "p99 x direct"]]
-    for label in SIZES:
-        direct = http_latency[(label, "http direct")]
-        for name in HTTP_PEERS:
-            series = http_latency[(label, name)]
-            http_rows.append([
-                label, name, str(len(series.samples)),
-                f"{series.p(0.5):.3f}", f"{series.p(0.99):.3f}",
-                f"{series.p(0.5) / direct.p(0.5):.2f}", f"{series.p(0.99) / direct.p(0.99):.2f}",
-            ])  # fmt: skip
+    print(table(latency_rows(latency, peers, "direct")))
     print("\ntools/call echo round trip over Streamable HTTP, JSON replies (alternating peers)\n")
-    print(table(http_rows))
+    print(table(latency_rows(http_latency, list(HTTP_PEERS), "http direct")))
+    print("\ncpu us/rt: CPU of the peer's own process per round trip (wardgate without its server)")
 
     rows = [["summary", "value", "target", "ok"]]
     for label in SIZES:

@@ -70,7 +70,7 @@ def test_server_death_mid_call_answers_pending_and_propagates_code(tmp_path: Pat
     proc.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"hang"}\n')
     proc.stdin.write(b'{"jsonrpc":"2.0","id":2,"method":"die"}\n')
     proc.stdin.flush()  # stdin stays open: the relay must notice the child, not our EOF
-    lines = []
+    lines: list[dict[str, Any]] = []
     deadline = time.monotonic() + TIMEOUT
     while len(lines) < 2 and time.monotonic() < deadline:
         lines.append(json.loads(proc.stdout.readline()))
@@ -158,3 +158,52 @@ def test_stdin_from_a_regular_file(tmp_path: Path) -> None:
         )  # fmt: skip
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert any(a.get("id") == 7 and "result" in a for a in answers), done.stdout + done.stderr
+
+
+def test_stdout_pipe_stays_blocking_and_a_file_works_too(tmp_path: Path) -> None:
+    """The relay writes a stdout pipe through a non-blocking description of its own: the
+    one it shares with whoever started it keeps its blocking flag. A regular file as stdout
+    (no pipe to open again) gets every answer too."""
+    requests = "".join(
+        json.dumps({"jsonrpc": "2.0", "id": n, "method": "echo", "params": {"x": "y" * 9000}})
+        + "\n"
+        for n in range(20)
+    )
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as reader:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wardgate", "mcp", "--", sys.executable, str(SERVER)],
+            stdin=subprocess.PIPE, stdout=write_end,
+        )  # fmt: skip
+        os.close(write_end)
+        assert proc.stdin is not None
+        proc.stdin.write(requests.encode())
+        proc.stdin.close()
+        out = reader.read()  # until wardgate (the only writer left) exits
+        assert proc.wait(timeout=60) == 0
+    ids = [json.loads(line).get("id") for line in out.splitlines()]
+    assert sorted(i for i in ids if i is not None) == list(range(20))
+
+    shared_read, shared_write = os.pipe()
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "wardgate", "mcp", "--", sys.executable, str(SERVER)],
+            stdin=subprocess.PIPE, stdout=shared_write,
+        ) as proc:  # fmt: skip
+            assert proc.stdin is not None
+            proc.stdin.close()
+            assert proc.wait(timeout=60) == 0
+        assert os.get_blocking(shared_write)  # the description we share was left alone
+    finally:
+        os.close(shared_read)
+        os.close(shared_write)
+
+    target = tmp_path / "out.jsonl"
+    with target.open("wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "wardgate", "mcp", "--", sys.executable, str(SERVER)],
+            input=requests.encode(), stdout=stdout, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0
+    ids = [json.loads(line).get("id") for line in target.read_text().splitlines()]
+    assert sorted(i for i in ids if i is not None) == list(range(20))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import subprocess
 import sys
 import threading
@@ -122,6 +124,32 @@ def test_every_call_is_recorded_after_it_is_relayed(tmp_path: Path) -> None:
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     stamps = [datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp() for e in events]
     assert all(before - 1 <= stamp <= time.time() + 1 for stamp in stamps)
+
+
+def test_event_ids_follow_decisions_when_blocks_come_between_passes(tmp_path: Path) -> None:
+    """A pass's event is built (and its id drawn) after its line went out, a block's at once
+    (its id is in the -32001 answer): the ids still sort in decision order, each block's id
+    is the one its answer quotes, and every decision is one event."""
+    key = "AKIA" + "".join(random.choices(string.ascii_uppercase + "234567", k=16))
+    calls = [
+        _request(n, "tools/call", name="echo", arguments={"v": key if n % 3 == 1 else n})
+        for n in range(9)
+    ]
+    proc = _wardgate(tmp_path)
+    out, _ = proc.communicate(b"".join(calls) + _request(99, "exit0"), timeout=TIMEOUT)
+    replies = {r["id"]: r for r in _replies(out)}
+    blocked = {n: replies[n]["error"]["data"]["event_id"] for n in range(1, 9, 3)}
+    assert all(replies[n]["error"]["code"] == jsonrpc.BLOCKED for n in blocked)
+    assert all("result" in replies[n] for n in range(9) if n not in blocked)
+    events = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    ids = [e["event_id"] for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    calls_seen = [e for e in events if e.get("method") == "tools/call"]
+    assert [e["action"] for e in calls_seen].count("block") == len(blocked)
+    assert len(calls_seen) == 9 + (9 - len(blocked))  # each call, and each answer relayed
+    by_id = {e["event_id"]: e for e in events}
+    assert all(by_id[event_id]["action"] == "block" for event_id in blocked.values())
+    assert key not in (tmp_path / "a.jsonl").read_text()
 
 
 def test_allow_event_copied_from_a_template_equals_a_validated_one() -> None:

@@ -35,13 +35,14 @@ than scanning a small message.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from wardgate.audit import AuditEvent, new_event_id
+from wardgate.audit.events import Mode
 from wardgate.config import Config, RuleAction
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
@@ -81,13 +82,14 @@ _DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arg
               "uriTemplate", "mimeType")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the transport does with one line: `forward` to the other side, `reply` to the
     sender (both are complete wire lines), and `events` to write to the audit sink; with
     `Guard.defer_events`, `later` builds the events that pass a message (see there).
     `held`: tools/calls to settle with the operator; `withdrawn`: held ones whose wait is to
-    stop (see the module doc)."""
+    stop (see the module doc). A named tuple rather than a frozen dataclass: one is made for
+    every line, and a frozen dataclass's __init__ (a setattr per field) cost a microsecond
+    more each time."""
 
     forward: tuple[bytes, ...] = ()
     reply: tuple[bytes, ...] = ()
@@ -199,6 +201,10 @@ class Guard:
         self.client_pending: dict[str, _Pending] = {}  # client request ids awaiting the server
         self.server_pending: dict[str, str] = {}  # server request ids awaiting the client
         self.held: dict[str, Held] = {}  # tools/calls (by id key) waiting for the operator
+        self._unnamed: list[_Deferred] = []  # deferred events without an id yet, in order
+        # A large line is decided on the relay's worker thread while the event loop may be
+        # building the events of earlier ones: both draw the deferred ids under this lock.
+        self._naming = threading.Lock()
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -690,28 +696,85 @@ class Guard:
         if not self.auditing:
             return new_event_id() if verdict.action is not Action.ALLOW else ""
         now = time.time_ns() // 1_000_000
-        build = partial(
-            AuditEvent.from_verdict,
+        duration = max(0.0, (time.perf_counter() - t0) * 1000) if t0 else 0.0
+        mode: Mode = "audit" if self.audit_mode and not enforced else "enforce"
+        if self.defer_events and verdict.action is Action.ALLOW:
+            record = _Deferred(self, now, (verdict, direction, mode, duration, size, method,
+                                           tool, error))  # fmt: skip
+            with self._naming:
+                self._unnamed.append(record)
+            work.later.append(record)
+            return ""
+        if self._unnamed:
+            self._name_deferred()  # the passes decided before this event take ids before it
+        event_id = new_event_id(now)
+        event = self._event(verdict, direction, mode, duration, size, method, tool, error,
+                            event_id, now)  # fmt: skip
+        work.events.append(event)
+        return event_id
+
+    def _name_deferred(self) -> None:
+        """Draw the ids of the deferred events decided so far, in decision order: ids sort
+        by time, so every one is drawn before any event decided after it takes its own."""
+        with self._naming:
+            for record in self._unnamed:
+                record.event_id = new_event_id(record.now)
+            self._unnamed.clear()
+
+    def _event(
+        self,
+        verdict: Verdict,
+        direction: Direction,
+        mode: Mode,
+        duration: float,
+        size: int,
+        method: str | None,
+        tool: str | None,
+        error: str | None,
+        event_id: str,
+        now: int,
+    ) -> AuditEvent:
+        return AuditEvent.from_verdict(
             verdict,
             transport=self.transport,
             direction=direction,
             destination=self.destination,
-            mode="audit" if self.audit_mode and not enforced else "enforce",
-            duration_ms=max(0.0, (time.perf_counter() - t0) * 1000) if t0 else 0.0,
+            mode=mode,
+            duration_ms=duration,
             bytes=size,
             method=method,
             session=self.session,
             tool=tool,
             error=error,
-            event_id=new_event_id(now),
+            event_id=event_id,
             now_ms=now,
         )
-        if self.defer_events and verdict.action is Action.ALLOW:
-            work.later.append(build)
-            return ""
-        event = build()
-        work.events.append(event)
-        return event.event_id
+
+
+# Guard._event's arguments before the id: verdict, direction, mode, duration, size, method,
+# tool, error.
+_EventArgs = tuple[Verdict, Direction, Mode, float, int, str | None, str | None, str | None]
+
+
+class _Deferred:
+    """An allow event decided but not built yet (Guard.defer_events): what it needs, taken
+    at the decision. Drawing its id waits too (a sixth of the relay's own cost per message
+    went to drawing ids on the round trip); Guard._name_deferred keeps the ids in decision
+    order. Calling it builds the event."""
+
+    __slots__ = ("args", "event_id", "guard", "now")
+
+    def __init__(self, guard: Guard, now: int, args: _EventArgs) -> None:
+        self.guard = guard
+        self.now = now  # epoch ms of the decision: the event's time and its id's
+        self.args = args
+        self.event_id: str | None = None
+
+    def __call__(self) -> AuditEvent:
+        if self.event_id is None:
+            self.guard._name_deferred()
+        assert self.event_id is not None
+        return self.guard._event(*self.args, self.event_id, self.now)
 
 
 def _merge(first: Verdict, second: Verdict, *, audit: bool) -> Verdict:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -122,14 +121,17 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 # a line with a run of that many digits (in a string too: never an undercount) takes the
 # standard library's exact path instead. Everything else takes orjson (several times faster
 # both ways, and on a small message that is most of a relay's own time).
-_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+# One translated copy answers both questions below: digits all read as "0" (a long number is
+# a run of them) and "[" as "{" (one count gives every opening bracket).
+_DIGITS = bytes.maketrans(b"0123456789[", b"0" * 10 + b"{")
 _LONG_NUMBER = b"0" * 19
 
 
 def loads(line: bytes) -> Any:
     """Strict JSON: UTF-8 only, no NaN/Infinity (nor a number too large for a double), no
     lone surrogate escapes, bounded nesting. Raises ParseError."""
-    if _LONG_NUMBER in line.translate(_DIGITS):
+    folded = line.translate(_DIGITS)
+    if _LONG_NUMBER in folded:
         value = _loads_exact(line)
     else:
         try:
@@ -138,7 +140,7 @@ def loads(line: bytes) -> Any:
             raise ParseError(exc.msg) from None
     # Nesting needs an opening bracket per level: a line with fewer brackets than the bound
     # (counted in C, strings included, so never an undercount) skips the walk.
-    if line.count(b"{") + line.count(b"[") > MAX_DEPTH and not _depth_ok(value):
+    if folded.count(b"{") > MAX_DEPTH and not _depth_ok(value):
         raise ParseError("nesting too deep")
     return value
 
@@ -227,8 +229,7 @@ def blocked_error(id_: Any, rule: str, event_id: str) -> JsonObject:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(NamedTuple):
     """One line: its items, and whether they came as a batch (a JSON array)."""
 
     items: tuple[Any, ...]
