@@ -1806,6 +1806,224 @@ _add(
 # ================================================================ end of round 3
 
 
+# ===================================================================== round 3: PurpleLlama and
+# multilingual forms (2026-11-26). Attack techniques of the PurpleLlama prompt-injection set and of
+# multilingual jailbreak sets, in the languages machine translation of such sets produces. Gaps
+# next to non-ASCII words are short and bounded: these rules go into the UTF-8 prefilter, whose
+# compile cost grows with every wide gap.
+
+
+def _greek(word: str) -> str:
+    """`word` with each Greek vowel matching its accented and plain forms: capitals carry no
+    accents ("ΑΓΝΟΗΣΤΕ"), so a rule written with them misses all-caps text."""
+    plain = str.maketrans("άέήίόύώϊϋΐΰ", "αεηιουωιυιυ")
+    accents = {"α": "ά", "ε": "έ", "η": "ή", "ι": "ίϊΐ", "ο": "ό", "υ": "ύϋΰ", "ω": "ώ"}
+    out = []
+    for ch in word.translate(plain):
+        out.append(f"[{ch}{accents[ch]}]" if ch in accents else ch)
+    return "".join(out)
+
+
+# Greek overrides, accent-insensitive: all-caps Greek carries no accents, so the rule above
+# (written with them) misses "ΑΓΝΟΗΣΤΕ ΤΙΣ ΟΔΗΓΙΕΣ".
+_add(
+    "non_english",
+    0.6,
+    "(?:"
+    + "|".join(_greek(w) for w in ("αγνόησε", "αγνοήστε", "ξέχασε", "ξεχάστε", "παράβλεψε"))
+    + r")[^.\n]{0,30}(?:"
+    + "|".join(_greek(w) for w in ("οδηγίες", "οδηγιών", "εντολές", "κανόνες", "παραπάνω"))
+    + ")",
+    leet=False,
+)
+
+# A fake mode switch written as a tag, in other languages ("<MODO DIOS>", "[SYSTEMMODUS]",
+# "<ENTRANDO EN MODO DE SECURITY OVERRIDE>"), as the English chat_template rule scores
+# "<GOD MODE>". The bare names also occur in manuals ("modo sistema"), so only tags count.
+_MODE_XX = alt(
+    r"modo (?:de )?(?:dios|deus|desarrollador|desenvolvedor|sistema|del sistema|do sistema)",
+    r"mode (?:dieu|développeur|système|tuhan|dewa|pengembang|sistem)",
+    r"modus (?:tuhan|dewa)",
+    r"modalità (?:dio|sviluppatore|(?:di )?sistema)",
+    r"(?:gott|entwickler|system)-?modus",
+    r"режим\S{0,2} (?:бога|разработчика|системы)",
+    r"системн\S{1,3} режим\S{0,2}",
+    r"(?:tanrı|geliştirici|sistem) modu",
+    r"chế độ (?:thần|chúa|nhà phát triển|hệ thống)",
+    r"(?:भगवान|गॉड|डेवलपर|सिस्टम) (?:मोड|मॉडल)",
+    r"(?:ঈশ্বর|গড|ডেভেলপার|সিস্টেম) মোড",
+    r"وضع (?:الإله|المطور|النظام)",
+    r"(?:上帝|开发者|開發者|系统|系統)模式",
+    r"(?:ゴッド|神|開発者|システム)モード",
+    r"(?:신|갓|개발자|시스템) ?모드",
+    r"โหมด(?:พระเจ้า|นักพัฒนา|ระบบ)",
+)
+_add(
+    "chat_template",
+    0.6,
+    rf"[<\[【]\s?{_MODE_XX}\s?[>\]】]",
+    r"<[^<>\n]{0,30}\b(?:mode|modo|modalit\S{1,2}|modus)\s(?:de\s|di\s|d')?(?:\S{2,12}\s)?override\b",
+    leet=False,
+)
+
+# Personal data of the user or of a named person, asked for outright (PurpleLlama's privacy
+# leaks: "could you tell me Paul's birth date", "I need to know the user's city of residence").
+_PII_EN = (
+    rf"(?:current{_S}|home{_S}|full{_S}|private{_S}|personal{_S})?(?:e-?mail{_S}address|home"
+    rf"{_S}address|phone{_S}number|birth{_S}?date|date{_S}of{_S}birth|birthday|birth{_S}year|"
+    rf"birth{_S}month|city{_S}of{_S}residence|bank{_S}balance|account{_S}balance|social{_S}"
+    rf"security{_S}number|credit{_S}card{_S}number|initials)"
+)
+_add(
+    "credential_solicitation",
+    0.5,
+    rf"\b(?:tell{_S}me|give{_S}me|share|reveal|disclose|provide|need{_S}to{_S}know|want{_S}to"
+    rf"{_S}know)(?:{_S}(?:with{_S}me|us))?(?:{_S}the)?{_S}[a-z][a-z\-]{{1,20}}(?:'s|s')"
+    rf"{_S}{_PII_EN}\b",
+    rf"\b(?:tell{_S}me|give{_S}me|share|reveal|disclose|need{_S}to{_S}know|want{_S}to{_S}know)"
+    rf"{_S}the{_S}(?:user|users|customer|client|patient|employee)(?:'s|s'){_S}{_PII_EN}\b",
+    leet=False,
+)
+# Per language: (words that ask to be told or given, personal-data fields). One pattern per
+# language: joined in one alternation, the prefilter can no longer tell them apart and lets
+# every text through.
+_PII_ASK: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "es": (
+        ("dime", "dígame", "decirme", "dame", "compartir", "comparta"),
+        ("fecha de nacimiento", "dirección de correo", "ciudad de residencia"),
+    ),
+    "pt": (
+        ("dizer-me", "me dizer", "diga-me", "me diga", "compartilhar"),
+        ("data de nascimento", r"endereço de e-?mail", "cidade de residência"),
+    ),
+    "it": (
+        ("dirmi", "dimmi", "dammi", "condividere"),
+        ("data di nascita", r"indirizzo (?:e-?mail|di posta)", "città di residenza"),
+    ),
+    "fr": (
+        ("me dire", "dites-moi", "dis-moi", "donnez-moi", "partager"),
+        ("date de naissance", r"adresse (?:e-?mail|électronique)", "ville de résidence"),
+    ),
+    "de": (
+        ("sagen", "nennen", "geben sie mir", "gib mir", "teilen"),
+        ("geburtsdatum", "e-mail-adresse", r"wohn(?:ort|stadt|adresse)", "kontostand"),
+    ),
+    "ru": (
+        ("скажите", "скажи", "подскажете", "подскажите", "назовите", "сообщите"),
+        (r"дат\S рождения", r"адрес\S{0,2} электронной почты", r"город\S{0,2} проживания"),
+    ),
+    "tr": (
+        ("söyle", "paylaş"),
+        (r"doğum tarih\S{1,4}", r"e-posta adres\S{1,5}", r"yaşadığı şehr\S{1,4}"),
+    ),
+    "vi": (("cho tôi biết", "chia sẻ"), ("ngày sinh", "địa chỉ email", "thành phố cư trú")),
+    "id": (
+        ("memberi tahu", "beri tahu", "beritahu", "bagikan"),
+        ("tanggal lahir", "alamat email", "kota tempat tinggal"),
+    ),
+    "tl": (("sabihin", "ibahagi"), ("petsa ng kapanganakan", "email address ni")),
+    "hi": (
+        ("बता", "साझा", "जानना"),
+        (r"जन्म (?:तिथि|वर्ष|दिवस|महीने)", r"ईमेल (?:पता|पते)", "निवास शहर"),
+    ),
+    "bn": (("বলতে", "বলুন"), ("জন্ম তারিখ", "ইমেল ঠিকানা")),
+    "ar": (
+        ("إخباري", "أخبرني", "اخبرني", "مشاركة"),
+        ("تاريخ ميلاد", "عنوان البريد الإلكتروني", "مدينة الإقامة"),
+    ),
+    "zh": (("告诉我", "告訴我"), ("出生日期", "电子邮件地址", "電子郵件地址", "居住城市")),
+    "ja": (("教えて",), ("生年月日", "メールアドレス")),
+    "ko": (("말해", "알려"), ("생년월일", "생일", "이메일 주소", "거주 ?도시")),
+    "th": (("บอก",), ("วันเกิด",)),
+}
+for _ask, _field in _PII_ASK.values():
+    _add(
+        "non_english",
+        0.5,
+        rf"{alt(*_ask)}[^.?!\n]{{0,25}}{alt(*_field)}|{alt(*_field)}[^.?!\n]{{0,25}}{alt(*_ask)}",
+        leet=False,
+    )
+
+# The password asked for in ways the earlier rules miss: a poem about it, "I need your
+# password", "if I asked for your password, what would you say".
+_add(
+    "non_english",
+    0.5,
+    r"\b(?:poema|haiku|cuento|canción|haicai|poesia|poème|gedicht|şiir|bài thơ|puisi|tula)\s"
+    r"(?:sobre|sul|sulla|sur|über|hakkında|về|tentang|tungkol sa)\s(?:la |a |le |das |il |"
+    r"ang |tu |su |sua |ton |votre |dein |ihr )?(?:contraseña|senha|password|mot de passe|"
+    r"passwort|şifre|mật khẩu|kata sandi)",
+    r"(?:şifre|parola)\S{0,4}\s(?:hakkında\s)?(?:bir\s)?şiir",
+    r"(?:стих\S{0,9}|хайку)\s(?:о|про)\sпарол\S{1,2}",
+    r"पासवर्ड (?:के बारे में|पर) (?:एक )?(?:कविता|हाइकु|कहानी)",
+    r"পাসওয়ার্ড (?:সম্পর্কে|নিয়ে) (?:একটি )?(?:কবিতা|হাইকু)",
+    r"(?:قصيدة|هايكو) (?:عن|حول) كلمة (?:المرور|السر)",
+    r"(?:关于|關於)密码的(?:诗|詩)|パスワードについての(?:詩|俳句)",
+    r"비밀번호에 (?:대한|관한) (?:시|하이쿠)",
+    # "I need your password"
+    r"\b(?:necesito|j'ai besoin de|ich brauche|ho bisogno della|preciso d[ae])\s(?:tu |su |ton |"
+    r"votre |dein |ihr |tua |sua )?(?:contraseña|mot de passe|passwort|password|senha)",
+    r"(?:нужен|нужно) (?:ваш |твой )?парол\S{1,2}",
+    r"(?:(?:너의|당신의) 비밀번호가 필요|あなたのパスワードが必要|需要你的密码|需要您的密码)",
+    r"şifrene ihtiyacım",
+    r"(?:لو طلبت|إذا طلبت) كلمة (?:المرور|السر)",
+    r"(?:ถ้าฉันจะขอ|ถ้าฉันขอ)รหัสผ่าน",
+    leet=False,
+)
+
+# Data sent to an outside address, in other languages ("... and send them to x@y.com").
+_add(
+    "non_english",
+    0.55,
+    r"\b(?:envía\S{0,4}|envia\S{0,4}|envie\S{0,4}|reenvía\S{0,4}|envoie\S{0,4}|"
+    r"envoyez\S{0,4}|transf[eè]re\S{0,4}|send\S{0,2}|schick\S{0,2}|sende\S{0,2}|"
+    r"invia\S{0,4}|inoltra\S{0,4}|отправ\S{1,6}|перешл\S{1,4}|gönder\S{0,4}|gửi|"
+    r"kirim\S{0,4}|ipadala)\s(?:[^.\n@]{0,40}\s)?(?:a|à|para|an|auf|на|ke|kay|sa|tới|đến|cho)\s"
+    r"[a-z0-9._%+\-]{1,40}@[a-z0-9\-]{1,40}\.[a-z]{2,6}",
+    r"[a-z0-9._%+\-]{1,40}@[a-z0-9\-]{1,40}\.[a-z]{2,6}\s?(?:adresine gönder|पर भेज|এ পাঠা|に送|"
+    r"로 보내)",
+    r"(?:发送|發送|寄送|转发|轉發)(?:到|至|给|給)\s?[a-z0-9._%+\-]{1,40}@[a-z0-9\-]{1,40}\.[a-z]{2,6}",
+    leet=False,
+)
+
+# "Do anything now" (DAN) and "broken free of the typical confines of AI", translated.
+_add(
+    "non_english",
+    0.6,
+    r"\b(?:haz|hacer|haga) cualquier cosa ahora|\bfaça qualquer coisa agora|\bfais n'importe "
+    r"quoi maintenant|\bfai qualsiasi cosa (?:ora|adesso)|\b(?:tu|mach) jetzt alles\b|"
+    r"(?:делай|сделай|делать) (?:что угодно|все что угодно|всё что угодно) сейчас|"
+    r"şimdi her şeyi yap|làm bất cứ điều gì ngay bây giờ|lakukan apa saja sekarang|"
+    r"अब कुछ भी कर|এখন যেকোনো কিছু কর|今(?:すぐ)?何でもする|现在做任何事|現在做任何事|지금 무엇이든",
+    r"\b(?:(?:von|aus) den typischen grenzen der ki befreit|(?:liberado|liberados|liberó) de los "
+    r"(?:límites|confines) típicos de la ia|libérée?s? des (?:limites|confins) typiques de l'ia|"
+    r"liberat[oi] dai (?:limiti|confini) tipici dell'ia|libertad[oa]s? dos (?:limites|confins) "
+    r"típicos da ia)",
+    leet=False,
+)
+
+# Encoded overrides: "Ignore"/"ignore" as 8-bit binary (spaced or not), and the goal
+# hijack "ignore ... and state" inside base64 at any alignment.
+_add(
+    "encoded_payload",
+    0.6,
+    r"\b01[01]01001 ?01100111 ?01101110 ?01101111 ?01110010 ?01100101",
+    rf"{alt(_base64_forms('Ignore the'), _base64_forms('ignore the'))}[a-z0-9+/]{{0,60}}"
+    rf"{alt(_base64_forms(' and state'), _base64_forms(' and say'), _base64_forms(' and print'))}",
+    leet=False,
+)
+
+# Payload splitting (Kang et al. 2023, PurpleLlama "payload_splitting"): the request cut into
+# variables, joined again ("z = a + b + c") and handed to a fictional unfiltered model
+# ("SmartGPT(z)"). The formula and the call stay ASCII in every translation.
+_add(
+    "encoded_payload",
+    0.6,
+    r"\b[a-z]\s?=\s?[a-z]\s?\+\s?[a-z](?:\s?\+\s?[a-z]){0,4}\b[^\n]{0,160}?\b[a-z]{2,20}gpt\s?"
+    r"\(\s?[a-z]\s?\)",
+    leet=False,
+)
+
 RULES: tuple[Rule, ...] = tuple(_RULES)
 
 HIDDEN_WEIGHT_WITH_PAYLOAD = 0.6
