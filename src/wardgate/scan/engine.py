@@ -13,6 +13,10 @@ Unicode classes) go into a second database compiled in UTF-8 mode and see the re
 Both databases get a cheaper widening of each pattern (`prefilter_expression`), the UTF-8
 one compiled without Unicode properties: a prefilter only has to let through every text RE2
 would match, and compiling the patterns as written took 16 s and 490 MB.
+In the ASCII database a pattern that opens with common words ("the", "your") is searched
+from its first rare word on (`rare_start`), unless it names its own prefilter
+(`Pattern.prefilter`): hyperscan's cost on benign text comes from work started at every
+occurrence of a rule's first words.
 
 Compiling a large prefilter database takes seconds, so compiled databases are cached on disk
 (`$WARDGATE_CACHE` or `$WARDGATE_HOME/cache`, keyed by the patterns, flags and hyperscan
@@ -51,6 +55,10 @@ class Pattern:
     id: str
     regex: str
     caseless: bool = False
+    prefilter: str | None = None
+    """An optional hint: what hyperscan searches for in place of `regex` (RE2 syntax, widened
+    like it; `rare_start` is not applied). It must match wherever `regex` does; the injection
+    rules that set one have it proven so by tests/test_engine_rare_start.py."""
 
     @property
     def source(self) -> str:
@@ -106,11 +114,12 @@ class PatternSet:
                 # pairs, such as Georgian capitals): RE2 alone decides, on every text.
                 always.append(i)
             elif p.needs_unicode:
-                expression = prefilter_expression(p.regex).encode()
+                expression = prefilter_expression(p.prefilter or p.regex).encode()
                 utf8_entries.append((i, expression, base | _hs.HS_FLAG_UTF8))
             else:
                 flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
-                expression = prefilter_expression(p.regex, utf8=False).encode()
+                widened = prefilter_expression(p.prefilter or p.regex, utf8=False)
+                expression = (widened if p.prefilter else rare_start(widened)).encode()
                 ascii_entries.append((i, expression, flag))
                 if caseless:
                     folded.append(i)
@@ -315,6 +324,199 @@ def _widened(piece: str) -> str:
         f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges
     )
     return f"[{ascii_part}{_ANY_NON_ASCII}]"
+
+
+_COMMON_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "end",
+        "for",
+        "from",
+        "http",
+        "https",
+        "in",
+        "is",
+        "it",
+        "mode",
+        "my",
+        "new",
+        "no",
+        "not",
+        "of",
+        "on",
+        "open",
+        "or",
+        "other",
+        "start",
+        "that",
+        "the",
+        "these",
+        "this",
+        "those",
+        "to",
+        "was",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+"""Words so frequent in prose (and in the rules' own vocabulary) that a literal search for
+them stops every few dozen bytes: a rule that opens with them is cheaper searched from its
+next rare word on (see `rare_start`)."""
+_RARE_LETTERS = 4
+"""A literal of at least this many characters, and not a common word, counts as rare."""
+_FLAG_GROUP = re.compile(r"\(\?[a-zA-Z-]+\)")
+_REPEAT_SUFFIX = re.compile(r"\{(\d+)(?:,\d*)?\}\??")
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One element of a concatenation: its text with any quantifier, and how rare a word it
+    requires (0: none, or a common one)."""
+
+    text: str
+    required: bool
+    rarity: int
+    literal: bool = False
+
+
+def rare_start(expression: str) -> str:
+    """`expression` from its first rare required word on, when at least one more rare-ish
+    word (two or more letters) is required after it; else `expression` unchanged.
+
+    Many rules open with a common word ("the", "your", "this is") before the words that make
+    them rules: hyperscan starts work at every occurrence of that word (the costliest ASCII
+    rule took 1.5 ms per MB of benign text on its own). Every match of a concatenation ends
+    with a match of any of its tails, at the same end offset, and an assertion in the tail
+    (\\b) sees the same text around it, so the tail is a superset prefilter; the words it
+    keeps keep it selective (RE2 confirms, and every extra candidate is a pass over the
+    text). Expressions with a top-level alternation, quoted text or a flag group (which a
+    cut could separate from the part it governs) are kept whole."""
+    if "\\Q" in expression or _FLAG_GROUP.search(expression):
+        return expression
+    items = _items(expression)
+    if items is None:
+        return expression
+    wordy = [k for k, item in enumerate(items) if item.required and item.rarity >= 2]
+    for k, item in enumerate(items):
+        if item.required and item.rarity >= _RARE_LETTERS:
+            if k == 0 or len(wordy) - wordy.index(k) < 2:
+                return expression
+            before = items[k - 1]
+            keep = before.required and before.text.startswith(("[", "\\b"))
+            return "".join(i.text for i in items[k - 1 if keep else k :])
+    return expression
+
+
+def _items(regex: str) -> list[_Item] | None:
+    """The top-level concatenation of `regex` (runs of literal characters merged), or None
+    when it is an alternation at the top level."""
+    out: list[_Item] = []
+    pos = 0
+    while pos < len(regex):
+        ch = regex[pos]
+        if ch == "|":
+            return None
+        if ch == "(":
+            end = _group_end(regex, pos)
+        elif ch == "\\" or ch == "[":
+            end = _atom(regex, pos)[1]
+        else:
+            end = pos + 1
+        atom = regex[pos:end]
+        minimum, end = _quantifier(regex, end)
+        text = regex[pos:end]
+        pos = end
+        plain = text == atom and (
+            (len(atom) == 1 and atom not in ".^$")
+            or (len(atom) == 2 and atom[0] == "\\" and not atom[1].isalnum())
+        )
+        if plain and out and out[-1].literal:
+            run = out[-1].text + text
+            out[-1] = _Item(run, True, _word_rarity(run), literal=True)
+        elif plain:
+            out.append(_Item(text, True, _word_rarity(text), literal=True))
+        else:
+            out.append(_Item(text, minimum >= 1, _group_rarity(atom) if minimum >= 1 else 0))
+    return out
+
+
+def _quantifier(regex: str, pos: int) -> tuple[int, int]:
+    """The least repeat count the quantifier at `pos` allows (1 when there is none) and where
+    it ends."""
+    ch = regex[pos : pos + 1]
+    if ch in ("?", "*", "+"):
+        end = pos + 1 + (regex[pos + 1 : pos + 2] == "?")
+        return (1 if ch == "+" else 0), end
+    repeat = _REPEAT_SUFFIX.match(regex, pos) if ch == "{" else None
+    if repeat is None:
+        return 1, pos
+    return int(repeat[1]), repeat.end()
+
+
+def _group_end(regex: str, pos: int) -> int:
+    """Index just past the group that opens at `pos`."""
+    depth = 0
+    while True:
+        ch = regex[pos]
+        if ch == "\\" or ch == "[":
+            pos = _atom(regex, pos)[1]
+            continue
+        depth += (ch == "(") - (ch == ")")
+        pos += 1
+        if depth == 0:
+            return pos
+
+
+def _word_rarity(run: str) -> int:
+    """How rare a literal run is: its length without spaces around it, 0 for a common word."""
+    word = run.strip()
+    return 0 if word in _COMMON_WORDS else len(word)
+
+
+def _group_rarity(atom: str) -> int:
+    """For a plain group, the rarity of its least rare branch (the letters its required
+    items spell, common words not counted); 0 for anything else."""
+    if not atom.startswith("(") or (atom.startswith("(?") and not atom.startswith("(?:")):
+        return 0
+    body = atom[3:-1] if atom.startswith("(?:") else atom[1:-1]
+    rarities = []
+    for branch in _branches(body):
+        items = _items(branch)
+        if items is None or branch.strip() in _COMMON_WORDS:
+            rarities.append(0)
+        else:
+            rarities.append(sum(i.rarity for i in items if i.required))
+    return min(rarities)
+
+
+def _branches(body: str) -> list[str]:
+    """The top-level alternatives of a group's body."""
+    out: list[str] = []
+    depth = start = pos = 0
+    while pos < len(body):
+        ch = body[pos]
+        if ch == "\\" or ch == "[":
+            pos = _atom(body, pos)[1]
+            continue
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            out.append(body[start:pos])
+            start = pos + 1
+        pos += 1
+    out.append(body[start:])
+    return out
 
 
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED

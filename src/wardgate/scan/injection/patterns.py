@@ -43,12 +43,16 @@ class Family:
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One pattern of a family. `leet` says whether it also runs on the deleet() variant
-    (only sensible for patterns made of letters: digits and symbols are rewritten there)."""
+    (only sensible for patterns made of letters: digits and symbols are rewritten there).
+    `prefilter`, rarely set, is what hyperscan searches for instead (engine.Pattern): a
+    tail of the rule, or the rule itself where engine.rare_start would cut off words that
+    benign text needs to stay a non-candidate."""
 
     family: str
     weight: float
     regex: str
     leet: bool = True
+    prefilter: str | None = None
 
 
 def alt(*words: str) -> str:
@@ -372,8 +376,11 @@ _USER = alt(
 _RULES: list[Rule] = []
 
 
-def _add(family: str, weight: float, *regexes: str, leet: bool = True) -> None:
-    _RULES.extend(Rule(family, weight, r, leet) for r in regexes)
+def _add(family: str, weight: float, *regexes: str | tuple[str, str], leet: bool = True) -> None:
+    """Rules of one family and weight; a (regex, prefilter) pair gives a rule its hint."""
+    for r in regexes:
+        regex, hint = (r, None) if isinstance(r, str) else r
+        _RULES.append(Rule(family, weight, regex, leet, hint))
 
 
 # Dismiss the instructions the model already has.
@@ -389,6 +396,18 @@ _add(
     rf"about)"
     rf"{_S}){{1,3}}(?:{_W}{_S})?{_ORDERS_STRONG}\b",
 )
+
+_VOID_RULES = (
+    rf"(?:previous|above|prior|original|old|earlier|"
+    rf"preceding|initial|system|former){_S}(?:{_W}{_S})?(?:instructions?|rules|prompts?|tasks?|"
+    rf"guidelines|directives|descriptions?|commands?){_S}(?:are|is|were|was|have been|has been)"
+    rf"{_S}(?:now{_S})?(?:void|cancel+ed|revoked|outdated|deprecated|obsolete|invalid|"
+    rf"irrelevant|null|overridden|superseded|no longer|wrong|fake|a test|incorrect|suspended|"
+    rf"lifted|disabled|out of date|replaced)\b"
+)
+"""The old instructions declared void: the words after "the"/"your", and the prefilter hint of
+that rule (hyperscan searching from "the" cost 1.5 ms per MB of benign text)."""
+
 _add(
     "instruction_override",
     0.7,
@@ -405,13 +424,11 @@ _add(
     rf"\byour{_S}(?:new|real|true|actual|only|primary|main|updated|current){_S}(?:task|tasks|"
     rf"instructions?|goal|objective|mission|job|purpose|role|directive|priority|"
     rf"orders)(?:{_S}now)?{_S}(?:is|are|will be|now)\b",
-    rf"\b(?:the|your|all|any|these|those){_S}(?:(?:assistant|model|ai|agent)'s{_S})?"
-    rf"(?:previous|above|prior|original|old|earlier|"
-    rf"preceding|initial|system|former){_S}(?:{_W}{_S})?(?:instructions?|rules|prompts?|tasks?|"
-    rf"guidelines|directives|descriptions?|commands?){_S}(?:are|is|were|was|have been|has been)"
-    rf"{_S}(?:now{_S})?(?:void|cancel+ed|revoked|outdated|deprecated|obsolete|invalid|"
-    rf"irrelevant|null|overridden|superseded|no longer|wrong|fake|a test|incorrect|suspended|"
-    rf"lifted|disabled|out of date|replaced)\b",
+    (
+        rf"\b(?:the|your|all|any|these|those){_S}(?:(?:assistant|model|ai|agent)'s{_S})?"
+        + _VOID_RULES,
+        _VOID_RULES,
+    ),
 )
 _add(
     "instruction_override",
@@ -1006,11 +1023,15 @@ _add(
     rf"(?:provide|enter|share|send|give|type|confirm|reveal|verify)){_S}(?:their|his|her|your)"
     rf"(?:{_S}{_W})?{_S}{_SECRET}\b",
 )
+_ACCOUNT_LOCKED = (
+    rf"\byour{_S}account{_S}(?:has{_S}been|was|is|will{_S}be){_S}(?:compromised|locked|"
+    rf"suspended|hacked|breached|disabled|frozen)\b"
+)
+
 _add(
     "credential_solicitation",
     0.45,
-    rf"\byour{_S}account{_S}(?:has{_S}been|was|is|will{_S}be){_S}(?:compromised|locked|"
-    rf"suspended|hacked|breached|disabled|frozen)\b",
+    (_ACCOUNT_LOCKED, _ACCOUNT_LOCKED),  # "account is locked" alone is ordinary prose
 )
 _add(
     "credential_solicitation",
@@ -1138,11 +1159,15 @@ _add(
     rf"(?:decoded|hidden|encoded|embedded|encrypted|obfuscated|deciphered)"
     rf"{_S}(?:instructions?|message|text|commands?|payload|request)\b",
 )
+_EVAL_DECODED = (
+    r"\b(?:eval|exec|execute|run)\s*\(\s*(?:atob|base64|b64decode|base64\.b64decode|decode|"
+    r"unescape|string\.fromcharcode|bytes\.fromhex|codecs\.decode)\s*\("
+)
+
 _add(
     "encoded_payload",
     0.6,
-    r"\b(?:eval|exec|execute|run)\s*\(\s*(?:atob|base64|b64decode|base64\.b64decode|decode|"
-    r"unescape|string\.fromcharcode|bytes\.fromhex|codecs\.decode)\s*\(",
+    (_EVAL_DECODED, _EVAL_DECODED),  # "decode(" alone is everyday code
     # rot13 of the classic override and prompt-leak phrases
     r"\b(?:vtaber|qvfertneq|sbetrg)\b[^\n]{0,40}\b(?:cerivbhf|cevbe|nobir|vafgehpgvbaf|"
     r"ehyrf|thvqryvarf)\b",

@@ -137,12 +137,20 @@ def _literal(ch: str, *, in_class: bool) -> str:
     return joined if len(forms) == 1 or in_class else f"[{joined}]"
 
 
+def _hint(prefilter: str | None) -> str | None:
+    """A rule's prefilter hint in the text's canonical form, like the rule itself."""
+    return None if prefilter is None else _canonical_regex(prefilter)
+
+
 @cache
 def _matcher(*, tool: bool, leet: bool) -> _Matcher:
     """Build (once per process) the matcher for one variant: general rules, or with `tool`
     only the tool-description rules (run in addition to the general ones)."""
     rules = [r for r in P.RULES if _FAMILY[r.family].tool_only == tool and (r.leet or not leet)]
-    pats = [Pattern(f"{r.family}#{i}", _canonical_regex(r.regex)) for i, r in enumerate(rules)]
+    pats = [
+        Pattern(f"{r.family}#{i}", _canonical_regex(r.regex), prefilter=_hint(r.prefilter))
+        for i, r in enumerate(rules)
+    ]
     return _Matcher(
         pset=PatternSet(pats),
         weights={p.id: (r.family, r.weight) for p, r in zip(pats, rules, strict=True)},
