@@ -12,18 +12,17 @@ import random
 import re
 import tempfile
 from functools import cache
-from pathlib import Path
 from unittest import mock
 
 import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import CORPUS_DIR
 from wardgate.scan.engine import Pattern, PatternSet, prefilter_expression, rare_start
 from wardgate.scan.injection import scanner as injection_scanner
 from wardgate.scan.normalize import deleet, normalize
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SEP = r"[\s*\"'`]+"
 
 
@@ -64,7 +63,9 @@ def _corpus_texts() -> list[str]:
     """Every corpus row in the forms the injection scanner searches: its normal form and
     that form's deleet() variant."""
     texts: list[str] = []
-    for path in sorted(CORPUS.glob("*.jsonl.gz")):
+    paths = sorted(CORPUS_DIR.glob("*.jsonl.gz"))
+    assert paths, f"no corpus files in {CORPUS_DIR}"
+    for path in paths:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 normal = normalize(json.loads(line)["text"]).text
