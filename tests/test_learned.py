@@ -116,7 +116,10 @@ def test_whitespace_runs_count_once_and_offsets_map_back() -> None:
     assert grams.data == "héllo wörld again".encode()
     # The byte of "a" in "again" maps to the character where "again" starts.
     pos = grams.data.index(b"again")
-    assert int(grams.byte_to_char[pos]) == "Héllo    wörld\n\n\tagain".index("again")
+    again = "Héllo    wörld\n\n\tagain".index("again")
+    assert grams.original_span(pos, pos + 5) == (again, again + 5)
+    assert grams.original_span(1, 2) == (1, 2)  # the two bytes of é are one character
+    assert grams.original_span(2, 3) == (1, 2)
 
 
 def test_windows_cover_the_text_with_the_last_flush() -> None:
@@ -179,13 +182,30 @@ def test_window_sums_equal_a_plain_reference(bits: int, window: int, stride: int
         assert np.allclose(total, want_total, rtol=0, atol=1e-9), len(text)
 
 
+def test_window_sums_of_windows_wider_than_16_bit_positions() -> None:
+    """A window holding more occurrences than 16-bit positions count takes the 32-bit
+    scratch table, with the same sums as the plain reference."""
+    bits, window, stride = 12, 16384, 8192
+    text = _random_text(random.Random(7), 20000)
+    grams = extract(text, bits)
+    lo = np.array([a for a, _ in windows(grams.size, window, stride)], dtype=np.int64)
+    assert int(np.max(grams.first(lo + window) - grams.first(lo))) > 1 << 15
+    weights = np.random.default_rng(3).normal(size=1 << bits).astype(np.float32)
+    contrib = weights[grams.slots].astype(np.float64)
+    total, number = window_sums(grams, contrib, lo, window, bits)
+    want_total, want_number = _reference_sums(text, weights, bits, window, stride)
+    assert number.tolist() == want_number
+    assert np.allclose(total, want_total, rtol=0, atol=1e-9)
+
+
 def test_grams_are_ordered_by_start_then_kind() -> None:
     grams = extract("ab cd efg. Ignore previous instructions!", 18)
-    kinds, ends = grams.kinds_ends(np.arange(len(grams.slots)))
-    order = np.lexsort((kinds, grams.starts))
+    occ = grams.span(0, grams.size)
+    assert occ.first == 0 and len(occ.starts) == len(grams.slots)
+    order = np.lexsort((occ.kinds, occ.starts))
     assert np.array_equal(order, np.arange(len(order)))
     data = grams.data
-    texts = {(int(k), data[s:e]) for k, s, e in zip(kinds, grams.starts, ends, strict=True)}
+    texts = {(int(k), data[s:e]) for k, s, e in zip(occ.kinds, occ.starts, occ.ends, strict=True)}
     assert (0, b"ab ") in texts and (2, b"ignor") in texts
     assert (3, b"ignore") in texts and (4, b"ignore previous") in texts
     assert (3, b"instructions") in texts and (4, b"instructions") not in texts  # last word
@@ -407,3 +427,32 @@ def test_redaction_by_the_model_cuts_its_window() -> None:
     assert verdict.action is Action.REDACT and verdict.redacted_body is not None
     assert "US133000000121212121212" not in verdict.redacted_body
     assert verdict.redacted_body.startswith("Release notes: the parser is faster")
+
+
+def _reference_starts(data: bytes) -> list[int]:
+    """Where each occurrence starts, counted the plain way: one character n-gram per size
+    that fits, plus the word and the pair (no pair for the last word) at a word's first byte."""
+    word = [b in b"abcdefghijklmnopqrstuvwxyz0123456789_" or b >= 0x80 for b in data]
+    heads = [p for p in range(len(data)) if word[p] and (p == 0 or not word[p - 1])]
+    starts: list[int] = []
+    for p in range(len(data)):
+        count = sum(p + k <= len(data) for k in (3, 4, 5))
+        if p in heads:
+            count += 1 if p == heads[-1] else 2
+        starts += [p] * count
+    return starts
+
+
+@pytest.mark.parametrize("text", ["", "a", "ab", "abc", "abcd", "x y", "Héllo  wörld, привет! 12"])
+def test_first_occurrence_of_every_byte_matches_the_starts(text: str) -> None:
+    """`first` (closed form) and `span` agree with starts counted the plain way at every
+    byte, including the last bytes, where fewer character n-grams start."""
+    grams = extract(text * 3, 18)
+    starts = _reference_starts(grams.data)
+    assert len(grams.slots) == len(starts)
+    at = np.arange(grams.size + 1, dtype=np.int64)
+    assert grams.first(at).tolist() == np.searchsorted(starts, at).tolist()
+    for a in range(grams.size):
+        occ = grams.span(a, grams.size)
+        assert occ.first == int(np.searchsorted(starts, a))
+        assert occ.starts.tolist() == starts[occ.first :]

@@ -13,12 +13,17 @@ Why these choices:
 * Runs of whitespace count as one space, so indentation does not dominate code or man pages.
 * Hashes are polynomial hashes in wrapping uint64 arithmetic (vectorised, deterministic across
   processes, unlike Python's salted `hash`), mixed by a multiplicative hash into 2**bits slots.
+
+Only the slots are stored for every occurrence. Where an occurrence starts, its kind and its
+end follow from closed forms (`Grams.first`, `Grams.span`) and are worked out on demand for
+the few that window bounds and an explanation need: materialising them for every occurrence
+(and a byte -> character map for every byte) was about half of the extraction's time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -53,39 +58,87 @@ _TO_SPACE = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")  # every whitespace byt
 
 
 @dataclass(frozen=True, slots=True)
+class Occurrences:
+    """The occurrences starting in one span of the text: the index of the first one in
+    `Grams.slots`, and per occurrence its start, kind (index into KINDS) and end in `data`."""
+
+    first: int
+    starts: I64
+    kinds: npt.NDArray[np.int8]
+    ends: I64
+
+
+@dataclass(frozen=True, slots=True)
 class Grams:
-    """Every feature occurrence of one text: its hashed slot and where it starts in the
-    collapsed byte string `data`. Occurrences are ordered by start, then by kind, so the
-    occurrences of any span of the text are one contiguous run (a window is a slice, found
-    by binary search on `starts`). Kinds and ends are worked out on demand (`kinds_ends`)."""
+    """Every feature occurrence of one text as its hashed slot, ordered by start in the
+    collapsed byte string `data`, then by kind (character n-grams by size, the word, the word
+    pair), so the occurrences of any span of the text are one contiguous run (`first`)."""
 
     slots: I64
-    starts: I64
     data: bytes
-    byte_to_char: I64  # collapsed byte index -> character index of the normalised text
+    raw: bytes  # the normalised text as UTF-8, before whitespace runs were collapsed
+    keep: npt.NDArray[np.bool_]  # per byte of `raw`: kept in `data`
     to_original: Callable[[int, int], tuple[int, int]]  # normalised -> caller's offsets
-    begin: I64  # per collapsed byte: index of the first occurrence starting there
-    word_end: I64  # per collapsed byte: end of the word starting there (else -1)
-    pair_end: I64  # per collapsed byte: end of the word after the one starting there
-
-    def kinds_ends(self, index: I64) -> tuple[npt.NDArray[np.int8], I64]:
-        """The kind (index into KINDS) and the end in `data` of the occurrences `index`.
-
-        Only an explanation needs them, for one window's occurrences, so they come from
-        the occurrence's rank among those starting at its byte (character n-grams by size,
-        then the word, then the word pair) instead of being stored for every occurrence,
-        which cost a third of the extraction."""
-        start = self.starts[index]
-        rank = index - self.begin[start]
-        chars = np.clip(self.size - 2 - start, 0, len(CHAR_SIZES))
-        kinds = np.where(rank < chars, rank, rank - chars + len(CHAR_SIZES)).astype(np.int8)
-        word = np.where(rank == chars, self.word_end[start], self.pair_end[start])
-        return kinds, np.where(rank < chars, start + CHAR_SIZES[0] + rank, word)
+    word_start: I64  # [start, end) in `data` of every word
+    word_end: I64
+    _starts: list[I64] = field(default_factory=list, repr=False, compare=False)  # memo
 
     @property
     def size(self) -> int:
         """Length of the collapsed byte string (the coordinate system of starts/ends)."""
         return len(self.data)
+
+    def first(self, at: I64) -> I64:
+        """Index in `slots` of the first occurrence starting at or after each byte `at`
+        (0 <= at <= size): the character n-grams starting before it (each size k has one per
+        byte up to size - k) plus two per word starting before it, less one for the last word,
+        which has no successor to pair with."""
+        n = self.size
+        before = len(CHAR_SIZES) * at
+        for k in CHAR_SIZES:  # less the k-grams that would run past the end
+            before -= np.maximum(at - max(n - k + 1, 0), 0)
+        words = np.searchsorted(self.word_start, at)
+        before += 2 * words
+        if len(self.word_start):
+            before -= words == len(self.word_start)
+        return before
+
+    @property
+    def starts(self) -> I64:
+        """Where each occurrence starts (for training and tests; the runtime needs only the
+        starts of one window, from `span`), worked out on first use and kept."""
+        if not self._starts:
+            count = np.diff(self.first(np.arange(self.size + 1, dtype=np.int64)))
+            self._starts.append(np.repeat(np.arange(self.size, dtype=np.int64), count))
+        return self._starts[0]
+
+    def span(self, a: int, b: int) -> Occurrences:
+        """The occurrences starting in [a, b): a contiguous run of `slots`, with their starts,
+        kinds and ends worked out from each one's rank among those starting at its byte."""
+        bounds = self.first(np.arange(a, b + 1, dtype=np.int64))
+        count = np.diff(bounds)
+        starts = np.repeat(np.arange(a, b, dtype=np.int64), count)
+        rank = np.arange(bounds[0], bounds[-1], dtype=np.int64) - np.repeat(bounds[:-1], count)
+        chars = np.clip(self.size - 2 - starts, 0, len(CHAR_SIZES))
+        kinds = np.where(rank < chars, rank, rank - chars + len(CHAR_SIZES)).astype(np.int8)
+        word = np.searchsorted(self.word_start, starts)  # the word starting there, if any
+        last = len(self.word_end) - 1
+        word_end = self.word_end[np.minimum(word, last)] if last >= 0 else starts
+        pair_end = self.word_end[np.minimum(word + 1, last)] if last >= 0 else starts
+        word_ends = np.where(rank == chars, word_end, pair_end)
+        ends = np.where(rank < chars, starts + CHAR_SIZES[0] + rank, word_ends)
+        return Occurrences(int(bounds[0]), starts, kinds, ends)
+
+    def original_span(self, a: int, b: int) -> tuple[int, int]:
+        """Collapsed-byte span [a, b) -> span of the caller's original text."""
+        if b <= a or not self.size:
+            return 0, 0
+        first, last = np.flatnonzero(self.keep)[[a, b - 1]].tolist()
+        raw = np.frombuffer(self.raw, dtype=np.uint8)
+        # A byte belongs to the last character started (a byte not 10xxxxxx) at or before it.
+        lo = int(np.count_nonzero((raw[: first + 1] & 0xC0) != 0x80)) - 1
+        hi = lo + 1 + int(np.count_nonzero((raw[first + 1 : last + 1] & 0xC0) != 0x80))
+        return self.to_original(lo, hi)
 
 
 @cache
@@ -98,22 +151,22 @@ def _powers(size: int) -> tuple[U64, U64]:
     return np.concatenate([one, up[:-1]]), np.concatenate([one, down[:-1]])
 
 
-def _slot(hashes: U64, kind: str, bits: int) -> I64:
-    """The slot of each hash (a new array; `hashes` is left alone)."""
-    mixed = hashes ^ _SALTS[kind]
-    mixed *= _MIX
-    mixed >>= np.uint64(64 - bits)
-    return mixed.view(np.int64)  # below 2**bits: the same numbers as int64
+def _slot(hashes: U64, kind: str, bits: int, out: U64) -> I64:
+    """The slot of each hash, computed in `out` (scratch the length of `hashes`, so one
+    buffer serves every kind: fresh arrays of a megabyte text cost page faults)."""
+    np.bitwise_xor(hashes, _SALTS[kind], out=out)
+    out *= _MIX
+    out >>= np.uint64(64 - bits)
+    return out.view(np.int64)  # below 2**bits: the same numbers as int64
 
 
-def _collapse(raw: bytes) -> tuple[npt.NDArray[np.uint8], I64]:
-    """Bytes with every whitespace run turned into one space, and each kept byte's index."""
+def _collapse(raw: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """Bytes with every whitespace run turned into one space, and which bytes were kept."""
     arr = np.frombuffer(raw.translate(_TO_SPACE), dtype=np.uint8)
     space = arr == _SPACE
     keep = np.ones(len(arr), dtype=bool)
     keep[1:] = ~(space[1:] & space[:-1])
-    kept = np.flatnonzero(keep)
-    return arr[kept], kept
+    return arr[keep], keep
 
 
 def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Grams:
@@ -127,30 +180,25 @@ def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Gr
     once with a prefix sum. No sort, no concatenation."""
     norm = normalize(text) if normalized is None else normalized
     raw = norm.text.encode("utf-8", "replace")
-    if not raw:
-        empty = np.zeros(0, dtype=np.int64)
-        return Grams(empty, empty, b"", empty, norm.to_original, empty, empty, empty)
-    data, kept = _collapse(raw)
-    raw_arr = np.frombuffer(raw, dtype=np.uint8)
-    char_index = np.cumsum((raw_arr & 0xC0) != 0x80, dtype=np.int64) - 1
+    data, keep = _collapse(raw)
     values = data.astype(np.uint64)
     n = len(values)
     w_start, w_end = _words(data)
-    position = np.arange(n, dtype=np.int64)
-    # How many occurrences start at each byte, and so where that byte's occurrences begin.
-    chars = np.clip(n - 2 - position, 0, len(CHAR_SIZES))
-    count = chars.copy()
+    # How many occurrences start at each byte, and so where that byte's occurrences begin:
+    # one character n-gram of each size, fewer in the last bytes, and two per word start.
+    count = np.full(n, len(CHAR_SIZES), dtype=np.int64)
+    tail = np.arange(max(n - max(CHAR_SIZES) + 1, 0), n, dtype=np.int64)
+    count[tail] = np.clip(n - 2 - tail, 0, len(CHAR_SIZES))
+    chars = count[w_start]
     if len(w_start):
         count[w_start] += 2
         count[w_start[-1]] -= 1  # the last word has no successor to pair with
-    begin = np.cumsum(count) - count
-    total = int(begin[-1] + count[-1])
-    slots = np.empty(total, dtype=np.int64)
-    word_end = np.full(n, -1, dtype=np.int64)
-    pair_end = np.full(n, -1, dtype=np.int64)
-
-    def put(kind: str, at: I64, hashes: U64) -> None:
-        slots[at] = _slot(hashes, kind, bits)
+    begin = np.cumsum(count)
+    begin -= count
+    slots = np.empty(int(begin[-1] + count[-1]) if n else 0, dtype=np.int64)
+    # A word's occurrences come after the character n-grams starting with it.
+    word_at = begin[w_start] + chars
+    scratch = np.empty(n, dtype=np.uint64)
 
     # Character n-grams, each size extended from the previous one (in place: the shorter
     # hashes are not needed once the longer ones exist).
@@ -162,32 +210,22 @@ def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Gr
         gram *= _BASE
         gram += values[size - 1 :]
         if size in CHAR_SIZES:
-            m = len(gram)
-            put(f"c{size}", begin[:m] + CHAR_SIZES.index(size), gram)
+            at = begin[: len(gram)]
+            if size > CHAR_SIZES[0]:
+                at += 1  # in place (begin is not needed again): one place further on
+            slots[at] = _slot(gram, f"c{size}", bits, scratch[: len(gram)])
 
-    # Words: maximal runs of word bytes, hashed from prefix sums of b[j] * BASE**j; a word's
-    # occurrences come after the character n-grams starting with it.
+    # Words: maximal runs of word bytes, hashed from prefix sums of b[j] * BASE**j.
     if len(w_start):
         up, down = _powers(1 << max(4, (n + 1).bit_length()))
-        prefix = np.concatenate([np.zeros(1, np.uint64), np.cumsum(values * up[:n])])
+        prefix = np.zeros(n + 1, dtype=np.uint64)
+        np.cumsum(np.multiply(values, up[:n], out=scratch), out=prefix[1:])
         w_hash = (prefix[w_end] - prefix[w_start]) * down[w_start]
-        at = begin[w_start] + chars[w_start]
-        put("w1", at, w_hash)
-        word_end[w_start] = w_end
-        if len(w_start) > 1:
-            put("w2", at[:-1] + 1, w_hash[:-1] * _PAIR + w_hash[1:])
-            pair_end[w_start[:-1]] = w_end[1:]
-
-    return Grams(
-        slots=slots,
-        starts=np.repeat(position, count),
-        data=data.tobytes(),
-        byte_to_char=char_index[kept],
-        to_original=norm.to_original,
-        begin=begin,
-        word_end=word_end,
-        pair_end=pair_end,
-    )
+        words = len(w_hash)
+        slots[word_at] = _slot(w_hash, "w1", bits, scratch[:words])
+        pairs = w_hash[:-1] * _PAIR + w_hash[1:]
+        slots[word_at[:-1] + 1] = _slot(pairs, "w2", bits, scratch[: words - 1])
+    return Grams(slots, data.tobytes(), raw, keep, norm.to_original, w_start, w_end)
 
 
 def _words(data: npt.NDArray[np.uint8]) -> tuple[I64, I64]:

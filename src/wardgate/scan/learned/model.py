@@ -103,8 +103,8 @@ class LinearModel:
         a, b = spans[best]
         score = _sigmoid(float(logits[best]))
         limit = explain if score >= explain_from else 0
-        top = _top_grams(grams, contrib, a, b, float(np.sqrt(sizes[best])), limit)
-        start, end = _original_span(grams, a, b)
+        top = _top_grams(grams, self.weights, a, b, float(np.sqrt(sizes[best])), limit)
+        start, end = grams.original_span(a, b)
         return Window(score, start, end, best, len(spans), top)
 
     def score(self, text: str) -> float:
@@ -128,10 +128,12 @@ def window_sums(
     whichever write landed). Each occurrence is visited by the window / stride windows that
     hold it (two at the shipped 1,024 / 512). O(n) with no sort: a sort of every occurrence
     by slot, with its random access, was three quarters of the model's time."""
-    first = np.searchsorted(grams.starts, lo)
-    last = np.searchsorted(grams.starts, lo + window)
-    positions = np.arange((last - first).max(initial=0), dtype=np.int32)
-    table = np.empty(1 << bits, dtype=np.int32)  # only read where just written
+    first, last = grams.first(np.concatenate([lo, lo + window])).reshape(2, -1)
+    width = int((last - first).max(initial=0))
+    # Positions in a window fit 16 bits at the shipped sizes: a half-size table stays in cache.
+    kind = np.int16 if width <= np.iinfo(np.int16).max else np.int32
+    positions = np.arange(width, dtype=kind)
+    table = np.empty(1 << bits, dtype=kind)  # only read where just written
     total = np.zeros(len(lo), dtype=np.float64)
     number = np.zeros(len(lo), dtype=np.int64)
     for w, (a, b) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
@@ -158,40 +160,31 @@ def windows(size: int, window: int, stride: int) -> Iterator[tuple[int, int]]:
 
 
 def _top_grams(
-    grams: Grams, contrib: npt.NDArray[np.float64], a: int, b: int, norm: float, limit: int
+    grams: Grams, weights: F32, a: int, b: int, norm: float, limit: int
 ) -> tuple[tuple[str, float], ...]:
     """The n-grams of window [a, b) with the largest summed contribution to its logit."""
     if limit <= 0:
         return ()
-    inside = np.arange(*np.searchsorted(grams.starts, [a, b]))
-    if not len(inside):
+    occ = grams.span(a, b)
+    if not len(occ.starts):
         return ()
-    kinds, ends = grams.kinds_ends(inside)
+    slots = grams.slots[occ.first : occ.first + len(occ.starts)]
+    contrib = weights[slots].astype(np.float64)
     # One occurrence per slot (a slot counts once). The first by kind, then start, names it:
     # the choice made when grams were ordered by kind, so explanations did not change.
-    by_slot = np.lexsort((grams.starts[inside], kinds, grams.slots[inside]))  # local indexes
-    slots = grams.slots[inside[by_slot]]
-    local = by_slot[np.concatenate([[True], slots[1:] != slots[:-1]])]
-    local = local[np.argsort(-contrib[inside[local]], kind="stable")[: limit * 8]]
+    by_slot = np.lexsort((occ.starts, occ.kinds, slots))
+    ordered = slots[by_slot]
+    local = by_slot[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    local = local[np.argsort(-contrib[local], kind="stable")[: limit * 8]]
     summed: dict[str, float] = {}
     for j in local.tolist():
-        i = int(inside[j])
-        if contrib[i] <= 0:
+        if contrib[j] <= 0:
             break
-        text = grams.data[int(grams.starts[i]) : int(ends[j])].decode("utf-8", "replace")
-        key = f"{KINDS[int(kinds[j])][0]}:{text}"
-        summed[key] = summed.get(key, 0.0) + float(contrib[i]) / norm
+        text = grams.data[int(occ.starts[j]) : int(occ.ends[j])].decode("utf-8", "replace")
+        key = f"{KINDS[int(occ.kinds[j])][0]}:{text}"
+        summed[key] = summed.get(key, 0.0) + float(contrib[j]) / norm
     ranked = sorted(summed.items(), key=lambda kv: -kv[1])[:limit]
     return tuple((k, round(v, 3)) for k, v in ranked)
-
-
-def _original_span(grams: Grams, a: int, b: int) -> tuple[int, int]:
-    """Collapsed-byte window [a, b) -> span of the caller's original text."""
-    if b <= a or not len(grams.byte_to_char):
-        return 0, 0
-    lo = int(grams.byte_to_char[a])
-    hi = int(grams.byte_to_char[b - 1]) + 1
-    return grams.to_original(lo, hi)
 
 
 def _sigmoid(x: float) -> float:
