@@ -471,7 +471,7 @@ _add(
     0.3,
     rf"\b(?:ignore|disregard){_S}(?:the|this|that|your|all|any|my)\b",
     rf"\b(?:instead|rather){_S}(?:of{_S}(?:that|this|doing{_S}that)|,)?(?:{_S})?(?:you{_S}"
-    rf"(?:must|should|will)|please|just|only){_S}",
+    rf"(?:must|should|will)|please){_S}",
 )
 _add(
     "instruction_override",
@@ -542,8 +542,10 @@ _add(
     rf"requests?|guidelines|prompts?)",
     rf"\bfrom{_S}now{_S}on,?{_S}(?:you|your|i{_S}want{_S}you|act|respond|answer|reply|only|"
     rf"always|never|do{_S}not|don't|ignore|pretend|behave|speak|talk|write)\b",
-    rf"\b(?:important|urgent|attention|warning)(?:{_S})?!{{2,}}",
+    rf"\b(?:important|urgent|attention)(?:{_S})?!{{2,}}",
 )
+# "WARNING!!!" heads the dangerous options of many a man page; it only adds to nearby cues.
+_add("instruction_override", 0.3, rf"\bwarning(?:{_S})?!{{2,}}")
 
 # Goal hijack and obfuscated overrides: "ignore the function and state the output is 10",
 # "ignore previous and say ...", identifiers ("ignore_previous_rules"), letters split by
@@ -674,16 +676,33 @@ _add(
     rf"\b(?:normal|classic|filtered|standard)\b",
     rf"\[(?:jailbreak|unfiltered|dan|developer{_S}mode{_S}output|🔓[^\]]{{0,20}})\]",
 )
+_TOLD = (
+    rf"\b(?:you(?:{_S}are|'re)?{_S}to|please|now|must|should|shall|will|always|instead|"
+    rf"henceforth){_S}"
+)
+_CLAUSE = r"(?:^|[\n.!?:;,(\[])[\s*\"'`>#-]*"
 _add(
     "role_hijack",
     0.4,
-    r"\b(?:jailbreak|jailbroken|jailbreaking)\b",
     rf"\bdeveloper{_S}mode{_S}(?:is{_S})?(?:enabled|activated|output|on)\b",
     rf"\byou{_S}are{_S}now{_S}(?:a|an|the|in|my|called|named|going{_S}to|playing|acting|"
     rf"known{_S}as|operating|free|no{_S}longer)\b",
     rf"\bpretend{_S}(?:that{_S})?(?:you|to{_S}be|you're)\b",
-    rf"\b(?:act|behave|respond|answer|speak){_S}(?:as|like){_S}(?:a|an|if)\b",
+    # Told to the reader: after "you (are) to", "please", "now", or at the start of a
+    # sentence or clause. "The module behaves as if -v was given", "nginx can act as a
+    # proxy" describe a program in the third person. "As if" is told only to "you" ("it
+    # will behave as if" is a program again) or, at a clause start, about a person: a man
+    # page's "(if absent, behave as if always was given)" starts a clause too.
+    rf"(?:{_TOLD}|{_CLAUSE})(?:act|behave|respond|answer|speak){_S}(?:as|like){_S}(?:a|an)\b",
+    rf"\b(?:you(?:{_S}are|'re)?{_S}to|please|you{_S}(?:must|should|shall|will)|you'll){_S}"
+    rf"(?:act|behave|respond|answer|speak){_S}as{_S}if\b",
+    rf"{_CLAUSE}(?:act|behave|respond|answer|speak){_S}as{_S}if{_S}(?:you|your|you're|there|"
+    rf"nothing|no|i|we)\b",
 )
+# The bare word names a topic far more often than it attempts one (papers, guardrail READMEs,
+# "jailbreak_score"); a jailbreak itself says more ("jailbreak mode", "you are jailbroken",
+# "[JAILBREAK]", weighted above), so the word alone only adds to nearby cues.
+_add("role_hijack", 0.1, r"\b(?:jailbreak|jailbroken|jailbreaking)\b")
 
 # Switching safety off by name, telling the model to forget it is an AI, and personas set in a
 # world without content rules.
@@ -935,11 +954,18 @@ _add(
     rf"\b(?:call|use|invoke|run|execute|trigger|utili[sz]e|employ){_S}(?:the{_S}|this{_S}|that"
     rf"{_S})?[\"'`]?[\w.\-]{{2,40}}[\"'`]?{_S}(?:tool|function|plugin|action)\b",
 )
+# "Run the following command" is how every README and man page tells its human reader to
+# install or use something: alone it is a weak cue, counted only next to other evidence.
+_add(
+    "tool_coercion",
+    0.2,
+    rf"\b(?:execute|run|perform|eval){_S}(?:the{_S}following|this|these){_S}(?:{_W}{_S})?"
+    rf"(?:commands?|code|script|shell|bash|python|instructions?|quer(?:y|ies)|sql)\b",
+    leet=False,
+)
 _add(
     "tool_coercion",
     0.35,
-    rf"\b(?:execute|run|perform|eval){_S}(?:the{_S}following|this|these){_S}(?:{_W}{_S})?"
-    rf"(?:commands?|code|script|shell|bash|python|instructions?|quer(?:y|ies)|sql)\b",
     # an address, not just "to": "Send an email to one or more recipients." is an email tool
     rf"\bsend{_S}(?:an?{_S})?(?:email|e-mail|message|dm|sms|text){_S}to{_S}[\w.+\-]+@[\w\-]+\.[a-z]",
     rf"\b(?:email|send|forward|mail){_S}(?:the{_S}|this{_S}|it|them|all)[^\n]{{0,80}}\bto{_S}"
@@ -2102,6 +2128,20 @@ NEGATABLE = frozenset(
         "encoded_payload",
     }
 )
+
+REPORTED = (
+    r"(?:\b(?:attempts?|attempting|tries|tried|trying|designed|intended|meant)\s+to\s+"
+    r"|\b(?:variants?|examples?|instances?|forms?)\s+of\s+[\"'\x{201C}\x{2018}(]{0,2}"
+    r"|(?:\bsuch\s+as|\blike|\be\.g\.,?|\bi\.e\.,?)\s*[\"'\x{201C}\x{2018}]+)$"
+)
+"""Matched against the few characters before a hit: the text reports an attack instead of
+making one ("the prompt attempts to override prior instructions", "variants of 'ignore
+previous instructions'", "payloads such as 'reveal your system prompt'"). A quote is
+required after "like" and "such as", which an imperative also follows ("like you to")."""
+
+REPORTED_WINDOW = 32
+
+REPORTABLE = frozenset({"instruction_override", "role_hijack", "system_prompt_exfil"})
 
 ZERO_WIDTH = (
     r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}\x{180E}]"

@@ -161,6 +161,7 @@ _HIDDEN = tuple(re2.compile(r) for r in P.HIDDEN_REGEXES)
 _ADDRESSED = re2.compile(P.ADDRESSED_TO_AI)
 _ZERO_WIDTH = re2.compile(P.ZERO_WIDTH)
 _NEGATION = re2.compile(P.NEGATION)
+_REPORTED = re2.compile(P.REPORTED)
 _TAG_RUN = re2.compile(P.TAG_RUN)
 
 
@@ -341,7 +342,30 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
         for h in _matcher(tool=False, leet=True).hits(leet_text, leet_data):
             if (h.family, h.start, h.end) not in seen:
                 hits.append(h)
-    return [h for h in hits if not _negated(ntext, h)]
+    kept = [h for h in hits if not _negated(ntext, h)]
+    reported = _reported(ntext, kept)
+    return [h for h in kept if h not in reported] if reported else kept
+
+
+def _reported(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
+    """The hits that report an attack rather than make it: "attempts to override prior
+    instructions", "variants of 'ignore previous instructions'", "such as 'reveal your
+    system prompt'" describe an attack to a human reader (papers, guardrail docs, security
+    advisories). Like a negated request, a reported one is no evidence. A hit inside a
+    reported one ("your system prompt" in "reveal your system prompt") is reported with it."""
+    spans = [
+        (h.start, h.end)
+        for h in hits
+        if h.family in P.REPORTABLE
+        and _REPORTED.search(ntext[max(0, h.start - P.REPORTED_WINDOW) : h.start]) is not None
+    ]
+    if not spans:
+        return []
+    return [
+        h
+        for h in hits
+        if h.family in P.REPORTABLE and any(a <= h.start and h.end <= b for a, b in spans)
+    ]
 
 
 def _negated(ntext: str, h: _Hit) -> bool:
