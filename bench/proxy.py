@@ -364,6 +364,8 @@ class WrkResult:
     p99_ms: float
     errors: int
     detail: str = ""
+    requests: int = 0
+    cpu_us: float = 0.0  # the proxy process's CPU time per request (all threads), 0 direct
 
 
 def run_wrk(lua: Path, via: Service | None, upstream: Upstream, name: str,
@@ -390,6 +392,7 @@ def run_wrk(lua: Path, via: Service | None, upstream: Upstream, name: str,
     if not data["requests"]:
         errors["no response in the whole run"] = 1
     return WrkResult(
+        requests=data["requests"],
         rps=data["requests"] / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
@@ -423,6 +426,12 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
         if line.startswith(field_name + ":"):
             return int(line.split()[1]) * 1024 / 1e6
     raise LookupError(f"{field_name} not in /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process used so far, user plus system, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raise_nofile(need: int) -> None:
@@ -572,8 +581,14 @@ def run_http(
     for name, threads, conns in HTTP_CASES:
         for peer in PEERS:
             print(f"  wrk {name:<9} -c{conns:<3} {peer}", flush=True)
-            result = run_wrk(lua, _via(services, peer), upstream, name,
+            via = _via(services, peer)
+            before = cpu_seconds(via.process.pid) if via is not None else 0.0
+            result = run_wrk(lua, via, upstream, name,
                              threads=threads, connections=conns, seconds=seconds)  # fmt: skip
+            if via is not None and result.requests and via.alive():
+                # CPU per request is steadier than latency on a shared machine: what the
+                # other processes take shows in it much less.
+                result.cpu_us = (cpu_seconds(via.process.pid) - before) / result.requests * 1e6
             results.http[(name, conns, peer)] = result
             check_alive(services, results, f"wrk {name} -c{conns} via {peer}")
 
@@ -614,14 +629,18 @@ def ratio(a: float, b: float) -> float:
 
 def report(results: Results, seconds: int) -> list[str]:
     lines = [f"HTTP GET through each proxy (wrk, {seconds} s per cell; latency in ms)"]
-    lines.append(f"{'case':<18}{'peer':<11}{'req/s':>10}{'p50':>9}{'p99':>9}  errors")
+    lines.append(
+        f"{'case':<18}{'peer':<11}{'req/s':>10}{'p50':>9}{'p99':>9}{'CPU us/req':>12}  errors"
+    )
     for name, _, conns in HTTP_CASES:
         for peer in PEERS:
             r = results.http[(name, conns, peer)]
             case = f"{name} c{conns}"
             err = f"{r.errors} ({r.detail})" if r.errors else "0"
+            cpu = f"{r.cpu_us:.0f}" if r.cpu_us else "-"
             lines.append(
-                f"{case:<18}{peer:<11}{r.rps:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}  {err}"
+                f"{case:<18}{peer:<11}{r.rps:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}{cpu:>12}"
+                f"  {err}"
             )
     lines.append("")
     lines.append(f"CONNECT tunnel, {BIG_MB} MB over HTTPS (curl)")
@@ -678,6 +697,9 @@ def summary(results: Results) -> list[str]:
                 full and m.held <= TARGET_RSS_HELD_MB,
             )
         )
+    for name in ("small.txt", "16k.txt"):
+        cpu = http[(name, 1, "wardgate")].cpu_us
+        rows.append((f"(info) wardgate CPU per request, {name} c1", f"{cpu:.0f} us", "", True))
     for peer in ("squid", "mitmproxy"):
         p = http[("small.txt", 32, peer)].rps
         w = http[("small.txt", 32, "wardgate")].rps

@@ -566,6 +566,9 @@ class ProxyServer:
                     event.data, scan=scan, compressed=bool(encoding and encoding != "identity")
                 )
         await relay.finish(scan=scan, encoding=encoding)
+        # The response is decided: it goes out now, not after the data budget is charged
+        # (a round trip when the budgets live in Redis), which cannot change it any more.
+        client.write_pending()
         await self.limiter.spend(target.host, total)
         if relay.cut:
             raise _Abort
