@@ -544,8 +544,11 @@ def doc_yaml_blocks() -> list[str]:
 
 def test_documented_examples_load(tmp_path: Path) -> None:
     blocks = doc_yaml_blocks()
-    assert len(blocks) == 3
-    every_key, rules_example, copy_paste = blocks
+    assert len(blocks) == 4
+    recall, every_key, rules_example, copy_paste = blocks
+    more_recall = load_config(write(tmp_path, recall, "recall.yaml"))
+    assert more_recall.preset == "balanced" and more_recall.injection.threshold == 0.35
+    assert more_recall.destination_allowed("example.org", 443)
     assert load_config(write(tmp_path, every_key, "every.yaml")) == Config()
     rules = load_config(write(tmp_path, rules_example, "rules.yaml"))
     vault, elsewhere = "vault.internal.example", "x.example"
