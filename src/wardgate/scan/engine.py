@@ -137,12 +137,20 @@ class PatternSet:
     def __len__(self) -> int:
         return len(self._patterns)
 
-    def candidates(self, text: str) -> list[int]:
-        """Indexes of the patterns that may match `text` (exact set without hyperscan)."""
-        try:
-            data: bytes | None = text.encode()
-        except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
-            data = None
+    @property
+    def compiled(self) -> tuple[Any, ...]:
+        """The patterns' RE2 regexes, in pattern order (for callers that need the match
+        objects themselves, such as named groups)."""
+        return self._compiled
+
+    def candidates(self, text: str, data: bytes | None = None) -> list[int]:
+        """Indexes of the patterns that may match `text` (exact set without hyperscan). A
+        caller that has `text` in UTF-8 already passes it as `data`."""
+        if data is None:
+            try:
+                data = text.encode()
+            except UnicodeEncodeError:  # lone surrogates: not valid UTF-8 for hyperscan
+                data = None
         return self._candidates(text, data)
 
     def _candidates(self, text: str, data: bytes | None) -> list[int]:

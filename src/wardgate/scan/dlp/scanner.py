@@ -21,13 +21,11 @@ _SECRET_GROUPS = ("secret", "secret2")
 _UNCHECKED_SCORE = 0.6  # format matched but the built-in checksum did not
 _SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
 
-_RULE_PATTERNS = [Pattern(r.id, r.pattern, r.caseless) for r in RULES]
-_PATTERNS = PatternSet(_RULE_PATTERNS)
-"""The prefilter: one pass tells which rules may match (indexes into RULES)."""
-_COMPILED = tuple(re2.compile(p.source) for p in _RULE_PATTERNS)
-"""The rules' RE2 patterns, searched on the text's UTF-8: the wrapper's search on a str
-encodes the whole text again for every rule and converts every offset, twice the cost of
-the search itself on a long body."""
+_PATTERNS = PatternSet([Pattern(r.id, r.pattern, r.caseless) for r in RULES])
+"""The prefilter: one pass tells which rules may match (indexes into RULES). Their RE2
+patterns (`_PATTERNS.compiled`) are searched on the text's UTF-8: the wrapper's search on a
+str encodes the whole text again for every rule and converts every offset, twice the cost
+of the search itself on a long body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +59,11 @@ def _secret_spans(text: str, data: bytes) -> list[tuple[int, int, int]]:
     a rule with an empty match in a non-ASCII text is searched again on the str."""
     ascii_text = len(data) == len(text)
     out: list[tuple[int, int, int]] = []
-    for i in _PATTERNS.candidates(text):
-        found = list(_COMPILED[i].finditer(data))
+    for i in _PATTERNS.candidates(text, data):
+        regex = _PATTERNS.compiled[i]
+        found = list(regex.finditer(data))
         if not ascii_text and any(m.start() == m.end() for m in found):
-            found = list(_COMPILED[i].finditer(text))
+            found = list(regex.finditer(text))
             out += [(i, *span) for span in map(_secret_span, found) if span is not None]
             continue
         spans = [span for span in map(_secret_span, found) if span is not None]
