@@ -138,6 +138,10 @@ class _Work:
         self.withdrawn: list[Held] = []
 
     def outcome(self, batch: bool) -> Outcome:
+        if not (batch or self.reply or self.raw_forward or self.events or self.held
+                or self.withdrawn or len(self.forward) != 1):  # fmt: skip
+            # One message passed on, the rest empty: every line of a plain exchange.
+            return Outcome((jsonrpc.encode(self.forward[0]),), later=tuple(self.later))
         return Outcome(
             _wire(self.raw_forward, self.forward, batch),
             _wire(self.raw_reply, self.reply, batch),
@@ -289,7 +293,7 @@ class Guard:
             if from_client:  # the bytes are gone: even audit mode cannot forward them
                 work.reply.append(_malformed_error(None, MALFORMED, event_id or ""))
             return None
-        if not line.strip():
+        if not line or line.isspace():  # blank (isspace, unlike strip, copies nothing)
             return None
         try:
             parsed = jsonrpc.parse_line(line)

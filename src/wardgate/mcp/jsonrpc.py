@@ -51,6 +51,8 @@ class LineSplitter:
         self._skipping = 0  # > 0 while discarding an oversized line (bytes seen so far)
 
     def feed(self, data: bytes) -> list[bytes | Oversized]:
+        if not self._buffer and not self._skipping and data.endswith(b"\n"):
+            return self._whole(data)
         out: list[bytes | Oversized] = []
         start = 0
         while start < len(data):
@@ -74,6 +76,18 @@ class LineSplitter:
                 self._buffer.clear()
                 out.append(line[:-1] if line.endswith(b"\r") else line)
             start = newline + 1
+        return out
+
+    def _whole(self, data: bytes) -> list[bytes | Oversized]:
+        """`data` holds whole lines only and nothing waits before it: the common case of a
+        peer that writes one message per write. Each line is sliced out of `data` once,
+        instead of being copied into the buffer and out again."""
+        out: list[bytes | Oversized] = []
+        for line in data[:-1].split(b"\n"):
+            if len(line) > self.max_line:
+                out.append(Oversized(len(line)))
+            else:
+                out.append(line[:-1] if line.endswith(b"\r") else line)
         return out
 
     def feed_eof(self) -> list[bytes | Oversized]:

@@ -243,6 +243,10 @@ class _Source:
             self._thread = threading.Thread(target=self._run, name="wardgate-stdin", daemon=True)
             self._thread.start()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def pause(self, paused: bool) -> None:
         if paused == self._paused or self._ended:
             return
@@ -462,6 +466,9 @@ class _Session:
 
     def _from_client(self, data: bytes) -> None:
         lines = self._client_lines.feed(data) if data else self._client_lines.feed_eof()
+        if data and self._alone(lines):  # one line, nothing before it: decided right here
+            self._now(self.guard.from_client, lines[0], self.to_server, self.to_client)
+            return
         step = self.guard.from_client
         self._jobs.extend(_Job(step, line, self.to_server, self.to_client) for line in lines)
         if not data:  # nobody waits for the calls still held: withdraw them
@@ -472,12 +479,49 @@ class _Session:
 
     def _from_server(self, data: bytes) -> None:
         lines = self._server_lines.feed(data) if data else self._server_lines.feed_eof()
+        if data and self._alone(lines):
+            self._now(self.guard.from_server, lines[0], self.to_client, self.to_server)
+            return
         step = self.guard.from_server
         self._jobs.extend(_Job(step, line, self.to_client, self.to_server) for line in lines)
         if not data:  # nobody will answer now: every request still waiting gets an error
             self._server_eof = True
             self._jobs.append(_Job(lambda _: self.guard.server_exited(), b"", None, self.to_client))
         self._run()
+
+    def _alone(self, lines: list[bytes | Oversized]) -> bool:
+        """One small line, read while nothing waits to be decided: a plain exchange's case.
+        (Not for the end of a stream: the end is queued behind its last line.)"""
+        return (
+            len(lines) == 1
+            and not self._jobs
+            and not self._busy
+            and type(lines[0]) is bytes
+            and len(lines[0]) < _READ
+        )
+
+    def _now(
+        self,
+        step: Callable[[bytes | Oversized], Outcome],
+        line: bytes | Oversized,
+        forward: _Output,
+        reply: _Output,
+    ) -> None:
+        """Decide one line in the read callback and write its outcome: _run for a lone small
+        line, without the queue (on a small message the relay's own steps are what it adds)."""
+        try:
+            outcome = step(line)
+            if outcome.reply or outcome.held or outcome.withdrawn or outcome.events:
+                self._apply(_Job(step, line, forward, reply), outcome)
+            else:
+                forward.write(outcome.forward)
+                if outcome.later:
+                    self._defer(outcome.later)
+        except Exception as exc:  # a relay bug: end the session and re-raise it from run()
+            self._fail(exc)
+            return
+        if forward.pending or reply.pending or self._client.paused or self._server.paused:
+            self._flow()
 
     def submit(self, job: _Job) -> None:
         self._jobs.append(job)
@@ -525,9 +569,12 @@ class _Session:
         if outcome.events:
             self._record()  # the sink gets events in decision order
             self.relay.emit(outcome.events)
-        self._later += outcome.later
-        if not self._later:
-            return
+        if outcome.later:
+            self._defer(outcome.later)
+
+    def _defer(self, later: Sequence[Callable[[], AuditEvent]]) -> None:
+        """Queue allow events to build in the next batch (see _RECORD_DELAY)."""
+        self._later += later
         if len(self._later) >= _RECORD_BATCH:
             self._record()
         elif self._record_timer is None:
