@@ -29,7 +29,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +38,8 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 
 from wardgate.eval.corpus import Row, read_rows
 from wardgate.eval.metrics import recall_at_fpr
-from wardgate.scan.learned.features import Grams, extract
-from wardgate.scan.learned.model import LinearModel, windows
+from wardgate.scan.learned.features import Grams, collapse, extract
+from wardgate.scan.learned.model import SCREEN_LOGIT, LinearModel, screen_scores, windows
 
 ROOT = Path(__file__).resolve().parents[1]
 BITS = 18
@@ -172,6 +172,23 @@ def text_scores(model: LinearModel, items: Sequence[Encoded]) -> np.ndarray:
     return out
 
 
+def screen_for(model: LinearModel, items: Sequence[Encoded]) -> float:
+    """The model's screen: the lowest 4-gram screen score (model.screen_scores) of any
+    training window whose logit reaches SCREEN_LOGIT, rounded down to 0.01, so every such
+    window passes it. Windows below it are not scored in full at run time."""
+    w = model.weights.astype(np.float64)
+    lowest = np.inf
+    for e in items:
+        logits = model.bias + e.matrix @ w
+        if not np.any(logits >= SCREEN_LOGIT):
+            continue
+        source = collapse(e.row.text)
+        lo = np.array([a for a, _ in windows(source.size, WINDOW, STRIDE)], dtype=np.int64)
+        screened = screen_scores(source, model.weights, BITS, lo, WINDOW)
+        lowest = min(lowest, float(screened[logits >= SCREEN_LOGIT].min()))
+    return float(np.floor(lowest * 100) / 100) if np.isfinite(lowest) else -np.inf
+
+
 def groups_of(items: Sequence[Encoded]) -> list[str]:
     sizes = Counter(e.row.group for e in items)
     return [e.row.group if sizes[e.row.group] >= MIN_GROUP else "other" for e in items]
@@ -228,6 +245,11 @@ def main() -> int:
     parser.add_argument("--no-loso", action="store_true", help="skip leave-one-source-out")
     parser.add_argument("--only", action="append", default=[], help="LOSO fold(s) to run")
     parser.add_argument("--models", default="injection,tool", help="which models to train")
+    parser.add_argument(
+        "--screen-only",
+        action="store_true",
+        help="keep the weights in --out, only recompute each model's screen",
+    )
     args = parser.parse_args()
     ONLY.update(args.only)
 
@@ -254,8 +276,14 @@ def main() -> int:
     for name, (items, extra) in plans.items():
         if name not in args.models.split(","):
             continue
-        model = fit(items, extra)
-        model = LinearModel(name, model.weights, model.bias, BITS, WINDOW, STRIDE)
+        if args.screen_only:  # the shipped weights, with the screen worked out anew
+            model = replace(LinearModel.load(args.out / f"{name}.npz"), screen=None)
+        else:
+            model = fit(items, extra)
+        model = LinearModel(
+            name, model.weights, model.bias, BITS, WINDOW, STRIDE, screen_for(model, items)
+        )
+        print(f"[{name}] screen {model.screen:.2f}", file=sys.stderr)
         task_kinds = ("tool_poison", "tool_benign") if name == "tool" else ("injection", "benign")
         task = [e for e in items if e.row.kind in task_kinds]
         labels = np.array([e.row.label for e in task])

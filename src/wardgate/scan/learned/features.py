@@ -58,6 +58,68 @@ _TO_SPACE = bytes.maketrans(b"\t\n\r\x0b\x0c", b"     ")  # every whitespace byt
 
 
 @dataclass(frozen=True, slots=True)
+class Collapsed:
+    """A text as the model reads it: normalised, UTF-8, whitespace runs collapsed (`data`),
+    with its words and the way back to the caller's offsets. Made once per text; the
+    screen and the extraction of any span of it read the same bytes."""
+
+    data: npt.NDArray[np.uint8]
+    raw: bytes  # the normalised text as UTF-8, before whitespace runs were collapsed
+    keep: npt.NDArray[np.bool_]  # per byte of `raw`: kept in `data`
+    to_original: Callable[[int, int], tuple[int, int]]  # normalised -> caller's offsets
+    _words: list[tuple[I64, I64]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def size(self) -> int:
+        """Length of the collapsed byte string."""
+        return len(self.data)
+
+    @property
+    def word_start(self) -> I64:
+        """Where every word starts in `data` (worked out on first use: text the model's
+        screen stops never needs its words)."""
+        return self._word_bounds()[0]
+
+    @property
+    def word_end(self) -> I64:
+        """Where every word ends in `data` (exclusive)."""
+        return self._word_bounds()[1]
+
+    def _word_bounds(self) -> tuple[I64, I64]:
+        if not self._words:
+            self._words.append(_words(self.data))
+        return self._words[0]
+
+    def bounds(self, a: int, b: int) -> tuple[int, int]:
+        """The bytes [lo, hi) whose extraction yields exactly the occurrences starting in
+        [a, b) that extracting the whole text does: back to the start of a word cut at `a`
+        (else a word would seem to start there), on to 4 bytes past `b` (the longest
+        character n-gram) and to the end of the first word starting at or after `b` (the
+        pair of the last word before `b`)."""
+        n = self.size
+        lo = a
+        if 0 < a < n:
+            inside = np.searchsorted(self.word_end, a, side="right")  # first word ending past a
+            if inside < len(self.word_start) and self.word_start[inside] < a:
+                lo = int(self.word_start[inside])
+        after = int(np.searchsorted(self.word_start, b))
+        if after >= len(self.word_start):
+            return lo, n
+        return lo, min(n, max(b + max(CHAR_SIZES) - 1, int(self.word_end[after])))
+
+    def original_span(self, a: int, b: int) -> tuple[int, int]:
+        """Collapsed-byte span [a, b) -> span of the caller's original text."""
+        if b <= a or not self.size:
+            return 0, 0
+        first, last = np.flatnonzero(self.keep)[[a, b - 1]].tolist()
+        raw = np.frombuffer(self.raw, dtype=np.uint8)
+        # A byte belongs to the last character started (a byte not 10xxxxxx) at or before it.
+        lo = int(np.count_nonzero((raw[: first + 1] & 0xC0) != 0x80)) - 1
+        hi = lo + 1 + int(np.count_nonzero((raw[first + 1 : last + 1] & 0xC0) != 0x80))
+        return self.to_original(lo, hi)
+
+
+@dataclass(frozen=True, slots=True)
 class Occurrences:
     """The occurrences starting in one span of the text: the index of the first one in
     `Grams.slots`, and per occurrence its start, kind (index into KINDS) and end in `data`."""
@@ -70,15 +132,16 @@ class Occurrences:
 
 @dataclass(frozen=True, slots=True)
 class Grams:
-    """Every feature occurrence of one text as its hashed slot, ordered by start in the
-    collapsed byte string `data`, then by kind (character n-grams by size, the word, the word
-    pair), so the occurrences of any span of the text are one contiguous run (`first`)."""
+    """Every feature occurrence of the bytes [offset, offset + size) of a collapsed text
+    (`source`; all of it from `extract`) as its hashed slot, ordered by start in `data`,
+    then by kind (character n-grams by size, the word, the word pair), so the occurrences
+    of any span of the text are one contiguous run (`first`). Starts, ends and words are
+    relative to `offset`."""
 
     slots: I64
     data: bytes
-    raw: bytes  # the normalised text as UTF-8, before whitespace runs were collapsed
-    keep: npt.NDArray[np.bool_]  # per byte of `raw`: kept in `data`
-    to_original: Callable[[int, int], tuple[int, int]]  # normalised -> caller's offsets
+    source: Collapsed
+    offset: int
     word_start: I64  # [start, end) in `data` of every word
     word_end: I64
     _starts: list[I64] = field(default_factory=list, repr=False, compare=False)  # memo
@@ -130,15 +193,8 @@ class Grams:
         return Occurrences(int(bounds[0]), starts, kinds, ends)
 
     def original_span(self, a: int, b: int) -> tuple[int, int]:
-        """Collapsed-byte span [a, b) -> span of the caller's original text."""
-        if b <= a or not self.size:
-            return 0, 0
-        first, last = np.flatnonzero(self.keep)[[a, b - 1]].tolist()
-        raw = np.frombuffer(self.raw, dtype=np.uint8)
-        # A byte belongs to the last character started (a byte not 10xxxxxx) at or before it.
-        lo = int(np.count_nonzero((raw[: first + 1] & 0xC0) != 0x80)) - 1
-        hi = lo + 1 + int(np.count_nonzero((raw[first + 1 : last + 1] & 0xC0) != 0x80))
-        return self.to_original(lo, hi)
+        """Span [a, b) of `data` -> span of the caller's original text."""
+        return self.source.original_span(a + self.offset, b + self.offset)
 
 
 @cache
@@ -169,21 +225,35 @@ def _collapse(raw: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]
     return arr[keep], keep
 
 
+def collapse(text: str, *, normalized: Normalized | None = None) -> Collapsed:
+    """`text` as the model reads it. `normalized` is normalize(text) when the caller has it
+    already (the pattern layer does), so the text is not normalised twice."""
+    norm = normalize(text) if normalized is None else normalized
+    raw = norm.text.encode("utf-8", "replace")
+    data, keep = _collapse(raw)
+    return Collapsed(data, raw, keep, norm.to_original)
+
+
 def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Grams:
-    """All features of `text` (any length; callers bound it), ordered by start, then kind.
-    `normalized` is normalize(text) when the caller has it already (the pattern layer
-    does), so the text is not normalised twice.
+    """All features of `text` (any length; callers bound it), ordered by start, then kind."""
+    return grams_of(collapse(text, normalized=normalized), bits)
+
+
+def grams_of(source: Collapsed, bits: int, lo: int = 0, hi: int | None = None) -> Grams:
+    """All features of the bytes [lo, hi) of `source` (all of it by default; a span from
+    `Collapsed.bounds` gives the occurrences of the text it was made for exactly).
 
     Each kind is hashed in one vectorised pass and written straight to its places in that
     order: the occurrences starting before byte p are the character n-grams there (three per
     byte, fewer at the end) and the words there (two per word, one for the last), counted
     once with a prefix sum. No sort, no concatenation."""
-    norm = normalize(text) if normalized is None else normalized
-    raw = norm.text.encode("utf-8", "replace")
-    data, keep = _collapse(raw)
+    data = source.data[lo:hi]
     values = data.astype(np.uint64)
     n = len(values)
-    w_start, w_end = _words(data)
+    if lo == 0 and hi is None:
+        w_start, w_end = source.word_start, source.word_end
+    else:
+        w_start, w_end = _words(data)
     # How many occurrences start at each byte, and so where that byte's occurrences begin:
     # one character n-gram of each size, fewer in the last bytes, and two per word start.
     count = np.full(n, len(CHAR_SIZES), dtype=np.int64)
@@ -225,7 +295,20 @@ def extract(text: str, bits: int, *, normalized: Normalized | None = None) -> Gr
         slots[word_at] = _slot(w_hash, "w1", bits, scratch[:words])
         pairs = w_hash[:-1] * _PAIR + w_hash[1:]
         slots[word_at[:-1] + 1] = _slot(pairs, "w2", bits, scratch[: words - 1])
-    return Grams(slots, data.tobytes(), raw, keep, norm.to_original, w_start, w_end)
+    return Grams(slots, data.tobytes(), source, lo, w_start, w_end)
+
+
+def char_slots(data: npt.NDArray[np.uint8], size: int, bits: int) -> I64:
+    """The slot of the character `size`-gram starting at every byte of `data` (those that
+    fit), hashed as `grams_of` hashes it: the cheap view the model's screen reads."""
+    if len(data) < size:
+        return np.zeros(0, dtype=np.int64)
+    values = data.astype(np.uint64)
+    gram = values[: len(values) - size + 1].copy()
+    for k in range(1, size):
+        gram *= _BASE
+        gram += values[k : len(values) - size + 1 + k]
+    return _slot(gram, f"c{size}", bits, gram)
 
 
 def _words(data: npt.NDArray[np.uint8]) -> tuple[I64, I64]:

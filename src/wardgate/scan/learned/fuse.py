@@ -90,15 +90,20 @@ def model_evidence(
 ) -> ModelEvidence | None:
     """Score `text` with the injection or tool model; the window is explained when its
     mapped score reaches `floor` (the lowest score anything is reported at). `normalized`
-    is normalize(text) when the pattern layer has made it already."""
+    is normalize(text) when the pattern layer has made it already. None when the text
+    cannot carry an instruction or no window passes the model's screen (LinearModel.
+    screened_window; every training window that reaches `floor` passes it), so a benign
+    page costs the screen, not the model."""
     if not could_instruct(text):
         return None
     model = learned.load("tool" if tool else "injection")
     # The mapped score reaches `floor` exactly when the probability reaches this value.
     explain_from = unscale(floor, threshold=threshold, model_threshold=model_threshold)
-    window = model.best_window(
+    window = model.screened_window(
         text, explain=EXPLAIN_TOP, explain_from=explain_from, normalized=normalized
     )
+    if window is None:  # no window passed the model's screen: nothing reaches `floor`
+        return None
     scaled = rescale(window.score, threshold=threshold, model_threshold=model_threshold)
     return ModelEvidence(window, scaled)
 

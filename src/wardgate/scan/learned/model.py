@@ -9,6 +9,11 @@ keep a short payload hidden in a long benign document from being diluted by it, 
 the payload is. The training script (scripts/train_detector.py) hashes with the same
 `features.extract` and `windows` and builds the same presence rows; it checks on a sample that
 its scores equal `score` here, so training and inference cannot drift apart.
+
+At run time (`screened_window`) a cheap screen looks first: the model's own formula over each
+window's distinct character 4-grams alone. Benign prose and code, the bulk of what an agent
+reads, almost never reaches the model's `screen` there, and only the windows that do are
+extracted and scored in full, with the same result as scoring the whole text.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from wardgate.scan.learned.features import KINDS, Grams, extract
+from wardgate.scan.learned.features import (
+    KINDS,
+    Collapsed,
+    Grams,
+    char_slots,
+    collapse,
+    grams_of,
+)
 from wardgate.scan.normalize import Normalized
 
 F32 = npt.NDArray[np.float32]
@@ -52,17 +64,20 @@ class LinearModel:
     bits: int
     window: int
     stride: int
+    screen: float | None = None  # see `screen_scores`; None: every window is scored in full
 
     def save(self, path: Path) -> None:
         """Write the model as a compressed .npz (deterministic bytes for equal weights)."""
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "weights": self.weights.astype(np.float32),
+            "meta": np.array([FORMAT, self.bits, self.window, self.stride], dtype=np.int64),
+            "bias": np.array([self.bias], dtype=np.float64),
+            "name": np.frombuffer(self.name.encode("ascii"), dtype=np.uint8),
+        }
+        if self.screen is not None:  # optional: a model without it scores every window
+            arrays["screen"] = np.array([self.screen], dtype=np.float64)
         buffer = BytesIO()
-        np.savez_compressed(
-            buffer,
-            weights=self.weights.astype(np.float32),
-            meta=np.array([FORMAT, self.bits, self.window, self.stride], dtype=np.int64),
-            bias=np.array([self.bias], dtype=np.float64),
-            name=np.frombuffer(self.name.encode("ascii"), dtype=np.uint8),
-        )
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
         path.write_bytes(_strip_zip_times(buffer.getvalue()))
 
     @classmethod
@@ -73,9 +88,12 @@ class LinearModel:
             weights = np.ascontiguousarray(npz["weights"], dtype=np.float32)
             bias = float(npz["bias"][0])
             name = bytes(npz["name"]).decode("ascii")
+            screen = float(npz["screen"][0]) if "screen" in npz.files else None
         if fmt != FORMAT or weights.shape != (1 << bits,) or not 0 < stride <= window:
             raise ValueError(f"{path.name}: not a wardgate model (format {fmt})")
-        return cls(name, weights, bias, bits, window, stride)
+        if screen is not None and not screen < math.inf:  # NaN or +inf would stop every window
+            raise ValueError(f"{path.name}: screen {screen} would switch the model off")
+        return cls(name, weights, bias, bits, window, stride, screen)
 
     # -- scoring ------------------------------------------------------------------------
 
@@ -90,26 +108,139 @@ class LinearModel:
         """Score every window of `text` and return the best one, with its `explain` top
         n-grams when its score reaches `explain_from` (the explanation is only needed for a
         flag, so callers skip it on quiet text). `normalized`: normalize(text), if known."""
-        grams = extract(text, self.bits, normalized=normalized)
-        spans = list(windows(grams.size, self.window, self.stride))
+        source = collapse(text, normalized=normalized)
+        lo = window_starts(source.size, self.window, self.stride)
+        grams = grams_of(source, self.bits)
         if not len(grams.slots):
-            return Window(_sigmoid(self.bias), 0, len(text), 0, len(spans), ())
-        contrib = self.weights[grams.slots].astype(np.float64)
-        lo = np.array([a for a, _ in spans], dtype=np.int64)
-        total, number = window_sums(grams, contrib, lo, self.window, self.bits)
-        sizes = np.maximum(number, 1)
-        logits = self.bias + total / np.sqrt(sizes)
+            return Window(_sigmoid(self.bias), 0, len(text), 0, len(lo), ())
+        logits, sizes = self._logits(grams, lo)
         best = int(np.argmax(logits))
-        a, b = spans[best]
-        score = _sigmoid(float(logits[best]))
-        limit = explain if score >= explain_from else 0
-        top = _top_grams(grams, self.weights, a, b, float(np.sqrt(sizes[best])), limit)
-        start, end = grams.original_span(a, b)
-        return Window(score, start, end, best, len(spans), top)
+        a, b = int(lo[best]), min(int(lo[best]) + self.window, source.size)
+        logit, size = float(logits[best]), float(sizes[best])
+        return self._window(grams, best, a, b, len(lo), logit, size, explain, explain_from)
+
+    def screened_window(
+        self,
+        text: str,
+        *,
+        explain: int = 0,
+        explain_from: float = 0.0,
+        normalized: Normalized | None = None,
+    ) -> Window | None:
+        """`best_window` over the windows that pass the screen (`screen_scores` at least
+        `screen`), or None when none does: on the training data every window whose
+        probability reaches SCREEN_P passes (scripts/train_detector.py sets `screen` so), and
+        `explain_from`, the lowest probability the caller acts on, must be at least that, or
+        every window is scored. The windows that pass are scored exactly as `best_window`
+        scores them, from the extraction of just their bytes: benign prose and code, whose
+        windows the screen stops (98 % on the corpus), skip most of the model's work."""
+        if self.screen is None or explain_from < SCREEN_P:
+            return self.best_window(
+                text, explain=explain, explain_from=explain_from, normalized=normalized
+            )
+        source = collapse(text, normalized=normalized)
+        lo = window_starts(source.size, self.window, self.stride)
+        hi = np.minimum(lo + self.window, source.size)
+        passed = screen_scores(source, self.weights, self.bits, lo, self.window) >= self.screen
+        best: tuple[float, int, Grams, int, float] | None = None  # logit, index, grams, lo, size
+        for first, last in _runs(lo, hi, np.flatnonzero(passed).tolist()):
+            glo, ghi = source.bounds(int(lo[first]), int(hi[last]))
+            grams = grams_of(source, self.bits, glo, ghi)
+            logits, sizes = self._logits(grams, lo[first : last + 1] - glo)
+            at = int(np.argmax(logits))
+            if best is None or logits[at] > best[0]:  # the first of equal windows, as argmax
+                best = (float(logits[at]), first + at, grams, glo, float(sizes[at]))
+        if best is None:
+            return None
+        logit, index, grams, glo, size = best
+        a, b = int(lo[index]) - glo, int(hi[index]) - glo
+        return self._window(grams, index, a, b, len(lo), logit, size, explain, explain_from)
 
     def score(self, text: str) -> float:
         """Probability-like score (0..1) of the best window."""
         return self.best_window(text).score
+
+    def _logits(
+        self, grams: Grams, lo: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Logit and number of distinct n-grams of the windows of `grams` starting at `lo`."""
+        contrib = self.weights.take(grams.slots).astype(np.float64)
+        total, number = window_sums(grams, contrib, lo, self.window, self.bits)
+        sizes = np.maximum(number, 1)
+        return self.bias + total / np.sqrt(sizes), sizes
+
+    def _window(
+        self,
+        grams: Grams,
+        index: int,
+        a: int,
+        b: int,
+        count: int,
+        logit: float,
+        size: float,
+        explain: int,
+        explain_from: float,
+    ) -> Window:
+        """The Window for window `index` (bytes [a, b) of `grams`), explained if it scores."""
+        score = _sigmoid(logit)
+        limit = explain if score >= explain_from else 0
+        top = _top_grams(grams, self.weights, a, b, float(np.sqrt(size)), limit)
+        start, end = grams.original_span(a, b)
+        return Window(score, start, end, index, count, top)
+
+
+SCREEN_LOGIT = -0.5
+"""The screen's guarantee, set at training: every training window whose logit reaches this
+(probability 0.378, half a logit under p = 0.5) passes it. The shipped presets act on model
+probabilities from 0.417 up (hostile-model's tool floor; strict from 0.514); a caller acting
+on lower ones gets every window scored."""
+SCREEN_P = 1.0 / (1.0 + math.exp(-SCREEN_LOGIT))
+SCREEN_SIZE = 4
+"""The character n-gram size the screen reads: of the model's five kinds, the distinct
+4-grams' weights track a window's full logit most closely (measured on the corpus: every
+window whose logit reaches -0.5 has a 4-gram score of at least 0.118, while 98.5 % of benign
+windows score below 0.1), and they cost a fifth of the occurrences."""
+
+
+def screen_scores(
+    source: Collapsed, weights: F32, bits: int, lo: npt.NDArray[np.int64], window: int
+) -> npt.NDArray[np.float64]:
+    """Per window starting at `lo`: the summed weight of its distinct character 4-grams over
+    the square root of their number (the model's own formula on one kind of n-gram). A cheap
+    first look: a window scores in full only where this reaches the model's `screen`.
+    A window without any 4-gram (a text under 4 bytes) always passes."""
+    slots = char_slots(source.data, SCREEN_SIZE, bits)
+    contrib = weights.take(slots).astype(np.float64)
+    kind = np.int16 if window <= np.iinfo(np.int16).max else np.int32
+    positions = np.arange(window, dtype=kind)
+    table = np.empty(1 << bits, dtype=kind)  # only read where just written
+    gather = table.take  # take: about twice as fast as table[inside] on these sizes
+    out = np.full(len(lo), np.inf)
+    for w, a in enumerate(lo.tolist()):
+        inside = slots[a : a + window]
+        if not len(inside):
+            continue
+        local = positions[: len(inside)]
+        table[inside] = local
+        once = gather(inside) == local
+        out[w] = np.dot(contrib[a : a + len(inside)], once) / math.sqrt(np.count_nonzero(once))
+    return out
+
+
+def _runs(
+    lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], chosen: list[int]
+) -> Iterator[tuple[int, int]]:
+    """(first, last) window index of each run of chosen windows ([lo, hi)) that overlap or
+    touch, so each stretch of text is extracted once."""
+    if not chosen:
+        return
+    first = last = chosen[0]
+    for w in chosen[1:]:
+        if lo[w] > hi[last]:
+            yield first, last
+            first = w
+        last = w
+    yield first, last
 
 
 def window_sums(
@@ -136,14 +267,22 @@ def window_sums(
     table = np.empty(1 << bits, dtype=kind)  # only read where just written
     total = np.zeros(len(lo), dtype=np.float64)
     number = np.zeros(len(lo), dtype=np.int64)
+    gather = table.take  # take: about twice as fast as table[inside] on these sizes
     for w, (a, b) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
         inside = grams.slots[a:b]
         local = positions[: b - a]
         table[inside] = local
-        once = table[inside] == local
+        once = gather(inside) == local
         total[w] = contrib[a:b] @ once
         number[w] = np.count_nonzero(once)
     return total, number
+
+
+def window_starts(size: int, window: int, stride: int) -> npt.NDArray[np.int64]:
+    """Where each of `windows(size, window, stride)` starts, made in one step."""
+    if size <= window:
+        return np.zeros(1, dtype=np.int64)
+    return np.append(np.arange(0, size - window, stride, dtype=np.int64), size - window)
 
 
 def windows(size: int, window: int, stride: int) -> Iterator[tuple[int, int]]:
