@@ -427,6 +427,28 @@ def test_denied_chunk_charges_nothing() -> None:
     run(scenario())
 
 
+def test_bytes_already_moved_drain_the_budget() -> None:
+    """A tunnel's or a response's bytes are charged after the fact with `spent`: never
+    refused, even above what is left or above the whole budget, and the overrun is a debt:
+    the next `spend` is refused until the refill has paid it back."""
+    clock = Clock()
+    lim = limiter({"bytes_per_hour": 1000}, clock)
+
+    async def scenario() -> None:
+        assert (await lim.spend("example.com", 900)).allowed
+        assert (await lim.spent("example.com", 5000)).allowed  # 100 were left: 4,900 owed
+        denial = await lim.spend("example.com", 1)
+        assert (denial.allowed, denial.rule) == (False, DATA_BUDGET)
+        assert denial.retry_after == pytest.approx(4901 * 3.6)
+        assert (await lim.spent("example.com", 0)).allowed  # nothing to charge
+        clock.advance(4900 * 3.6)  # the debt is paid back, nothing more yet
+        assert not (await lim.spend("example.com", 1)).allowed
+        clock.advance(3.6)
+        assert (await lim.spend("example.com", 1)).allowed
+
+    run(scenario())
+
+
 def test_chunk_larger_than_the_whole_budget_is_denied() -> None:
     clock = Clock()
     lim = limiter({"domains": {"example.com": {"bytes_per_hour": 1000}}}, clock)

@@ -180,6 +180,27 @@ def test_a_cost_above_the_burst_is_never_allowed(kind: str, redis_server: RedisS
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
+def test_a_drained_cost_is_allowed_and_empties_every_bucket(
+    kind: str, redis_server: RedisServer
+) -> None:
+    """Bytes already moved are charged with `drain`: allowed even above the level or the
+    burst, leaving a debt (5 - 8 = -3 here), so the next take waits until it is paid back."""
+
+    async def body(store: StateStore) -> None:
+        small, big = Bucket("s", rate=2.0, burst=5), Bucket("g", rate=1.0, burst=100)
+        result = await store.take_all([small, big], 8, now=0.0, drain=True)
+        assert (result.allowed, result.denied) == (True, None)
+        denied = await store.take_all([small], 1, now=0.0)
+        assert (denied.allowed, denied.retry_after) == (False, pytest.approx(2.0))
+        assert (await store.take("g", 92, rate=1.0, burst=100, now=0.0))[0]  # 100 - 8 left
+        assert not (await store.take("g", 1, rate=1.0, burst=100, now=0.0))[0]
+        assert not (await store.take("s", 1, rate=2.0, burst=5, now=1.9))[0]
+        assert (await store.take("s", 1, rate=2.0, burst=5, now=2.0))[0]  # debt paid back
+
+    check(kind, redis_server, body)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_a_clock_stepping_back_refills_nothing(kind: str, redis_server: RedisServer) -> None:
     async def body(store: StateStore) -> None:
         assert (await store.take("b", 2, rate=1.0, burst=2, now=100.0))[0]

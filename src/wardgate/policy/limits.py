@@ -185,13 +185,27 @@ class Limiter:
             return ALLOWED
         return await self._charge(self._bytes, host, nbytes)
 
-    async def _charge(self, dimension: _Dimension, host: str, cost: int) -> LimitDecision:
+    async def spent(self, host: str, nbytes: int) -> LimitDecision:
+        """Charge `nbytes` already moved to or from `host` (a tunnel's or a WebSocket's bytes,
+        counted when it closes; a response, counted after it went out).
+
+        Never denied for the budget: the bytes are gone. A budget they overrun is left in
+        debt, so `spend` refuses the host's requests until the refill has paid the overrun
+        back. Only an unreachable store can answer "not allowed" (nothing was counted then).
+        """
+        if nbytes <= 0:
+            return ALLOWED
+        return await self._charge(self._bytes, host, nbytes, drain=True)
+
+    async def _charge(
+        self, dimension: _Dimension, host: str, cost: int, *, drain: bool = False
+    ) -> LimitDecision:
         scoped = dimension.applicable(host)
         if not scoped:
             return ALLOWED
         buckets = [s.bucket for s in scoped]
         try:
-            result = await self._store.take_all(buckets, cost, now=self._clock())
+            result = await self._store.take_all(buckets, cost, now=self._clock(), drain=drain)
         except StateUnavailable:
             if self._fail_open:
                 return ALLOWED

@@ -41,7 +41,9 @@ _SCAN_COUNT = 1000  # keys Redis examines per SCAN step
 _MAX_SCAN_STEPS = 1000  # at most a million keys examined per scan() call
 _BUCKET_GRACE_MS = 1000  # a bucket idle for its whole period is full: let Redis drop it
 
-# KEYS: the buckets. ARGV: cost, now ('' = server TIME), then rate and burst per bucket.
+# KEYS: the buckets. ARGV: cost, now ('' = server TIME), then rate and burst per bucket, the
+# expiry grace in ms, and '1' to drain (always allowed, may leave a debt: see
+# StateStore.take_all) or '0'.
 # Returns {allowed 0/1, retry_after as text, index of the bucket that denied or -1}.
 # Same arithmetic as MemoryStore.take_all, numbers kept as text (Lua numbers returned to
 # Redis are truncated to integers).
@@ -73,7 +75,7 @@ for i = 1, #KEYS do
   end
   if wait > worst_wait then worst, worst_wait = i - 1, wait end
 end
-if worst >= 0 then
+if worst >= 0 and ARGV[4 + 2 * #KEYS] ~= '1' then
   return {0, string.format('%.17g', worst_wait), worst}
 end
 for i = 1, #KEYS do
@@ -81,9 +83,13 @@ for i = 1, #KEYS do
   local burst = tonumber(ARGV[2 + 2 * i])
   local last = now
   if lasts[i] and lasts[i] > now then last = lasts[i] end
-  redis.call('HSET', KEYS[i], 't', string.format('%.17g', math.max(0, levels[i] - cost)),
+  local left = levels[i] - cost
+  if ARGV[4 + 2 * #KEYS] ~= '1' then left = math.max(0, left) end
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', left),
              'l', string.format('%.17g', last))
-  redis.call('PEXPIRE', KEYS[i], math.ceil(burst / rate * 1000) + tonumber(ARGV[3 + 2 * #KEYS]))
+  -- kept until refilled: from empty, or from a drain's debt
+  redis.call('PEXPIRE', KEYS[i],
+             math.ceil(math.max(burst, burst - left) / rate * 1000) + tonumber(ARGV[3 + 2 * #KEYS]))
 end
 return {1, '0', -1}
 """)
@@ -228,7 +234,9 @@ class RedisStore:
         result = await self.take_all([Bucket(key, rate, burst)], cost, now=now)
         return result.allowed, result.retry_after
 
-    async def take_all(self, buckets: Sequence[Bucket], cost: float, *, now: float) -> TakeResult:
+    async def take_all(
+        self, buckets: Sequence[Bucket], cost: float, *, now: float, drain: bool = False
+    ) -> TakeResult:
         _check_cost(cost)
         if not buckets:
             return TakeResult(allowed=True, retry_after=0.0, denied=None)
@@ -236,7 +244,7 @@ class RedisStore:
         args: list[str] = [repr(float(cost)), "" if self._server_time else repr(float(now))]
         for bucket in buckets:
             args += [repr(float(bucket.rate)), repr(float(bucket.burst))]
-        args.append(str(_BUCKET_GRACE_MS))
+        args += [str(_BUCKET_GRACE_MS), "1" if drain else "0"]
         reply = await self._conn.run(_TAKE_ALL, keys, args)
         allowed, wait, denied = int(reply[0]), float(reply[1]), int(reply[2])
         if allowed:

@@ -79,11 +79,18 @@ class StateStore(Protocol):
         """
         ...
 
-    async def take_all(self, buckets: Sequence[Bucket], cost: float, *, now: float) -> TakeResult:
+    async def take_all(
+        self, buckets: Sequence[Bucket], cost: float, *, now: float, drain: bool = False
+    ) -> TakeResult:
         """Take `cost` from every bucket, or from none: all-or-nothing across the keys.
 
         This is how a request is charged against its host's limit and the global one at once
         without a denial by one of them consuming the other.
+
+        With `drain`, the cost was already incurred (bytes a tunnel moved): the take is always
+        allowed and leaves each bucket at its level minus `cost`, below zero if need be (a
+        debt), so later takes wait until the refill has paid the overrun back. Without it
+        such a cost would be denied and count nothing.
         """
         ...
 
@@ -120,18 +127,20 @@ class MemoryStore:
         result = await self.take_all([Bucket(key, rate, burst)], cost, now=now)
         return result.allowed, result.retry_after
 
-    async def take_all(self, buckets: Sequence[Bucket], cost: float, *, now: float) -> TakeResult:
+    async def take_all(
+        self, buckets: Sequence[Bucket], cost: float, *, now: float, drain: bool = False
+    ) -> TakeResult:
         _check_cost(cost)
         levels = [self._level(bucket, now) for bucket in buckets]
         waits = [
             _wait(bucket, tokens, cost) for bucket, tokens in zip(buckets, levels, strict=True)
         ]
         worst = max(range(len(waits)), key=waits.__getitem__, default=None)
-        if worst is not None and waits[worst] > 0:
+        if not drain and worst is not None and waits[worst] > 0:
             self._touch(buckets)
             return TakeResult(allowed=False, retry_after=waits[worst], denied=worst)
         for bucket, tokens in zip(buckets, levels, strict=True):
-            self._put(bucket.key, max(0.0, tokens - cost), now)
+            self._put(bucket.key, tokens - cost if drain else max(0.0, tokens - cost), now)
         return TakeResult(allowed=True, retry_after=0.0, denied=None)
 
     async def close(self) -> None:
