@@ -500,6 +500,9 @@ class ProxySettings(_Section):
     max_header_bytes: PosInt = 64 * 1024
     header_timeout: Seconds = 10.0  # a request head must arrive within this (slowloris)
     idle_timeout: Seconds = 60.0  # keep-alive connections with nothing to do are closed
+    # A CONNECT tunnel with no byte either way for this long is closed. Longer than
+    # idle_timeout: a quiet WebSocket or HTTP/2 connection inside a tunnel is normal.
+    tunnel_idle_timeout: Seconds = 600.0
     upstream_timeout: Seconds = 30.0  # connect and first byte from upstream
     scan_timeout: Seconds = 5.0
     max_connections: PosInt = 4096

@@ -19,8 +19,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TypeAlias
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeAlias
 
 import httptools
 
@@ -40,12 +40,12 @@ class ProtocolError(Exception):
 Headers: TypeAlias = tuple[tuple[str, str], ...]
 
 
-def _first(headers: Headers, name: str) -> str | None:
-    wanted = name.lower()
+def _first_values(headers: Headers) -> dict[str, str]:
+    """The first value of each field, by lower-cased name."""
+    index: dict[str, str] = {}
     for key, value in headers:
-        if key.lower() == wanted:
-            return value
-    return None
+        index.setdefault(key.lower(), value)
+    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +60,16 @@ class RequestHead:
     chunked: bool
     content_length: int | None
     upgrade: str | None  # lower-cased Upgrade value when Connection names "upgrade"
+    # Made by the first `header` call: a proxied request asks for several fields.
+    _index: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         """The first value of the field `name` (case-insensitive), or None."""
-        return _first(self.headers, name)
+        index = self._index
+        if index is None:
+            index = _first_values(self.headers)
+            object.__setattr__(self, "_index", index)  # a cache, not a change of value
+        return index.get(name.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +87,16 @@ class ResponseHead:
     chunked: bool
     content_length: int | None
     until_close: bool  # the body ends when the connection does
+    # Made by the first `header` call: a proxied response is asked for several fields.
+    _index: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         """The first value of the field `name` (case-insensitive), or None."""
-        return _first(self.headers, name)
+        index = self._index
+        if index is None:
+            index = _first_values(self.headers)
+            object.__setattr__(self, "_index", index)  # a cache, not a change of value
+        return index.get(name.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +160,15 @@ class _Collector:
     they arrive, with the ones that decide framing picked out."""
 
     __slots__ = ("complete", "headers", "special", "status_text", "url")
+
+    # Callbacks llhttp may call that this class does not want. httptools looks each one up
+    # when a parser is made; a class attribute answers that without raising AttributeError
+    # (five exceptions per parser, two parsers per proxied request).
+    on_message_begin: ClassVar[None] = None
+    on_body: ClassVar[None] = None
+    on_message_complete: ClassVar[None] = None
+    on_chunk_header: ClassVar[None] = None
+    on_chunk_complete: ClassVar[None] = None
 
     def __init__(self) -> None:
         self.url = b""
@@ -302,8 +323,10 @@ class _Reader:
     # -- head -----------------------------------------------------------------------------
 
     def _new_head(self) -> None:
+        """A fresh collector; its llhttp parser is made when the first head bytes arrive (a
+        response reader never needs a second one, a request reader only for another request)."""
         self._collector = _Collector()
-        self._parser = self._parser_type(self._collector)
+        self._parser: httptools.HttpRequestParser | httptools.HttpResponseParser | None = None
 
     def _head_step(self, data: bytes, events: list[Event]) -> bytes:
         """Buffer head bytes until the blank line; give llhttp each complete line as it
@@ -362,8 +385,11 @@ class _Reader:
         if b"\0" in lines or lines.count(b"\r") != pairs or lines.count(b"\n") != pairs:
             raise ProtocolError(400, "invalid character in header section")
         self._fed += len(lines)
+        parser = self._parser
+        if parser is None:
+            parser = self._parser = self._parser_type(self._collector)
         try:
-            self._parser.feed_data(lines)
+            parser.feed_data(lines)
         except httptools.HttpParserUpgrade:
             pass  # llhttp saw CONNECT or Upgrade; framing below decides what follows
         except httptools.HttpParserError as exc:
@@ -382,6 +408,7 @@ class _Reader:
             raise ProtocolError(400, "malformed header section")
         collector = self._collector
         parser = self._parser
+        assert parser is not None  # a complete head went through it
         self._fed = 0
         self._new_head()
         self._switch_after = False
@@ -692,19 +719,19 @@ class ResponseReader(_Reader):
 # -- writing ------------------------------------------------------------------------------
 
 
-def end_to_end_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def end_to_end_headers(
+    headers: Iterable[tuple[str, str]], *, drop: frozenset[str] = HOP_BY_HOP
+) -> list[tuple[str, str]]:
     """The fields a proxy forwards: without hop-by-hop fields and without every field the
     Connection field names (RFC 9110 7.6.1). Framing fields the proxy needs (Content-Length,
-    Host) are dropped too if Connection names them; the proxy writes its own."""
-    headers = list(headers)
-    named = {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
-    drop = HOP_BY_HOP | named
-    return [(name, value) for name, value in headers if name.lower() not in drop]
+    Host) are dropped too if Connection names them; the proxy writes its own. `drop` is
+    HOP_BY_HOP or a superset of it (lower-case names), for a caller that also writes some
+    end-to-end field itself: one pass over the fields instead of a second filter."""
+    lowered = [(name.lower(), name, value) for name, value in headers]
+    named = [value for lower, _, value in lowered if lower == "connection"]
+    if named:
+        drop = drop | {token.strip().lower() for value in named for token in value.split(",")}
+    return [(name, value) for lower, name, value in lowered if lower not in drop]
 
 
 def _head(start_line: str, headers: Sequence[tuple[str, str]]) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 import time
@@ -33,6 +34,7 @@ from wardgate.policy.approvals import Approvals, settle
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.policy.limits import RATE_LIMIT, LimitDecision, Limiter
 from wardgate.proxy.fetch import handle_fetch
+from wardgate.proxy.relay import relay_tunnel
 from wardgate.proxy.resolve import IPAddress, ResolveError, Resolver, SsrfBlocked, resolve_pinned
 from wardgate.proxy.responses import block_response, error_response, json_response
 from wardgate.proxy.sni import NeedMore, NotTls, client_hello_sni
@@ -71,6 +73,13 @@ _READ = 64 * 1024
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
                "event-stream", "yaml", "markdown", "csv", "graphql")  # fmt: skip
 _MAX_HELLO = 16 * 1024 + 5
+
+# End-to-end fields the proxy does not pass on as they came: Expect is answered here (the
+# body is held), a response's Content-Length is written for the body actually sent, and
+# an upstream request gets its own Host and Content-Length.
+_DROP_REQUEST = http1.HOP_BY_HOP | {"expect"}
+_DROP_RESPONSE = http1.HOP_BY_HOP | {"content-length"}
+_WRITTEN_HERE = frozenset({"host", "content-length"})
 
 OFFLOAD_BYTES = 64 * 1024  # messages this large are scanned in a worker thread
 _MAX_LITERALS = 4096  # checked IP-literal hosts remembered per configuration
@@ -116,6 +125,18 @@ class _Client:
     before_write: Callable[[], None]  # emits deferred audit events: they precede any answer
     events: deque[http1.Event] = field(default_factory=deque)
     pending: list[bytes] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+
+    async def next_event_within(self, seconds: float) -> http1.Event | None:
+        """`next_event`, or TimeoutError when it takes longer than `seconds` in all (a slow
+        head, an idle keep-alive connection)."""
+        if self.events:
+            return self.events.popleft()
+        timer = self.loop.call_later(seconds, _time_out, self.reader)
+        try:
+            return await self.next_event()
+        finally:
+            timer.cancel()
 
     async def next_event(self) -> http1.Event | None:
         """The next parsed event, or None at a clean end of the connection."""
@@ -147,8 +168,8 @@ class _Client:
 
     def write_pending(self) -> None:
         self.before_write()
-        if self.pending:
-            self.writer.write(b"".join(self.pending))
+        if self.pending:  # one vectored write (writev), no joined copy of the body
+            self.writer.writelines(self.pending)
             self.pending.clear()
 
     async def flush(self) -> None:
@@ -192,6 +213,8 @@ class ProxyServer:
         # With nowhere to write events, skip building them (they cost ~40 us per request).
         self._auditing = not (isinstance(sink, MultiSink) and not sink.sinks)
         self._soon: deque[Callable[[], AuditEvent]] = deque()  # see _audit_soon
+        self._timings: list[tuple[str, float]] = []  # see _observe
+        self._flush_due = False  # a _flush is scheduled
         self._connections = 0
         self.started = time.monotonic()
 
@@ -334,8 +357,9 @@ class ProxyServer:
         first = True
         while True:
             try:
-                async with asyncio.timeout(proxy.header_timeout if first else proxy.idle_timeout):
-                    event = await client.next_event()
+                event = await client.next_event_within(
+                    proxy.header_timeout if first else proxy.idle_timeout
+                )
             except TimeoutError:
                 if first:
                     client.send(error_response(408, "request head not received in time"))
@@ -403,19 +427,9 @@ class ProxyServer:
             return Target(tunnel.scheme, tunnel.host, tunnel.port, head.target, tunneled=True)
         if head.target.startswith("/"):
             return None
-        try:
-            parts = urlsplit(head.target)
-            port = parts.port
-        except ValueError:
-            raise http1.ProtocolError(400, "malformed request target") from None
-        if parts.scheme != "http" or not parts.hostname:
-            raise http1.ProtocolError(
-                400, "only http:// URLs are proxied in the clear; use CONNECT"
-            )
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        return Target("http", parts.hostname, port or 80, path)
+        if len(head.target) <= _CACHED_TARGET_LENGTH:
+            return _cached_absolute_target(head.target)
+        return _absolute_target(head.target)
 
     # -- plain HTTP (and HTTP inside an intercepted tunnel) ---------------------------------
 
@@ -429,9 +443,7 @@ class ProxyServer:
             verdict = _policy_verdict(BODY_TOO_LARGE, f"request body over {proxy.max_body_bytes}")
             self._enforce(client, verdict, target, Direction.REQUEST, started, 0, head.method)
             return False  # the rest of the body is unread: the connection cannot be reused
-        headers = [
-            (k, v) for k, v in http1.end_to_end_headers(head.headers) if k.lower() != "expect"
-        ]
+        headers = http1.end_to_end_headers(head.headers, drop=_DROP_REQUEST)
         if target.tunneled:
             host_header = head.header("host") or target.host
             if _host_of(host_header) != target.host.lower().rstrip("."):
@@ -452,8 +464,7 @@ class ProxyServer:
         )
         scanning = time.perf_counter()
         verdict = await self.scan(message)
-        if self.metrics is not None:
-            self.metrics.observe_scan("request", time.perf_counter() - scanning)
+        self._observe("request", time.perf_counter() - scanning)
         if self.approvals is not None and (not self.audit_mode or verdict.mode == "enforce"):
             size = len(body)
             verdict = await settle(
@@ -472,11 +483,17 @@ class ProxyServer:
         ):
             body = verdict.redacted_body.encode()
             headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
-        if await self._limited(client, target, started, head.method, len(body)):
+        limiter = self.limiter  # without limits, neither call below can refuse anything
+        if limiter.has_limits() and await self._limited(
+            client, target, started, head.method, len(body)
+        ):
             return head.keep_alive
-        address = await self._resolve(client, target, started, head.method)
+        # An IP literal checked before under this configuration needs no resolver round.
+        address = self.policy.checked_literals.get(target.host)
         if address is None:
-            return head.keep_alive
+            address = await self._resolve(client, target, started, head.method)
+            if address is None:
+                return head.keep_alive
         return await self._exchange(client, head, target, address, headers, body, started)
 
     async def _exchange(
@@ -502,8 +519,8 @@ class ProxyServer:
                 client, target, started, 502, f"upstream connect failed: {type(exc).__name__}"
             )
             return False
-        out_headers = [(k, v) for k, v in headers if k.lower() not in ("host", "content-length")]
-        out_headers.insert(0, ("Host", _host_header(target)))
+        out_headers = [("Host", _host_header(target))]
+        out_headers += [(k, v) for k, v in headers if k.lower() not in _WRITTEN_HERE]
         if body or head.method in ("POST", "PUT", "PATCH"):
             out_headers.append(("Content-Length", str(len(body))))
         upstream.writer.write(
@@ -536,8 +553,7 @@ class ProxyServer:
 
         async def next_event() -> http1.Event:
             while not events:
-                async with asyncio.timeout(proxy.upstream_timeout):
-                    data = await upstream.reader.read(_READ)
+                data = await _read_within(client.loop, upstream.reader, proxy.upstream_timeout)
                 events.extend(parser.feed(data) if data else parser.feed_eof())
                 if not data and not events:
                     raise ConnectionError("upstream closed")
@@ -549,8 +565,7 @@ class ProxyServer:
             response = await next_event()  # interim responses are not passed on
         if not isinstance(response, http1.ResponseHead):
             raise http1.ProtocolError(502, "no response head")
-        if self.metrics is not None:
-            self.metrics.observe_upstream(time.perf_counter() - waited)
+        self._observe("upstream", time.perf_counter() - waited)
         content_type = response.header("content-type") or ""
         encoding = (response.header("content-encoding") or "").lower()
         scan = _is_text(content_type) and self.config.injection.enabled
@@ -569,7 +584,8 @@ class ProxyServer:
         # The response is decided: it goes out now, not after the data budget is charged
         # (a round trip when the budgets live in Redis), which cannot change it any more.
         client.write_pending()
-        await self.limiter.spend(target.host, total)
+        if self.limiter.has_limits():
+            await self.limiter.spent(target.host, total)
         if relay.cut:
             raise _Abort
         return response.keep_alive and not relay.blocked
@@ -605,11 +621,12 @@ class ProxyServer:
         status: int | None = None,
         error: str | None = None,
         soon: bool = False,
-    ) -> str:
-        """Write the event for `verdict`; its id. With `soon`, a plain allow is written at
-        the next turn of the event loop instead (see _audit_soon)."""
+    ) -> None:
+        """Write the event for `verdict` (under `event_id`, else an id drawn when it is
+        built). With `soon`, a plain allow is written at the next turn of the event loop
+        instead (see _audit_soon)."""
         if not self._auditing:
-            return event_id or new_event_id()
+            return
         now_ms = time.time_ns() // 1_000_000  # the instant of the decision, also if deferred
         build = partial(
             AuditEvent.from_verdict,
@@ -620,7 +637,7 @@ class ProxyServer:
             mode="audit" if self.audit_mode else "enforce",
             duration_ms=(time.perf_counter() - started) * 1000,
             bytes=nbytes,
-            event_id=event_id or new_event_id(now_ms),
+            event_id=event_id,
             method=method,
             url=target.url if target.host else None,
             status=status,
@@ -632,7 +649,6 @@ class ProxyServer:
         else:
             self.emit_deferred()
             self.sink.emit(build())
-        return str(build.keywords["event_id"])
 
     def _audit_soon(self, build: Callable[[], AuditEvent]) -> None:
         """Defer building and writing an allow event to the next turn of the event loop,
@@ -642,8 +658,36 @@ class ProxyServer:
         event exists before the answer does" both hold. Only plain allows (MultiSink, which
         never raises) are deferred: building or writing them cannot fail the request."""
         self._soon.append(build)
-        if len(self._soon) == 1:
-            asyncio.get_running_loop().call_soon(self.emit_deferred)
+        self._after_turn()
+
+    def _observe(self, what: str, seconds: float) -> None:
+        """Record a latency ("request"/"response" scan, "upstream" wait) for the metrics after
+        this turn of the event loop: the histogram updates (a few us each) then run while the
+        upstream or the client is busy, not between a message and its release."""
+        if self.metrics is None:
+            return
+        self._timings.append((what, seconds))
+        self._after_turn()
+
+    def _after_turn(self) -> None:
+        """Run `_flush` at the next turn of the event loop (once, however many ask)."""
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        self.emit_deferred()
+        if not self._timings:
+            return
+        metrics, timings, self._timings = self.metrics, self._timings, []
+        if metrics is None:
+            return
+        for what, seconds in timings:
+            if what == "upstream":
+                metrics.observe_upstream(seconds)
+            else:
+                metrics.observe_scan(what, seconds)
 
     def emit_deferred(self) -> None:
         """Write the deferred allow events, oldest first."""
@@ -671,15 +715,15 @@ class ProxyServer:
         blocking = verdict.action in (Action.BLOCK, Action.ASK) and not verdict.audited(
             self.audit_mode
         )
+        if not blocking:  # no answer quotes the id: the event draws its own when it is built
+            self._audit(verdict, target, direction, started, nbytes, method,
+                        transport=transport, event_id=event_id, soon=soon)  # fmt: skip
+            return None
         if verdict.blocking_rule == STATE_UNAVAILABLE:
             status = 503  # shared state is down: not the client's fault (state/redis.py)
         event_id = event_id or new_event_id()
-        self._audit(
-            verdict, target, direction, started, nbytes, method, transport=transport,
-            event_id=event_id, status=status if blocking else None, soon=soon,
-        )  # fmt: skip
-        if not blocking:
-            return None
+        self._audit(verdict, target, direction, started, nbytes, method, transport=transport,
+                    event_id=event_id, status=status)  # fmt: skip
         rule = verdict.blocking_rule or "policy"
         return block_response(rule, event_id, status=status, retry_after=retry_after)
 
@@ -714,12 +758,15 @@ class ProxyServer:
     async def admission(
         self, target: Target, started: float, method: str | None, nbytes: int
     ) -> bytes | None:
-        """The 429 to send when a limit is reached, else None (and the request is counted)."""
+        """The 429 to send when a limit is reached, else None (and the request is counted).
+        A request without a body costs one byte of the data budget: responses and tunnels
+        are charged after the fact (`Limiter.spent`), so a used-up budget must refuse the
+        next request here."""
         if not self.limiter.has_limits():
             return None
         decision: LimitDecision = await self.limiter.admit(target.host)
-        if decision.allowed and nbytes:
-            decision = await self.limiter.spend(target.host, nbytes)
+        if decision.allowed:
+            decision = await self.limiter.spend(target.host, max(nbytes, 1))
         if decision.allowed:
             return None
         verdict = self._limit_verdict(decision.rule or RATE_LIMIT, decision.scope, target)
@@ -863,7 +910,7 @@ class ProxyServer:
             max_message=self.config.proxy.max_body_bytes,
             idle_timeout=self.config.proxy.idle_timeout,
         )  # fmt: skip
-        await self.limiter.spend(target.host, stats.bytes_up + stats.bytes_down)
+        await self.limiter.spent(target.host, stats.bytes_up + stats.bytes_down)
 
     async def _upgrade_answer(self, upstream: Upstream) -> tuple[http1.ResponseHead, bytes]:
         """The upstream's 101 and the bytes it sent after it; ProtocolError for anything else."""
@@ -974,14 +1021,14 @@ class ProxyServer:
             raise _Abort from None
         self._audit(Verdict(Action.ALLOW), target, Direction.REQUEST, started, len(hello),
                     "CONNECT", transport="connect")  # fmt: skip
-        upstream.writer.write(bytes(hello))
         try:
-            sent, received = await asyncio.gather(
-                _pump(client.reader, upstream.writer), _pump(upstream.reader, client.writer)
-            )
+            sent, received = await relay_tunnel(
+                (client.reader, client.writer), (upstream.reader, upstream.writer),
+                first=bytes(hello), idle_timeout=proxy.tunnel_idle_timeout,
+            )  # fmt: skip
         finally:
             upstream.close()
-        await self.limiter.spend(target.host, len(hello) + sent + received)
+        await self.limiter.spent(target.host, sent + received)
 
     async def _plain_in_tunnel(self, client: _Client, target: Target, first: bytes) -> None:
         """Plain HTTP sent through CONNECT (ws:// and http:// clients that always tunnel):
@@ -1029,11 +1076,7 @@ class _ResponseRelay:
         self.chunked_out = False
 
     def _send_head(self, content_length: int | None) -> None:
-        headers = [
-            (k, v)
-            for k, v in http1.end_to_end_headers(self.head.headers)
-            if k.lower() != "content-length"
-        ]
+        headers = http1.end_to_end_headers(self.head.headers, drop=_DROP_RESPONSE)
         if self.request.method == "HEAD" or self.head.status in (204, 304):
             if self.head.content_length is not None:
                 headers.append(("Content-Length", str(self.head.content_length)))
@@ -1111,8 +1154,7 @@ class _ResponseRelay:
         )
         started = time.perf_counter()
         verdict = await self.server.scan(message)
-        if self.server.metrics is not None:
-            self.server.metrics.observe_scan("response", time.perf_counter() - started)
+        self.server._observe("response", time.perf_counter() - started)
         return verdict
 
     def _decide(self, verdict: Verdict) -> bool:
@@ -1143,6 +1185,27 @@ def _without_encoding(head: http1.ResponseHead) -> http1.ResponseHead:
     return replace(head, headers=headers)
 
 
+def _time_out(reader: asyncio.StreamReader) -> None:
+    reader.set_exception(TimeoutError("read timed out"))
+
+
+async def _read_within(
+    loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader, seconds: float
+) -> bytes:
+    """`reader.read`, or TimeoutError after `seconds`.
+
+    On the per-request path this replaces `asyncio.timeout`, which costs a Timeout object,
+    a task cancellation when it fires, and three running-loop lookups, each a getpid system
+    call in CPython 3.11 (six per proxied request). The timer fails the reader instead: the
+    pending read raises TimeoutError, and so does any later one, so a connection that timed
+    out is never read again (the upstream pool drops it, see Upstream.usable)."""
+    timer = loop.call_later(seconds, _time_out, reader)
+    try:
+        return await reader.read(_READ)
+    finally:
+        timer.cancel()
+
+
 async def _linger(client: _Client, *, seconds: float = 0.5, limit: int = 256 * 1024) -> None:
     """Close politely after an error answer: stop writing, then read and drop what the client
     still sends for a moment, so the close is not a reset that discards our answer."""
@@ -1158,22 +1221,26 @@ async def _linger(client: _Client, *, seconds: float = 0.5, limit: int = 256 * 1
         pass
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
-    """Copy until EOF; returns the bytes copied. Half-closes the far side at EOF."""
-    total = 0
+def _absolute_target(text: str) -> Target:
+    """The Target of an absolute-form request target; ProtocolError if it is not http://."""
     try:
-        while True:
-            data = await reader.read(_READ)
-            if not data:
-                break
-            total += len(data)
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
-    return total
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise http1.ProtocolError(400, "malformed request target") from None
+    host = parts.hostname
+    if parts.scheme != "http" or not host:
+        raise http1.ProtocolError(400, "only http:// URLs are proxied in the clear; use CONNECT")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target("http", host, port or 80, path)
+
+
+# A pure function of the text, asked again for every request to the same URL (an agent
+# polling an API): remembered for short targets, so the cache stays small (<= 256 KB).
+_CACHED_TARGET_LENGTH = 256
+_cached_absolute_target = functools.lru_cache(maxsize=1024)(_absolute_target)
 
 
 def _host_header(target: Target) -> str:

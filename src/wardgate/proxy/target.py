@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+def _url(scheme: str, host: str, port: int, path: str) -> str:
+    default = 443 if scheme == "https" else 80
+    shown = f"[{host}]" if ":" in host else host
+    suffix = "" if port == default else f":{port}"
+    return f"{scheme}://{shown}{suffix}{path}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,10 +21,8 @@ class Target:
     port: int
     path: str
     tunneled: bool = False  # inside a CONNECT tunnel: the host was fixed by the CONNECT
+    # The URL the scans and the audit event see, made once: a request reads it 3-4 times.
+    url: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def url(self) -> str:
-        default = 443 if self.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = "" if self.port == default else f":{self.port}"
-        return f"{self.scheme}://{host}{port}{self.path}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", _url(self.scheme, self.host, self.port, self.path))

@@ -22,7 +22,9 @@ class Upstream:
     writer: asyncio.StreamWriter
 
     def usable(self) -> bool:
-        return not (self.reader.at_eof() or self.writer.is_closing())
+        """Open, and its reader has not failed (a read that timed out fails it for good)."""
+        reader = self.reader
+        return not (reader.at_eof() or reader.exception() or self.writer.is_closing())
 
     def close(self) -> None:
         self.writer.close()
