@@ -152,7 +152,7 @@ def _matcher(*, tool: bool, leet: bool) -> _Matcher:
         for i, r in enumerate(rules)
     ]
     return _Matcher(
-        pset=PatternSet(pats),
+        pset=PatternSet(pats, regions=True),
         weights={p.id: (r.family, r.weight) for p, r in zip(pats, rules, strict=True)},
     )
 
