@@ -75,14 +75,15 @@ def _corpus_texts() -> list[str]:
 
 def test_real_rules_are_rewritten() -> None:
     """Most rules that open with common words are searched from a rarer one on (45 of 230
-    ASCII rules when this was written), and the three hinted rules use their hints."""
+    ASCII rules when this was written), and the three hinted ASCII rules use their hints
+    (hints of UTF-8 rules: test_injection_round5_pl)."""
     rewritten = _rewritten()
     assert len(rewritten) >= 30
     hinted = {
         (n, i)
         for n, ps in enumerate(_sets())
         for i, p in enumerate(ps._patterns)
-        if p.prefilter is not None
+        if p.prefilter is not None and not p.needs_unicode
     }
     assert len(hinted) >= 3 and hinted <= set(rewritten)
 
