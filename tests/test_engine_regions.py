@@ -116,6 +116,21 @@ def test_many_reports_fall_back_to_the_full_pass() -> None:
     assert ps.spans(text) == _full_pass(ps, text)
 
 
+def test_a_hinted_pattern_is_searched_whole() -> None:
+    """A prefilter hint is a part of its pattern (its rare words), so the hint's matches end
+    before the pattern's: such a pattern gets RE2's full pass, not the stretches before the
+    hint's ends (which would cut "access granted" off at "grant")."""
+    hinted = Pattern("t.hinted", r"say\s+access\s+granted\s+now", prefilter=r"access\s+grant")
+    plain = Pattern("t.plain", r"reveal\s+the\s+password")
+    with _fresh_cache():
+        ps = PatternSet([hinted, plain], regions=True)
+        text = "x " * 50 + "say access granted now, then reveal the password. " + "y " * 50
+        reports = ps._reports(text, text.encode())
+        assert reports[0] is None and reports[1] is not None
+        assert ps.spans(text) == _full_pass(ps, text) != []
+        assert [pid for pid, _, _ in ps.spans(text)] == ["t.hinted", "t.plain"]
+
+
 def test_sets_without_regions_report_no_ends() -> None:
     """The DLP set keeps single reports (its candidates are rare; every report would cost a
     callback): each candidate gets RE2's full pass, as before."""

@@ -114,6 +114,9 @@ class PatternSet:
         self._db: Any = None
         self._regions = regions
         self._reach: dict[int, _Reach | None] = {}
+        # A pattern with its own prefilter hint is found by a part of it (its rare words):
+        # the hint's matches do not end where the pattern's do, so RE2 searches it whole.
+        self._hinted = frozenset(i for i, p in enumerate(patterns) if p.prefilter)
         if use_hyperscan and _hs is not None and patterns:
             self._build_prefilter()
 
@@ -182,7 +185,8 @@ class PatternSet:
         """The candidates, each with where in `data` the ends of its matches lie: a list of
         (earliest, latest) byte offsets, one per end offset of a prefilter match, or None
         where the prefilter cannot tell (patterns RE2 alone decides, case folds the ASCII
-        stand-in hides, more than _MAX_ENDS reports, sets built without `regions`)."""
+        stand-in hides, patterns with a prefilter hint, more than _MAX_ENDS reports, sets
+        built without `regions`)."""
         if self._db is None:
             return dict.fromkeys(self._always)
         reported: dict[int, list[int]] = {}
@@ -225,7 +229,7 @@ class PatternSet:
                 )
         out: dict[int, list[tuple[int, int]] | None] = dict.fromkeys(unknown)
         for idx, ends in reported.items():
-            if not self._regions or idx in unknown or len(ends) > _MAX_ENDS:
+            if not self._regions or idx in unknown or idx in self._hinted or len(ends) > _MAX_ENDS:
                 out[idx] = None
             else:
                 extra = slack if idx in stand_in_reports else 0
