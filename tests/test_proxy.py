@@ -247,6 +247,19 @@ def test_fetch_checks_every_redirect(nginx: Nginx, wardgate: Wardgate) -> None:
     assert r.status_code == 403 and r.json()["rule"] == "ssrf.metadata"
 
 
+def test_fetched_pages_use_up_the_data_budget(nginx: Nginx, tmp_path: Path) -> None:
+    """/fetch charges the page it read to the host's data budget, after the fact: with
+    200 KB an hour, the first 1.3 MB page passes and leaves a debt, the next fetch gets 429."""
+    wg = start_wardgate(tmp_path, config="limits: {bytes_per_hour: 200000}\n")
+    try:
+        first = fetch(wg, nginx.url("/long.txt"))
+        second = fetch(wg, nginx.url("/hello.txt"))
+    finally:
+        stop(wg.process)
+    assert first.status_code == 200, first.text
+    assert second.status_code == 429 and second.json()["rule"] == "data_budget"
+
+
 @pytest.mark.parametrize("query", ["", "url=file:///etc/passwd", "url=gopher://x/"])
 def test_fetch_needs_an_http_url(wardgate: Wardgate, query: str) -> None:
     r = httpx.get(f"{wardgate.proxy}/fetch?{query}", timeout=10, trust_env=False)

@@ -162,6 +162,8 @@ async def _get(server: ProxyServer, url: str, started: float) -> Page:
         raise FetchRefused(error_response(502, f"upstream failed: {type(exc).__name__}")) from None
     finally:
         upstream.close()
+    if server.limiter.has_limits():  # the bytes came in: they count, also past the budget
+        await server.limiter.spent(host, len(body))
     encoding = (head.header("content-encoding") or "").lower()
     if encoding and encoding != "identity":
         limits = server.config.decode
