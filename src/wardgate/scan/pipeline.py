@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import partial
 from urllib.parse import parse_qsl
 
 from wardgate.config import Config, ConfigError, RuleAction
-from wardgate.config.models import host_matches
+from wardgate.config.models import DestinationDefault, host_matches
 from wardgate.scan.catalog import unknown_rule_keys
 from wardgate.scan.decode import DecodeError, Segment, decompress, expand
 from wardgate.scan.dlp import scan_secrets
@@ -25,6 +26,7 @@ from wardgate.scan.learned import fuse, warmed
 from wardgate.scan.normalize import normalize
 from wardgate.scan.split import Fragment, find_drip, find_split_secrets
 from wardgate.scan.types import (
+    CLEAN,
     Action,
     Direction,
     Finding,
@@ -83,15 +85,16 @@ _ACTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    """A piece of the message scanned on its own: the URL, one header value, the body."""
-
-    field: str
-    text: str
-
-
 _MIN_LABEL_SECRET = 16  # no credential format fits in a shorter run of [a-z0-9-]
+
+
+def _carried_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(field name, value) of the headers that carry data, the transfer ones left out."""
+    return [
+        (f"header:{low}", value)
+        for name, value in headers
+        if (low := name.lower()) not in _TRANSPORT_HEADERS
+    ]
 
 
 def _may_hide_a_credential(host: str) -> bool:
@@ -133,6 +136,19 @@ class Pipeline:
         )
         if config.injection.enabled and config.injection.model:
             warmed()  # the learned models load at start-up, not on the first message
+        # What every scan asks of the configuration, looked up once (a config is immutable).
+        self._run_dlp = config.dlp.enabled
+        self._run_env = leak.enabled and len(self.env_leaks) > 0
+        self._split = config.split_secrets.enabled
+        self._urls, self._ssrf = config.urls.enabled, config.ssrf.enabled
+        destinations = config.destinations
+        # Without allow or deny entries every destination gets the default: no lookup.
+        self._any_destination: bool | None = (
+            None
+            if destinations.allow or destinations.deny
+            else destinations.default is DestinationDefault.ALLOW
+        )
+        self._max_depth, self._max_bytes = config.decode.max_depth, config.decode.max_bytes
 
     # -- public -------------------------------------------------------------------------
 
@@ -162,12 +178,24 @@ class Pipeline:
         findings: list[Finding] = []
         if body_error is not None:
             findings.append(body_error)
-        fragments: list[Fragment] = []
-        if message.direction.outbound:
-            parsed = split_url(message.url) if message.url else None  # once for both uses
-            fragments = self._fragments(message, body, parsed)
-            findings += self._outbound(message, body, fragments, drip, now, parsed)
-        elif message.direction is Direction.TOOL_DESCRIPTION:
+        direction = message.direction
+        if direction is Direction.REQUEST or direction is Direction.TOOL_CALL:  # outbound
+            url, destination = message.url, message.destination
+            headers = _carried_headers(message.headers)
+            parsed = split_url(url) if url else None  # once for both uses
+            fragments = self._fragments(message, body, parsed, headers)
+            found = self._outbound(message, body, headers, fragments, parsed)
+            sent = _drip_fragments(fragments)  # what a drip window keeps of the message
+            if drip is not None and destination and self._split:
+                history = drip.recent(destination, now)
+                if history:  # a FragmentWindow keeps candidate fragments only
+                    found += find_drip(history, sent, screened=True)
+            findings += _dedupe(found) if found else found
+            verdict = self._decide(message, body, findings)
+            if drip is not None and verdict.action.rank < Action.REDACT.rank:
+                drip.add(destination, sent, now)
+            return verdict
+        if direction is Direction.TOOL_DESCRIPTION:
             tools = self.config.tools
             findings += self._injection(
                 body, tool=True, threshold=tools.threshold, model_threshold=tools.model_threshold
@@ -180,14 +208,7 @@ class Pipeline:
                 threshold=injection.threshold,
                 model_threshold=injection.model_threshold,
             )
-        verdict = self._decide(message, body, findings)
-        if (
-            drip is not None
-            and message.direction.outbound
-            and verdict.action.rank < Action.REDACT.rank
-        ):
-            drip.add(message.destination, _drip_fragments(fragments), now)
-        return verdict
+        return self._decide(message, body, findings)
 
     # -- body ---------------------------------------------------------------------------
 
@@ -219,47 +240,42 @@ class Pipeline:
 
     # -- outbound -------------------------------------------------------------------------
 
-    def _units(self, message: Message, body: str) -> Iterator[_Unit]:
-        if message.url:
-            yield _Unit("url", message.url)
-        if _may_hide_a_credential(message.destination):
-            # DNS names are case-insensitive and usually arrive lower-cased, so an upper-case
-            # credential format (an AWS key id) hidden in a label only shows folded back.
-            yield _Unit("destination", message.destination.upper())
-        for name, value in message.headers:
-            if name.lower() not in _TRANSPORT_HEADERS:
-                yield _Unit(f"header:{name.lower()}", value)
-        if body:
-            yield _Unit("body", body)
-
-    def _fragments(self, message: Message, body: str, parsed: ParsedUrl | None) -> list[Fragment]:
-        """Separately transmitted values, in wire order, for split-secret reassembly."""
+    def _fragments(
+        self,
+        message: Message,
+        body: str,
+        parsed: ParsedUrl | None,
+        headers: Sequence[tuple[str, str]],
+    ) -> list[Fragment]:
+        """Separately transmitted values, in wire order, for split-secret reassembly
+        (`headers`: the carried ones, see `_carried_headers`)."""
         out = (
             [Fragment(name, value) for name, value in url_fields(message.url, parsed=parsed)]
             if parsed is not None
             else []
         )
-        out += [
-            Fragment(f"header:{name.lower()}", value)
-            for name, value in message.headers
-            if name.lower() not in _TRANSPORT_HEADERS
-        ]
-        out += _body_fragments(body, message.content_type, message.json_body)
+        out += [Fragment(field, value) for field, value in headers]
+        if body:
+            out += _body_fragments(body, message.content_type, message.json_body)
         return out
 
     def _outbound(
         self,
         message: Message,
         body: str,
+        headers: Sequence[tuple[str, str]],
         fragments: Sequence[Fragment],
-        drip: FragmentWindow | None,
-        now: float,
         parsed: ParsedUrl | None,
     ) -> list[Finding]:
-        config = self.config
+        """Destination policy, URL checks, credentials and the agent's secrets in every
+        separately scanned piece (URL, destination, headers, body), split secrets: all but
+        the drip, which depends on what went before. A pure function of the message."""
         findings: list[Finding] = []
-        if message.destination and not config.destination_allowed(
-            message.destination, message.port
+        destination = message.destination
+        if destination and not (
+            self._any_destination
+            if self._any_destination is not None
+            else self.config.destination_allowed(destination, message.port)
         ):
             findings.append(
                 Finding(
@@ -268,40 +284,45 @@ class Pipeline:
                     severity=Severity.HIGH,
                     start=0,
                     end=0,
-                    excerpt=message.destination,
+                    excerpt=destination,
                     field="destination",
                 )
             )
-        if message.url and (config.urls.enabled or config.ssrf.enabled):
+        url = message.url
+        if url and (self._urls or self._ssrf):
             findings += [
                 replace(f, field="url")
-                for f in scan_url(message.url, self.url_policy, parsed=parsed)
-                if (f.layer is Layer.SSRF and config.ssrf.enabled)
-                or (f.layer is Layer.URL and config.urls.enabled)
+                for f in scan_url(url, self.url_policy, parsed=parsed)
+                if (f.layer is Layer.SSRF and self._ssrf) or (f.layer is Layer.URL and self._urls)
             ]
-        run_dlp, run_env = config.dlp.enabled, config.env_leak.enabled and len(self.env_leaks) > 0
-        bindings = config.env_leak.allow
+        if self._run_dlp or self._run_env:
+            secrets_in = partial(self._secrets_in, destination) if self._run_env else scan_secrets
+            if url:
+                findings += self._scan_windows(url, "url", secrets_in)
+            if _may_hide_a_credential(destination):
+                # DNS names are case-insensitive and usually arrive lower-cased, so an
+                # upper-case credential format (an AWS key id) hidden in a label only shows
+                # folded back.
+                findings += self._scan_windows(destination.upper(), "destination", secrets_in)
+            for field, value in headers:
+                findings += self._scan_windows(value, field, secrets_in)
+            if body:
+                findings += self._scan_windows(body, "body", secrets_in)
+        if self._split:
+            findings += find_split_secrets(fragments)
+        return findings
+
+    def _secrets_in(self, destination: str, text: str) -> list[Finding]:
+        """Credentials (when DLP is on) and the agent's own secret values in `text`, except
+        values the configuration binds to `destination` (env_leak.allow)."""
+        found = scan_secrets(text) if self._run_dlp else []
+        bindings = self.config.env_leak.allow
 
         def bound_here(name: str) -> bool:
             """The variable's value is meant for this destination (env_leak.allow)."""
-            return any(host_matches(g, message.destination) for g in bindings.get(name, ()))
+            return any(host_matches(g, destination) for g in bindings.get(name, ()))
 
-        def secrets_in(text: str) -> list[Finding]:
-            found = scan_secrets(text) if run_dlp else []
-            if run_env:
-                found += self.env_leaks.scan(text, allowed=bound_here)
-            return found
-
-        if run_dlp or run_env:
-            for unit in self._units(message, body):
-                findings += self._scan_windows(unit.text, unit.field, secrets_in)
-        if config.split_secrets.enabled:
-            findings += find_split_secrets(fragments)
-            if drip is not None and message.destination:
-                history = drip.recent(message.destination, now)
-                if history:
-                    findings += find_drip(history, _drip_fragments(fragments))
-        return _dedupe(findings)
+        return found + self.env_leaks.scan(text, allowed=bound_here)
 
     def _scan_windows(
         self,
@@ -320,11 +341,13 @@ class Pipeline:
         windows (JSON escapes a few characters apart decode as one): what a later window finds
         in it counts there too, unless an earlier window already reported that rule on the
         same stretch, or the payload past the first window's reach would go unseen."""
-        limits = self.config.decode
         out: list[Finding] = []
         for base, own_start, own_end, chunk in _windows(text, lead=lead, reach=reach):
-            for segment in expand(chunk, max_depth=limits.max_depth, max_bytes=limits.max_bytes):
-                for finding in _relocate(scanner(segment.text), segment, field, base):
+            for segment in expand(chunk, max_depth=self._max_depth, max_bytes=self._max_bytes):
+                found = scanner(segment.text)
+                if not found:
+                    continue
+                for finding in _relocate(found, segment, field, base):
                     if own_start <= finding.start < own_end or (
                         segment.via
                         and finding.start < own_end
@@ -348,11 +371,12 @@ class Pipeline:
         floor = min(config.warn_threshold, threshold)
 
         def injection_in(text: str) -> list[Finding]:
-            # Normalised once for both layers (the model reads the same canonical form).
-            normalized = normalize(text) if config.model else None
-            result = scan_injection(text, tool=tool, normalized=normalized)
-            evidence = (
-                fuse.model_evidence(
+            evidence = None
+            if config.model:
+                # Normalised once for both layers (the model reads the same canonical form).
+                normalized = normalize(text)
+                result = scan_injection(text, tool=tool, normalized=normalized)
+                evidence = fuse.model_evidence(
                     text,
                     tool=tool,
                     threshold=threshold,
@@ -360,9 +384,10 @@ class Pipeline:
                     floor=floor,
                     normalized=normalized,
                 )
-                if config.model
-                else None
-            )
+            else:
+                result = scan_injection(text, tool=tool)
+                if not result.findings:
+                    return []  # no evidence at all: the usual text
             score = fuse.fuse(result.score, evidence)
             if score < floor:
                 return []
@@ -377,11 +402,10 @@ class Pipeline:
                 found.append(replace(model, score=score))
             return found
 
-        return _dedupe(
-            self._scan_windows(
-                body, "body", injection_in, lead=INJECTION_LEAD, reach=INJECTION_REACH
-            )
+        found = self._scan_windows(
+            body, "body", injection_in, lead=INJECTION_LEAD, reach=INJECTION_REACH
         )
+        return _dedupe(found) if found else found
 
     # -- decision ---------------------------------------------------------------------------
 
@@ -402,6 +426,8 @@ class Pipeline:
         }[finding.layer]
 
     def _decide(self, message: Message, body: str, findings: Sequence[Finding]) -> Verdict:
+        if not findings:
+            return CLEAN  # the common case: nothing to weigh
         decisions: list[RuleDecision] = []
         for finding in findings:
             setting, mode = self.config.rule_policy(
@@ -417,7 +443,7 @@ class Pipeline:
                 action = Action.BLOCK  # only a body can be rewritten in place
             decisions.append(RuleDecision(finding, action, None if mode is None else mode.value))
         if not decisions:
-            return Verdict(Action.ALLOW)
+            return CLEAN
         verdict = Verdict.resolve(tuple(decisions), audit=self.config.mode.value == "audit")
         if verdict.action is not Action.REDACT:
             return verdict

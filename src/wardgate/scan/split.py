@@ -8,9 +8,12 @@ rebuilt) and scanned again; a finding counts only when it needs more than one fr
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
 
 from wardgate.scan.decode import expand
 from wardgate.scan.dlp import scan_secrets
@@ -25,7 +28,7 @@ MAX_JOIN = 4  # how many neighbouring fragments one credential may be spread ove
 DRIP_MAX_JOIN = 8  # a drip may come in more, smaller pieces
 MAX_PAIRWISE = 12  # up to this many fragments, every ordered pair is joined too
 _MIN_JOINED = 16  # no credential format is shorter
-_DIGITS = frozenset("0123456789")
+_DIGIT = re.compile("[0-9]")
 _SEPARATOR = "\n \n"  # in no credential alphabet: no match or decoded run crosses it
 _MIN_LEN, _MAX_LEN = 3, 512
 
@@ -39,72 +42,98 @@ class Fragment:
 
 
 def is_candidate(value: str) -> bool:
-    """Could this value be part of a credential? Credentials carry no whitespace."""
-    return _MIN_LEN <= len(value) <= _MAX_LEN and not any(c.isspace() for c in value)
+    """Could this value be part of a credential? Credentials carry no whitespace.
+
+    str.split() breaks on exactly the characters str.isspace() accepts, in C: a value with
+    none comes back whole (this runs on every fragment of every outbound message)."""
+    return _MIN_LEN <= len(value) <= _MAX_LEN and value.split(None, 1) == [value]
 
 
 def _mixed(value: str) -> bool:
     """Holds an upper-case letter or a digit. Every credential format has them, so a join
     made only of words and slugs ("repos", "hello-world") is not worth scanning."""
-    return value != value.lower() or any(ch in _DIGITS for ch in value)
+    return value != value.lower() or _DIGIT.search(value) is not None
 
 
 def _whole_secrets(frags: Sequence[Fragment]) -> set[int]:
     """Indexes of fragments that already hold a complete credential. A join with such a
     fragment would only rediscover it (a greedy pattern runs on into the neighbour), and the
     plain scan of that field has already reported it."""
-    blob = _SEPARATOR.join(f.value for f in frags)
-    ends = []
-    cursor = 0
-    for f in frags:
-        cursor += len(f.value)
-        ends.append(cursor)
-        cursor += len(_SEPARATOR)
-    return {bisect_right(ends, finding.start) for finding in scan_secrets(blob)}
+    values = [f.value for f in frags]
+    found = scan_secrets(_SEPARATOR.join(values))
+    if not found:
+        return set()
+    # Where each fragment's separator ends, which is where the next fragment starts.
+    starts = list(accumulate(len(v) + len(_SEPARATOR) for v in values))
+    return {bisect_right(starts, finding.start + len(_SEPARATOR)) for finding in found}
 
 
-def _groups(
-    count: int, keep: Callable[[tuple[int, ...]], bool], max_join: int
-) -> list[tuple[int, ...]]:
-    """Index tuples of fragments to join: runs of 2..max_join neighbours in wire order, plus
-    every ordered pair when there are few fragments (the halves of a key may travel in any
-    two fields: a header and a query value, a JSON field and a path segment)."""
+_Groups = tuple[tuple[tuple[tuple[int, ...], int], ...], tuple[int, ...]]
+
+
+@lru_cache(maxsize=512)
+def _groups(count: int, max_join: int, boundary: int = 0) -> _Groups:
+    """Index tuples of fragments to join, each with the bitmask of its indexes: runs of
+    2..max_join neighbours in wire order, plus every ordered pair when there are few
+    fragments (the halves of a key may travel in any two fields: a header and a query value,
+    a JSON field and a path segment). With `boundary`, only the joins that take fragments
+    from both sides of it, in the same order: made directly, since a drip window of
+    MAX_FRAGMENTS has hundreds of runs of which a handful cross. Also the indexes that some
+    join takes, in order. Shapes recur (the count is at most MAX_FRAGMENTS), so they are
+    kept."""
+    first = max(0, boundary - max_join + 1) if boundary else 0
     groups = [
         tuple(range(i, i + k))
-        for i in range(count)
+        for i in range(first, boundary or count)
         for k in range(2, max_join + 1)
-        if i + k <= count
+        if i + k <= count and i + k > boundary
     ]
     if count <= MAX_PAIRWISE:
-        groups += [(i, j) for i in range(count) for j in range(count) if i != j and j != i + 1]
-    return [g for g in groups if keep(g)]
+        groups += [
+            (i, j)
+            for i in range(count)
+            for j in range(count)
+            if i != j and j != i + 1 and (not boundary or min(i, j) < boundary <= max(i, j))
+        ]
+    table = tuple((g, sum(1 << i for i in g)) for g in groups)
+    return table, tuple(sorted({i for g in groups for i in g}))
 
 
 def _joined_findings(
-    fragments: Sequence[Fragment],
-    keep: Callable[[tuple[int, ...]], bool],
-    rule: str,
-    max_join: int = MAX_JOIN,
+    frags: Sequence[Fragment], rule: str, max_join: int = MAX_JOIN, boundary: int = 0
 ) -> list[Finding]:
-    """Scan joins of candidate fragments; report a secret whose source starts in the join's
-    first fragment and ends in its last (so it needs every fragment of the join).
+    """Scan joins of candidate fragments (`frags`, at most MAX_FRAGMENTS); report a secret
+    whose source starts in the join's first fragment and ends in its last (so it needs every
+    fragment of the join). With `boundary`, only joins of fragments on both sides of it
+    (an old one before, a new one from it on) count.
 
     All joins are scanned as one text, separated by blank lines, so the cost is one scanner
-    pass rather than one per join."""
-    frags = [f for f in fragments if is_candidate(f.value)][-MAX_FRAGMENTS:]
-    mixed = {i for i, f in enumerate(frags) if _mixed(f.value)}
-    if len(frags) < 2 or not mixed or sum(len(f.value) for f in frags) < _MIN_JOINED:
-        return []  # the common request: nothing that could hold a split credential
-    whole = _whole_secrets(frags)
+    pass rather than one per join. A join needs a fragment with an upper-case letter or a
+    digit and 16 characters in all; only fragments some join could take are looked at, and
+    the scan for fragments that are whole credentials runs only when a join is left."""
+    if len(frags) < 2:
+        return []
+    table, reach = _groups(len(frags), max_join, boundary)
+    lengths = {i: len(frags[i].value) for i in reach}
+    mixed = sum(1 << i for i in reach if _mixed(frags[i].value))
     groups = [
-        g
-        for g in _groups(len(frags), keep, max_join)
-        if mixed.intersection(g)
-        and not whole.intersection(g)
-        and sum(len(frags[i].value) for i in g) >= _MIN_JOINED
+        (group, mask)
+        for group, mask in table
+        if mask & mixed and sum(map(lengths.__getitem__, group)) >= _MIN_JOINED
     ]
     if not groups:
+        return []  # the common message: nothing that could hold a split credential
+    whole = sum(1 << i for i in _whole_secrets(frags))
+    kept = [group for group, mask in groups if not mask & whole]
+    if not kept:
         return []
+    return _scan_joins(frags, kept, rule)
+
+
+def _scan_joins(
+    frags: Sequence[Fragment], groups: Sequence[tuple[int, ...]], rule: str
+) -> list[Finding]:
+    """The findings of `_joined_findings` for the joins `groups`."""
     pieces: list[str] = []
     starts: list[int] = []  # offset of each join in the blob
     cursor = 0
@@ -147,24 +176,29 @@ def _joined_findings(
 
 def find_split_secrets(fragments: Sequence[Fragment]) -> list[Finding]:
     """Credentials that appear only when neighbouring fragments of one message are joined."""
-    return _joined_findings(fragments, lambda _group: True, REASSEMBLED)
+    frags = [f for f in fragments if is_candidate(f.value)][-MAX_FRAGMENTS:]
+    return _joined_findings(frags, REASSEMBLED)
 
 
-def find_drip(history: Sequence[Fragment], new: Sequence[Fragment]) -> list[Finding]:
+def find_drip(
+    history: Sequence[Fragment], new: Sequence[Fragment], *, screened: bool = False
+) -> list[Finding]:
     """Credentials assembled from fragments sent earlier to the same destination (`history`,
-    oldest first) and fragments of the current message (`new`).
+    oldest first) and fragments of the current message (`new`). `screened`: every history
+    value is known to pass `is_candidate` (a FragmentWindow keeps no other), so it is not
+    tested again on every message.
 
     Values already in the history (the same path segment on every request) are left out of
-    the new ones, so they do not sit between the pieces of a dripped credential."""
-    older = [f for f in history if is_candidate(f.value)]
+    the new ones, so they do not sit between the pieces of a dripped credential. Every join
+    takes an old and a new fragment, so a message that repeats what was sent (a client
+    polling one URL) has nothing to join."""
+    older = list(history) if screened else [f for f in history if is_candidate(f.value)]
+    if not older:
+        return []
     seen = {f.value for f in older}
-    current = [f for f in new if is_candidate(f.value) and f.value not in seen][:MAX_FRAGMENTS]
+    current = [f for f in new if f.value not in seen and is_candidate(f.value)][:MAX_FRAGMENTS]
     room = MAX_FRAGMENTS - len(current)
-    recent = older[len(older) - room :] if room else []
-    boundary = len(recent)  # index of the first new fragment
-    return _joined_findings(
-        [*recent, *current],
-        lambda group: min(group) < boundary <= max(group),
-        DRIP,
-        DRIP_MAX_JOIN,
-    )
+    if not current or not room:
+        return []
+    recent = older[len(older) - room :]
+    return _joined_findings([*recent, *current], DRIP, DRIP_MAX_JOIN, boundary=len(recent))

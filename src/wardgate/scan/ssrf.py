@@ -349,6 +349,14 @@ def _entry_allows(entry: str, host: str, forms: tuple[IPAddress, ...], metadata:
     return kind == "name" and host == value
 
 
+@functools.lru_cache(maxsize=1024)
+def allowed_by(host: str, allow: tuple[str, ...]) -> bool:
+    """`is_allowed` for an allow list held as a tuple (a policy's), remembered: the URL
+    scanner asks it on every request to an internal target an operator exempted (a local
+    upstream behind --allow-internal), with the same few hosts each time."""
+    return is_allowed(host, allow)
+
+
 def is_allowed(host_or_ip: str, allow: Sequence[str]) -> bool:
     """True when an operator exempted this internal target (config ``ssrf.allow``).
 

@@ -11,6 +11,7 @@ in clear (see redact.mask_secret).
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections import Counter
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from wardgate.scan.redact import mask_secret
-from wardgate.scan.ssrf import AddressClass, classify_host, is_allowed, normalize_host
+from wardgate.scan.ssrf import AddressClass, allowed_by, classify_host, normalize_host
 from wardgate.scan.types import Finding, Layer, Severity
 
 DEFAULT_EXFIL_HOSTS: tuple[str, ...] = (
@@ -167,6 +168,7 @@ class UrlPolicy:
     _deny_wild: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "ssrf_allow", tuple(self.ssrf_allow))  # a cache key
         names, wild = _deny_index(self.deny_hosts)
         object.__setattr__(self, "_deny_names", names)
         object.__setattr__(self, "_deny_wild", wild)
@@ -274,7 +276,23 @@ def _split_hostport(url: str, start: int, end: int) -> tuple[Span, int | None]:
     return (start, host_end), port
 
 
+_CACHED_URL_LENGTH = 2048
+
+
 def split_url(url: str) -> ParsedUrl:
+    """`parse_url`, remembered for the URLs of up to _CACHED_URL_LENGTH characters that
+    recur (an agent polling an endpoint, the same page fetched again): the parse is pure
+    and its result immutable, and it runs on every outbound request."""
+    return _recent_url(url) if len(url) <= _CACHED_URL_LENGTH else parse_url(url)
+
+
+@functools.lru_cache(maxsize=512)
+def _recent_url(url: str) -> ParsedUrl:
+    """The parse of a short URL, kept for `split_url` (512 of them)."""
+    return parse_url(url)
+
+
+def parse_url(url: str) -> ParsedUrl:
     """Split `url` like a browser would, tolerantly: never raises, returns what it can.
 
     Hosts are percent-decoded, lower-cased, IDNA-folded and stripped of tabs and newlines (the
@@ -449,7 +467,7 @@ def _host_findings(p: ParsedUrl, policy: UrlPolicy) -> list[Finding]:
     shown = _safe_host(host)
     if policy.ssrf:
         cls = classify_host(host)
-        if cls is not None and not is_allowed(host, policy.ssrf_allow):
+        if cls is not None and not allowed_by(host, policy.ssrf_allow):
             severity = Severity.CRITICAL if cls is AddressClass.METADATA else Severity.HIGH
             excerpt = f"{shown} ({cls.value})"
             out.append(_finding(cls.rule_id, severity, p.host_span, excerpt, Layer.SSRF))

@@ -8,12 +8,13 @@ are resolved in favour of the specific format over the heuristic one, then the l
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 
 import re2
 
 from wardgate.scan.dlp.rules import RULES, SecretRule
-from wardgate.scan.engine import Pattern, PatternSet, char_offsets
+from wardgate.scan.engine import Pattern, PatternSet, byte_spans, char_offsets
 from wardgate.scan.redact import mask_secret
 from wardgate.scan.types import Finding, Layer
 
@@ -26,6 +27,59 @@ _PATTERNS = PatternSet([Pattern(r.id, r.pattern, r.caseless) for r in RULES])
 patterns (`_PATTERNS.compiled`) are searched on the text's UTF-8: the wrapper's search on a
 str encodes the whole text again for every rule and converts every offset, twice the cost
 of the search itself on a long body."""
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+
+
+def _secret_groups(regex: re2._Regexp) -> tuple[int, ...]:
+    """Indexes of the rule's secret groups, in the order `_secret_span` tries them."""
+    named = regex.groupindex  # the wrapper builds this dict anew on every access
+    return tuple(named[name] for name in _SECRET_GROUPS if name in named)
+
+
+_GROUPS = tuple(_secret_groups(regex) for regex in _PATTERNS.compiled)
+"""Per rule, looked up once: reading them off each match costs more than the search."""
+
+_WHOLE_MATCH = re.compile(r"(\(\?i\))?\\b\(\?P<secret>(.*)\)\\b", re.DOTALL)
+"""A rule source that is one secret group between word boundaries (`_group_free`)."""
+
+
+def _balanced(regex: str) -> bool:
+    """Whether every parenthesis of `regex` is closed within it and none closes one opened
+    before it (escapes and character classes aside)."""
+    depth = 0
+    chars = iter(regex)
+    for ch in chars:
+        if ch == "\\":
+            next(chars, None)
+        elif ch == "[":
+            first = True
+            for inner in chars:
+                if inner == "\\":
+                    next(chars, None)
+                elif inner == "]" and not first:
+                    break
+                first = inner == "^" and first
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _group_free(regex: re2._Regexp) -> re2._Regexp | None:
+    """For a rule written `\\b(?P<secret>X)\\b` (the secret is the whole match, as in the
+    seed-phrase rule, which matches runs of words in ordinary prose), the same pattern
+    without the group: RE2 then finds both ends of a match with its automata instead of
+    running its submatch engine over it. None for any other shape."""
+    shape = _WHOLE_MATCH.fullmatch(regex.pattern)
+    if shape is None or not _balanced(shape.group(2)):
+        return None
+    return re2.compile(f"{shape.group(1) or ''}\\b(?:{shape.group(2)})\\b")
+
+
+_GROUP_FREE = tuple(_group_free(regex) for regex in _PATTERNS.compiled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +104,35 @@ def _secret_span(match: re2._Match) -> tuple[int, int] | None:
     return None
 
 
+def _secret_byte_spans(
+    regex: re2._Regexp, groups: tuple[int, ...], data: bytes
+) -> tuple[list[tuple[int, int]], bool]:
+    """`[_secret_span(m) for m in regex.finditer(data)]` without the Nones, and whether any
+    match was empty. Calls the RE2 search the wrapper's bytes iterator calls (`_regexp.Match`,
+    every group's span) and steps past each match (one byte past an empty one) as it does,
+    without a match object, a generator step and the group-name dictionary per match, which
+    cost more than the search on the short texts most messages are."""
+    search = regex._regexp.Match
+    out: list[tuple[int, int]] = []
+    empty = False
+    pos, end = 0, len(data)
+    while True:
+        spans = search(_UNANCHORED, data, pos, end)
+        start, stop = spans[0]
+        if start < 0:
+            break
+        empty = empty or start == stop
+        for index in groups:
+            span = spans[index]
+            if span[0] >= 0:
+                out.append(span)
+                break
+        if pos == end:
+            break
+        pos = pos + 1 if stop == pos else stop
+    return out, empty
+
+
 def _secret_spans(text: str, data: bytes) -> list[tuple[int, int, int]]:
     """(rule index, start, end) of the secret in every match of every rule that may match,
     in rule order then position (the order of PatternSet.finditer); offsets are str offsets.
@@ -61,12 +144,16 @@ def _secret_spans(text: str, data: bytes) -> list[tuple[int, int, int]]:
     out: list[tuple[int, int, int]] = []
     for i in _PATTERNS.candidates(text, data):
         regex = _PATTERNS.compiled[i]
-        found = list(regex.finditer(data))
-        if not ascii_text and any(m.start() == m.end() for m in found):
+        whole = _GROUP_FREE[i]
+        if whole is not None:  # the secret is the match
+            spans = byte_spans(whole, data)
+            empty = any(a == b for a, b in spans)
+        else:
+            spans, empty = _secret_byte_spans(regex, _GROUPS[i], data)
+        if not ascii_text and empty:
             found = list(regex.finditer(text))
             out += [(i, *span) for span in map(_secret_span, found) if span is not None]
             continue
-        spans = [span for span in map(_secret_span, found) if span is not None]
         if not ascii_text and spans:
             chars = char_offsets(data, (o for span in spans for o in span))
             spans = [(chars[a], chars[b]) for a, b in spans]

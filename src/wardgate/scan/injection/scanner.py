@@ -157,6 +157,18 @@ def _matcher(*, tool: bool, leet: bool) -> _Matcher:
     )
 
 
+_BUILT: dict[tuple[bool, bool], _Matcher] = {}
+
+
+def _built(tool: bool, leet: bool) -> _Matcher:
+    """`_matcher(tool=tool, leet=leet)` through a plain dictionary: the cache of a
+    keyword-only function builds its key anew on every call, three times per text."""
+    found = _BUILT.get((tool, leet))
+    if found is None:
+        found = _BUILT[(tool, leet)] = _matcher(tool=tool, leet=leet)
+    return found
+
+
 _HIDDEN = tuple(re2.compile(r) for r in P.HIDDEN_REGEXES)
 _ADDRESSED = re2.compile(P.ADDRESSED_TO_AI)
 _ZERO_WIDTH = re2.compile(P.ZERO_WIDTH)
@@ -329,9 +341,9 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
     """Rule matches on the normal form and, when it differs, on its deleet() variant.
     `data` is `ntext` in UTF-8 (None without an encoding): both passes reuse it, deleet
     being a byte-for-byte table on it."""
-    hits = _matcher(tool=False, leet=False).hits(ntext, data)
+    hits = _built(False, False).hits(ntext, data)
     if tool:
-        hits += _matcher(tool=True, leet=False).hits(ntext, data)
+        hits += _built(True, False).hits(ntext, data)
     if data is None:
         leet_text, leet_data = deleet(ntext), None
     else:
@@ -339,7 +351,7 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
         leet_text = ntext if leet_data == data else leet_data.decode()
     if leet_text != ntext:
         seen = {(h.family, h.start, h.end) for h in hits}
-        for h in _matcher(tool=False, leet=True).hits(leet_text, leet_data):
+        for h in _built(False, True).hits(leet_text, leet_data):
             if (h.family, h.start, h.end) not in seen:
                 hits.append(h)
     kept = [h for h in hits if not _negated(ntext, h)]
