@@ -8,6 +8,7 @@ import importlib.util
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,26 +49,25 @@ PROSE = (
 )
 
 
-def _prose(size: int, seed: int) -> str:
-    """About `size` characters of ordinary text an agent reads (docs, mail, code, a man page)."""
-    rng = random.Random(seed)
-    parts: list[str] = []
+def _joined(rng: random.Random, pieces: Sequence[str], size: int) -> str:
+    """`size` characters of `pieces` drawn at random and joined by spaces."""
+    out: list[str] = []
     length = 0
     while length < size:
-        parts.append(rng.choice(PROSE))
-        length += len(parts[-1]) + 1
-    return " ".join(parts)[:size]
+        out.append(rng.choice(pieces))
+        length += len(out[-1]) + 1
+    return " ".join(out)[:size]
+
+
+def _prose(size: int, seed: int) -> str:
+    """About `size` characters of ordinary text an agent reads (docs, mail, code, a man page)."""
+    return _joined(random.Random(seed), PROSE, size)
 
 
 def _random_text(rng: random.Random, size: int) -> str:
     """Words, whitespace runs, punctuation, accents and Cyrillic: every word-edge case."""
     vocab = ["ignore", "the", "previous", "a", "ré", "привет", "x", "send", "\n\t ", "--", "!"]
-    out: list[str] = []
-    length = 0
-    while length < size:
-        out.append(rng.choice(vocab))
-        length += len(out[-1]) + 1
-    return " ".join(out)[:size]
+    return _joined(rng, vocab, size)
 
 
 # -- exactness ------------------------------------------------------------------------------

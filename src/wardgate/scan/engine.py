@@ -41,7 +41,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,16 +354,7 @@ def _unbounded_repeats(expression: str) -> str:
     clause are RE2's to enforce."""
     if "\\Q" in expression:
         return expression
-    out: list[str] = []
-    pos = 0
-    while pos < len(expression):
-        atom, pos, _ = _atom(expression, pos)
-        out.append(atom)
-        repeat = _BOUNDED_REPEAT.match(expression, pos)
-        if repeat is not None:
-            out.append(f"{{{repeat[1]},}}")
-            pos = repeat.end()
-    return "".join(out)
+    return "".join(_open_repeats(expression, lambda _wide, _repeat: True))
 
 
 _STAND_IN = bytes(range(128)) + b"?" * 128
@@ -416,18 +407,29 @@ def prefilter_expression(regex: str, *, utf8: bool = True) -> str:
     differently from RE2, see PatternSet)."""
     if "\\Q" in regex:  # quoted text: not worth parsing, the pattern is kept as it is
         return regex
+
+    def long_wide_gap(wide: bool, repeat: re.Match[str]) -> bool:
+        return utf8 and wide and int(repeat[2]) - int(repeat[1]) > _WIDE_GAP
+
+    out = _open_repeats(regex, long_wide_gap)
+    if len(out) > 1 and out[-1] == "\\b":
+        out.pop()
+    return "".join(out)
+
+
+def _open_repeats(regex: str, opens: Callable[[bool, re.Match[str]], bool]) -> list[str]:
+    """The syntax elements of `regex` (as `_atom` writes them), each bounded repeat `{m,n}`
+    written `{m,}` where `opens(atom is wide, the repeat)` says so."""
     out: list[str] = []
     pos = 0
     while pos < len(regex):
         atom, pos, wide = _atom(regex, pos)
         out.append(atom)
-        repeat = _BOUNDED_REPEAT.match(regex, pos) if wide and utf8 else None
-        if repeat is not None and int(repeat[2]) - int(repeat[1]) > _WIDE_GAP:
+        repeat = _BOUNDED_REPEAT.match(regex, pos)
+        if repeat is not None and opens(wide, repeat):
             out.append(f"{{{repeat[1]},}}")
             pos = repeat.end()
-    if len(out) > 1 and out[-1] == "\\b":
-        out.pop()
-    return "".join(out)
+    return out
 
 
 def _atom(regex: str, pos: int) -> tuple[str, int, bool]:
