@@ -116,6 +116,16 @@ def test_many_reports_fall_back_to_the_full_pass() -> None:
     assert ps.spans(text) == _full_pass(ps, text)
 
 
+def test_a_pattern_matching_the_empty_text_is_searched_by_re2_alone() -> None:
+    """Hyperscan does not report a multiline ^ after a final newline; RE2 matches there. A
+    pattern that matches the empty text gets RE2's full pass on every text (hypothesis
+    found `(?m:^)\\B` on "1\\n"), and no shipped rule is one."""
+    with _fresh_cache():
+        ps = PatternSet([Pattern("g", r"(?m:^)\B"), Pattern("ab", r"a\s+b")], regions=True)
+    assert ps.spans("1\n") == _full_pass(ps, "1\n") != []
+    assert not any(rx.fullmatch("") for s in REAL_SETS for rx in s._compiled)
+
+
 def test_a_hinted_pattern_is_searched_whole() -> None:
     """A prefilter hint is a part of its pattern (its rare words), so the hint's matches end
     before the pattern's: such a pattern gets RE2's full pass, not the stretches before the

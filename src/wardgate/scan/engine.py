@@ -131,7 +131,12 @@ class PatternSet:
         folded: list[int] = []
         for i, p in enumerate(self._patterns):
             caseless = p.caseless or _inline_caseless(p.regex)
-            if p.needs_unicode and caseless:
+            if self._compiled[i].fullmatch("") is not None:
+                # It matches nothing at all, which hyperscan does not always report (a
+                # multiline ^ after a final newline): RE2 alone decides. No rule of the
+                # shipped tables is such a pattern.
+                always.append(i)
+            elif p.needs_unicode and caseless:
                 # Hyperscan's Unicode case folding is older than RE2's (it misses some 700
                 # pairs, such as Georgian capitals): RE2 alone decides, on every text.
                 always.append(i)
