@@ -115,6 +115,54 @@ def test_a_cancelled_hold_is_withdrawn_on_every_replica(kind: str, redis_server:
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_joined_waiter_on_another_replica_keeps_the_approval(
+    kind: str, redis_server: Any
+) -> None:
+    """Replica A creates the approval, replica B's identical request joins it. A's client
+    gives up: the approval stays listed and B's request is still released by the decision.
+    When every waiter of both replicas has given up, it is withdrawn."""
+
+    async def until_joined(replica: Approvals) -> None:
+        for _ in range(250):
+            if replica.waiting == 1:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the second replica never joined")
+
+    async def scenario() -> None:
+        store = _store(kind, redis_server)
+        holder, joiner = _replica(store), _replica(store)
+        try:
+            first = asyncio.create_task(holder.hold(_request(b'{"b": 1}')))
+            [entry] = await _listed(joiner, 1)
+            second = asyncio.create_task(joiner.hold(_request(b'{"b": 1}')))
+            await until_joined(joiner)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            assert [e["id"] for e in await joiner.pending()] == [entry["id"]]
+            await holder.decide(str(entry["id"]), "allow")
+            assert await asyncio.wait_for(second, 5) is Outcome.ALLOW
+            assert await _listed(holder, 0) == []
+
+            first = asyncio.create_task(holder.hold(_request(b'{"b": 2}')))
+            [entry] = await _listed(joiner, 1)
+            second = asyncio.create_task(joiner.hold(_request(b'{"b": 2}')))
+            await until_joined(joiner)
+            for task in (second, first):  # the joiner gives up first, then the creator
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            assert await holder.pending() == []
+            error = await _refused(joiner, str(entry["id"]))
+            assert error.status == 409 and "withdrawn" in str(error)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 def _logged(config: Path) -> list[dict[str, Any]]:
     """The audit store's `policy.approval_cancelled` events (`wardgate logs`)."""
     logs = subprocess.run(

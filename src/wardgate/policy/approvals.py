@@ -6,11 +6,15 @@ operator deciding on replica C releases a request held on replica A: the waiting
 store (and is woken at once when the decision is made in its own process). No decision within
 the timeout is a refusal (fail closed).
 
-A waiter that is cancelled (its client gave up on the request: an MCP `notifications/cancelled`,
-a closed connection) withdraws the approval it created: the listing and the hash key go, and
-a `withdrawn` decision takes the decision key, so an operator deciding afterwards is told so
-(409) instead of releasing a request nobody waits for. Another waiter of this process on the
-same approval keeps it alive.
+Every process with a request waiting on an approval keeps a presence key for it. The last
+waiter of the last process to leave an approval removes it from the store; when that waiter
+was cancelled (its client gave up on the request: an MCP `notifications/cancelled`, a closed
+connection), it first withdraws the approval: the listing and the hash key go, and a
+`withdrawn` decision takes the decision key, so an operator deciding afterwards is told so
+(409) instead of releasing a request nobody waits for. While any waiter, of this process or of
+another replica that joined the approval, still waits, the approval stays as it is. (A request
+that joins in the moment between the last leaver's look and its clean-up is refused: it fails
+closed.)
 
 An approval is bound to the exact request: its id is tied to a hash of destination, method and
 body, and the decision carries that hash, so it can only release that request. An identical
@@ -19,7 +23,7 @@ changed one gets its own. "Allow this rule for this destination for N minutes" i
 key the next requests check before being held.
 
 Keys: approval:pending:ID (the listing), approval:decision:ID, approval:hash:HASH -> ID,
-approval:remember:RULE|DEST. Values are JSON.
+approval:waiting:ID:PROCESS (presence), approval:remember:RULE|DEST. Values are JSON.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ _PENDING = "approval:pending:"
 _DECISION = "approval:decision:"
 _HASH = "approval:hash:"
 _REMEMBER = "approval:remember:"
+_WAITING = "approval:waiting:"
 _GRACE = 30.0  # a decision outlives its request's timeout this long (a late waiter still sees it)
 
 
@@ -110,7 +115,7 @@ class Approvals:
         self._poll = poll
         self._wakers: dict[str, asyncio.Event] = {}
         self._waiters: dict[str, int] = {}  # approval id -> requests of this process on it
-        self._owned: set[str] = set()  # approval ids this process created (and cleans up)
+        self._process = secrets.token_hex(6)  # names this process's presence keys
         self.waiting = 0  # requests held by this process right now
 
     def covers(self, host: str) -> bool:
@@ -149,7 +154,9 @@ class Approvals:
                 "hash": request.digest,
             }
             await self.store.set(_PENDING + approval_id, json.dumps(entry), ttl=timeout, now=now)
-            self._owned.add(approval_id)
+        if approval_id not in self._waiters:
+            presence = f"{_WAITING}{approval_id}:{self._process}"
+            await self.store.set(presence, "1", ttl=timeout + _GRACE, now=now)
         self.waiting += 1
         self._waiters[approval_id] = self._waiters.get(approval_id, 0) + 1
         waker = self._wakers.setdefault(approval_id, asyncio.Event())
@@ -166,18 +173,18 @@ class Approvals:
     async def _leave(
         self, approval_id: str, digest: str, deadline: float, *, cancelled: bool
     ) -> None:
-        """One waiter is done. The last one of this process on an approval this process
-        created removes it from the store, first withdrawing it when that waiter was
-        cancelled (nobody waits for the request any more). An identical request of this
-        process still waiting keeps it as it is."""
+        """One waiter is done. The last one of this process drops the process's presence;
+        when no other replica's waiter is present either, it removes the approval from the
+        store, first withdrawing it when that waiter was cancelled (nobody waits for the
+        request any more)."""
         others = self._waiters.pop(approval_id) - 1
         if others:
             self._waiters[approval_id] = others
             return
         self._wakers.pop(approval_id, None)
-        if approval_id not in self._owned:
-            return  # created by another replica, which cleans it up
-        self._owned.discard(approval_id)
+        await self.store.delete(f"{_WAITING}{approval_id}:{self._process}")
+        if await self.store.scan(f"{_WAITING}{approval_id}:", now=self._clock(), limit=1):
+            return  # a waiter of another replica still waits: it cleans up when it leaves
         if cancelled:
             await self._withdraw(approval_id, digest, deadline)
         await self.store.delete(_PENDING + approval_id)
