@@ -8,6 +8,11 @@ is mapped piecewise-linearly so that its own threshold lands on the pattern thre
 fused score is the larger of the two: the message is flagged when either layer is sure, and
 every flag is explained by the layer that raised it (a pattern finding names its rule, a
 model finding names its window and the n-grams that pushed it).
+
+The model reads imperative business prose ("IMPORTANT: please back up your laptop", "please
+reset the password for user ID 2291") as instruction-like, so on its own it must be surer
+than its threshold (`UNCORROBORATED_MARGIN`); next to a pattern cue (`CORROBORATING_CUE`,
+such as the weak order-on-a-record cue, which does not count alone) its threshold suffices.
 """
 
 from __future__ import annotations
@@ -32,6 +37,16 @@ NO_EVIDENCE = 0.5  # model probabilities up to this add nothing to the fused sco
 # Text that could carry an instruction has at least two words in a row; base64, hex, numbers
 # and minified blobs do not, and skip the model (the benign-text fast path).
 _PROSE = re2.compile(r"[^\W\d_]{2,}[ \t]+[^\W\d_]{2,}")
+UNCORROBORATED_MARGIN = 0.1
+"""How much surer than `model_threshold` the model must be when the patterns found nothing:
+at strict (0.6) a lone model flag needs 0.7. On the near-miss set of ordinary e-mail and
+help-desk text (tests/data/near_miss_agent_tasks.txt) the model alone reaches 0.6 on 22 of
+272 texts and 0.7 on 4; the margin costs about 1 % of strict's injection recall (round 6 in
+docs/detection.md)."""
+CORROBORATING_CUE = 0.3
+"""A pattern score from which the patterns count as having seen an attack cue: the weak cues
+(0.3-0.45, which at balanced add up only next to another cue) let the model count at its own
+threshold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +55,7 @@ class ModelEvidence:
 
     window: learned.Window
     scaled: float
+    alone: float  # the score mapped with the uncorroborated threshold (see fuse)
 
 
 def rescale(
@@ -69,8 +85,12 @@ def unscale(scaled: float, *, threshold: float, model_threshold: float) -> float
 
 
 def fuse(pattern_score: float, evidence: ModelEvidence | None) -> float:
-    """The message's score: the stronger of the two layers."""
-    return max(pattern_score, evidence.scaled if evidence is not None else 0.0)
+    """The message's score: the stronger of the two layers, the model's taken with the
+    uncorroborated threshold unless the patterns found a cue of their own."""
+    if evidence is None:
+        return pattern_score
+    model = evidence.scaled if pattern_score >= CORROBORATING_CUE else evidence.alone
+    return max(pattern_score, model)
 
 
 def could_instruct(text: str) -> bool:
@@ -105,7 +125,12 @@ def model_evidence(
     if window is None:  # no window passed the model's screen: nothing reaches `floor`
         return None
     scaled = rescale(window.score, threshold=threshold, model_threshold=model_threshold)
-    return ModelEvidence(window, scaled)
+    alone = rescale(
+        window.score,
+        threshold=threshold,
+        model_threshold=min(model_threshold + UNCORROBORATED_MARGIN, 1.0),
+    )
+    return ModelEvidence(window, scaled, alone)
 
 
 def model_finding(evidence: ModelEvidence, *, tool: bool, model_threshold: float) -> Finding:
