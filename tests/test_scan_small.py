@@ -112,9 +112,15 @@ def _ref_joined(
     keep: Callable[[tuple[int, ...]], bool],
     rule: str,
     max_join: int,
+    letter: bool = False,
 ) -> list[Finding]:
     frags = [f for f in fragments if _ref_is_candidate(f.value)][-64:]
     mixed = {i for i, f in enumerate(frags) if _ref_mixed(f.value)}
+    lettered = {
+        i
+        for i, f in enumerate(frags)
+        if not letter or any(c.isascii() and c.isalpha() for c in f.value)
+    }
     if len(frags) < 2 or not mixed or sum(len(f.value) for f in frags) < 16:
         return []
     whole = _ref_whole(frags)
@@ -122,6 +128,7 @@ def _ref_joined(
         g
         for g in _ref_groups(len(frags), keep, max_join)
         if mixed.intersection(g)
+        and lettered.intersection(g)
         and not whole.intersection(g)
         and sum(len(frags[i].value) for i in g) >= 16
     ]
@@ -176,9 +183,11 @@ def _ref_drip(history: Sequence[Fragment], new: Sequence[Fragment]) -> list[Find
     seen = {f.value for f in older}
     current = [f for f in new if _ref_is_candidate(f.value) and f.value not in seen][:64]
     room = 64 - len(current)
-    recent = older[len(older) - room :] if room else []
+    recent = older[max(0, len(older) - room) :] if room else []
     boundary = len(recent)
-    return _ref_joined([*recent, *current], lambda g: min(g) < boundary <= max(g), split.DRIP, 8)
+    return _ref_joined(
+        [*recent, *current], lambda g: min(g) < boundary <= max(g), split.DRIP, 8, letter=True
+    )
 
 
 # -- strategies ------------------------------------------------------------------------------

@@ -313,7 +313,7 @@ class SplitSecretSettings(LayerSettings):
     """Secrets split across fields, or dripped across requests over time."""
 
     drip_window_seconds: PosInt = 600
-    drip_min_fragment: PosInt = 4
+    drip_min_fragment: PosInt = 3
 
 
 class InjectionSettings(LayerSettings):

@@ -25,7 +25,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wardgate.audit import Sink, sink_from_config
@@ -34,6 +34,8 @@ from wardgate.config.models import parse_endpoint
 
 if TYPE_CHECKING:
     from wardgate.mcp.runtime import McpRuntime
+    from wardgate.scan.pipeline import Pipeline
+    from wardgate.scan.types import Message, Verdict
 
 EXIT_OK, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
 TRANSPORTS = ("auto", "streamable", "sse")
@@ -240,7 +242,29 @@ def _kind(choice: str, url: str) -> str:
 def _scanner(config: Config) -> Any:
     from wardgate.scan.pipeline import Pipeline
 
-    return Pipeline(config, environ=os.environ).scan
+    return _dripping(config, Pipeline(config, environ=os.environ))
+
+
+def _dripping(config: Config, pipeline: Pipeline) -> Callable[[Message], Verdict]:
+    """`pipeline.scan` with a drip window for tools/calls: a key cut into the arguments of
+    several calls is joined like one dripped over HTTP requests (one window per process:
+    an agent may spread the pieces over the servers behind one wardgate)."""
+    import time
+
+    from wardgate.scan.types import Direction
+    from wardgate.state.fragments import FragmentWindow
+
+    split = config.split_secrets
+    window = FragmentWindow(
+        window_seconds=split.drip_window_seconds, min_fragment=split.drip_min_fragment
+    )
+
+    def scan(message: Message) -> Verdict:
+        if message.direction is Direction.TOOL_CALL:
+            return pipeline.scan(message, drip=window, now=time.monotonic(), drip_key="mcp")
+        return pipeline.scan(message)
+
+    return scan
 
 
 def _stdio(
@@ -369,7 +393,7 @@ def _listen(
         )
         for name, url in upstreams
     ]
-    proxy = McpHttpProxy(config, pipeline.scan, runtime.sink, routes, runtime=runtime)
+    proxy = McpHttpProxy(config, _dripping(config, pipeline), runtime.sink, routes, runtime=runtime)
 
     async def serve() -> None:
         print("wardgate: preparing scanners...", file=sys.stderr, flush=True)

@@ -153,15 +153,22 @@ class Pipeline:
     # -- public -------------------------------------------------------------------------
 
     def scan(
-        self, message: Message, *, drip: FragmentWindow | None = None, now: float = 0.0
+        self,
+        message: Message,
+        *,
+        drip: FragmentWindow | None = None,
+        now: float = 0.0,
+        drip_key: str = "",
     ) -> Verdict:
         """Scan one message. With `drip`, outbound fragments are checked against what was
         sent to the same destination recently, and remembered when the message passes.
+        `drip_key` names the window when the message has no destination (an MCP server's
+        tools/calls), without making it one (destination policy would apply to it).
 
         Fails closed: a scanner that raises yields a BLOCK verdict naming the error type
         only (its message could quote the traffic)."""
         try:
-            return self._scan(message, drip, now)
+            return self._scan(message, drip, now, drip_key)
         except Exception as exc:  # any scanner bug must not let traffic through unseen
             error = Finding(
                 layer=Layer.POLICY,
@@ -173,7 +180,9 @@ class Pipeline:
             )
             return Verdict(Action.BLOCK, (RuleDecision(error, Action.BLOCK),))
 
-    def _scan(self, message: Message, drip: FragmentWindow | None, now: float) -> Verdict:
+    def _scan(
+        self, message: Message, drip: FragmentWindow | None, now: float, drip_key: str = ""
+    ) -> Verdict:
         body, body_error = self._body_text(message)
         findings: list[Finding] = []
         if body_error is not None:
@@ -186,14 +195,15 @@ class Pipeline:
             fragments = self._fragments(message, body, parsed, headers)
             found = self._outbound(message, body, headers, fragments, parsed)
             sent = _drip_fragments(fragments)  # what a drip window keeps of the message
-            if drip is not None and destination and self._split:
-                history = drip.recent(destination, now)
+            key = destination or drip_key
+            if drip is not None and key and self._split:
+                history = drip.recent(key, now)
                 if history:  # a FragmentWindow keeps candidate fragments only
                     found += find_drip(history, sent, screened=True)
             findings += _dedupe(found) if found else found
             verdict = self._decide(message, body, findings)
             if drip is not None and verdict.action.rank < Action.REDACT.rank:
-                drip.add(destination, sent, now)
+                drip.add(key, sent, now)
             return verdict
         if direction is Direction.TOOL_DESCRIPTION:
             tools = self.config.tools

@@ -3,7 +3,8 @@
 An agent told to "send the key in two halves" puts `ghp_abc...` in one path segment and the rest
 in the next, or one half in a header and one in a query value. Each piece alone matches no rule.
 Here neighbouring fragments are joined (also after decoding, so a base64 blob split in two is
-rebuilt) and scanned again; a finding counts only when it needs more than one fragment.
+rebuilt) and scanned again; a finding counts only when it needs more than one fragment. Over
+requests, the values one field carried are also joined in the order sent, however many.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ MAX_FRAGMENTS = 64  # fragments considered per message (or per drip window)
 MAX_JOIN = 4  # how many neighbouring fragments one credential may be spread over
 DRIP_MAX_JOIN = 8  # a drip may come in more, smaller pieces
 MAX_PAIRWISE = 12  # up to this many fragments, every ordered pair is joined too
+STREAM_CHARS = 1024  # how much of one field's past values a drip stream reaches back
 _MIN_JOINED = 16  # no credential format is shorter
 _DIGIT = re.compile("[0-9]")
+_LETTER = re.compile("[A-Za-z]")
 _SEPARATOR = "\n \n"  # in no credential alphabet: no match or decoded run crosses it
 _MIN_LEN, _MAX_LEN = 3, 512
 
@@ -100,7 +103,12 @@ def _groups(count: int, max_join: int, boundary: int = 0) -> _Groups:
 
 
 def _joined_findings(
-    frags: Sequence[Fragment], rule: str, max_join: int = MAX_JOIN, boundary: int = 0
+    frags: Sequence[Fragment],
+    rule: str,
+    max_join: int = MAX_JOIN,
+    boundary: int = 0,
+    *,
+    letter: bool = False,
 ) -> list[Finding]:
     """Scan joins of candidate fragments (`frags`, at most MAX_FRAGMENTS); report a secret
     whose source starts in the join's first fragment and ends in its last (so it needs every
@@ -110,16 +118,19 @@ def _joined_findings(
     All joins are scanned as one text, separated by blank lines, so the cost is one scanner
     pass rather than one per join. A join needs a fragment with an upper-case letter or a
     digit and 16 characters in all; only fragments some join could take are looked at, and
-    the scan for fragments that are whole credentials runs only when a join is left."""
+    the scan for fragments that are whole credentials runs only when a join is left.
+    `letter`: a join also needs a letter, so digits alone (successive issue numbers, whose
+    run of four can pass a card number's Luhn check) are never joined."""
     if len(frags) < 2:
         return []
     table, reach = _groups(len(frags), max_join, boundary)
     lengths = {i: len(frags[i].value) for i in reach}
     mixed = sum(1 << i for i in reach if _mixed(frags[i].value))
+    lettered = sum(1 << i for i in reach if _LETTER.search(frags[i].value)) if letter else mixed
     groups = [
         (group, mask)
         for group, mask in table
-        if mask & mixed and sum(map(lengths.__getitem__, group)) >= _MIN_JOINED
+        if mask & mixed and mask & lettered and sum(map(lengths.__getitem__, group)) >= _MIN_JOINED
     ]
     if not groups:
         return []  # the common message: nothing that could hold a split credential
@@ -191,14 +202,88 @@ def find_drip(
     Values already in the history (the same path segment on every request) are left out of
     the new ones, so they do not sit between the pieces of a dripped credential. Every join
     takes an old and a new fragment, so a message that repeats what was sent (a client
-    polling one URL) has nothing to join."""
+    polling one URL) has nothing to join. When the neighbour joins find nothing, each field's
+    stream is tried (`_field_streams`). Drip joins need a letter (see `_joined_findings`)."""
     older = list(history) if screened else [f for f in history if is_candidate(f.value)]
     if not older:
         return []
     seen = {f.value for f in older}
-    current = [f for f in new if f.value not in seen and is_candidate(f.value)][:MAX_FRAGMENTS]
+    fresh = [f for f in new if f.value not in seen]
+    if not fresh:
+        return []  # a message that repeats what was sent: nothing to join
+    current = [f for f in fresh if is_candidate(f.value)][:MAX_FRAGMENTS]
     room = MAX_FRAGMENTS - len(current)
-    if not current or not room:
-        return []
-    recent = older[len(older) - room :]
-    return _joined_findings([*recent, *current], DRIP, DRIP_MAX_JOIN, boundary=len(recent))
+    found: list[Finding] = []
+    if current and room:
+        recent = older[max(0, len(older) - room) :]
+        joined = [*recent, *current]
+        found = _joined_findings(joined, DRIP, DRIP_MAX_JOIN, boundary=len(recent), letter=True)
+    return found or _field_streams(older, fresh[:MAX_FRAGMENTS])
+
+
+def _field_streams(older: Sequence[Fragment], new: Sequence[Fragment]) -> list[Finding]:
+    """Credentials dripped through one field (the same query parameter, path segment,
+    header or JSON member on every request): the values that field carried, oldest first,
+    joined with its new value. Unlike the joins of neighbours in the window, a stream skips
+    what other fields sent meanwhile (the agent's ordinary requests to the same host) and
+    takes any number of pieces, so a key in 3- or 4-character pieces is whole again; the
+    new value may be shorter than a fragment the window keeps (the last 1 or 2 characters
+    of a key cut in threes). A finding must start in an older value and reach into the new.
+
+    Each stream is its last STREAM_CHARS characters, scanned only when it has 16, a letter,
+    and a digit or upper-case letter: page numbers and words pass unscanned."""
+    past = _values_by_field(older, {f.field for f in new})
+    if not past:
+        return []  # the usual message: no field that carried values before
+    out: list[Finding] = []
+    for fragment in new:
+        values = past.get(fragment.field)
+        if not values or not 0 < len(fragment.value) <= _MAX_LEN:
+            continue
+        if fragment.value.split(None, 1) != [fragment.value]:
+            continue  # holds whitespace: no piece of a credential
+        stream = ("".join(values) + fragment.value)[-STREAM_CHARS:]
+        if len(stream) < _MIN_JOINED or not (_LETTER.search(stream) and _mixed(stream)):
+            continue
+        out += _scan_stream(stream, len(stream) - len(fragment.value), fragment.field)
+    return out
+
+
+def _values_by_field(older: Sequence[Fragment], fields: set[str]) -> dict[str, list[str]]:
+    """The values each of `fields` carried in `older`, oldest first (fields without any left
+    out). This runs on every new value of every message with a history: one comprehension per
+    field is the fastest for the one or two fields of a URL, one pass for a JSON body's many."""
+    if len(fields) <= 2:
+        found = {name: [f.value for f in older if f.field == name] for name in fields}
+        return {name: values for name, values in found.items() if values}
+    past: dict[str, list[str]] = {name: [] for name in fields}
+    for fragment in older:
+        values = past.get(fragment.field)
+        if values is not None:
+            values.append(fragment.value)
+    return {name: values for name, values in past.items() if values}
+
+
+def _scan_stream(stream: str, new_start: int, field: str) -> list[Finding]:
+    """Findings of `_field_streams` in one stream whose new value starts at `new_start`."""
+    findings: dict[str, Finding] = {}
+    for segment in expand(stream, max_depth=2, max_segments=64):
+        for inner in scan_secrets(segment.text):
+            start, end = (segment.start, segment.end) if segment.via else (inner.start, inner.end)
+            if not start < new_start < end:
+                continue  # in the older values alone (reported then) or in the new one alone
+            findings.setdefault(
+                inner.rule,
+                Finding(
+                    layer=Layer.SPLIT,
+                    rule=DRIP,
+                    severity=Severity.CRITICAL,
+                    start=0,
+                    end=0,
+                    excerpt=f"{inner.rule} dripped through {field}: "
+                    f"{mask_secret(stream[start:end])}",
+                    decoded_via=segment.via + inner.decoded_via,
+                    field=field,
+                ),
+            )
+    return list(findings.values())
