@@ -26,6 +26,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -434,6 +435,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_seconds(pid: int) -> float:
+    """CPU time the process's threads ran so far, in nanosecond resolution (schedstat):
+    /proc/PID/stat counts clock ticks, too coarse for a few hundred requests."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
 def raise_nofile(need: int) -> None:
     """Lift the soft open-files limit (inherited by the servers started after this)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -711,6 +722,92 @@ def summary(results: Results) -> list[str]:
     return out
 
 
+# -- alternated pairs: this tree against a baseline copy of src/ -------------------------------
+
+
+def start_wardgate_from(src: Path, tag: str, base: Path, stack: contextlib.ExitStack) -> Service:
+    """wardgate run from the sources in `src` (PYTHONPATH), balanced preset, own home."""
+    port, admin = free_port(), free_port()
+    cfg = base / f"wardgate-{tag}.yaml"
+    cfg.write_text("preset: balanced\n")
+    cmd = [
+        sys.executable, "-m", "wardgate", "run", "--config", str(cfg), "--listen",
+        f"{HOST}:{port}", "--admin", f"{HOST}:{admin}", "--allow-internal", "127.0.0.0/8",
+    ]  # fmt: skip
+    env = clean_env(WARDGATE_HOME=str(base / f"home-{tag}"), PYTHONPATH=str(src))
+    return start(f"wg-{tag}", cmd, port, stack, timeout=90, env=env)
+
+
+def keep_alive_gets(port: int, url: str, count: int) -> list[float]:
+    """`count` proxied GETs one after the other on one connection; each one's seconds."""
+    request = f"GET {url} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+    latencies = []
+    with socket.create_connection((HOST, port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = b""
+        for _ in range(count):
+            started = time.perf_counter()
+            sock.sendall(request)
+            while b"\r\n\r\n" not in buf:
+                buf += _received(sock)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"answer {head[:80]!r}")
+            found = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            if found is None:
+                raise RuntimeError("answer without Content-Length")
+            length = int(found.group(1))
+            while len(buf) < length:
+                buf += _received(sock)
+            buf = buf[length:]
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _received(sock: socket.socket) -> bytes:
+    data = sock.recv(65536)
+    if not data:
+        raise ConnectionError("closed by the proxy")
+    return data
+
+
+def pairs(baseline: Path, rounds: int, count: int) -> list[str]:
+    """This tree's wardgate and the baseline's, started side by side and fed alternately
+    (the order flips every round), `count` keep-alive GETs per round and file: process CPU
+    per request from /proc and client p50, medians over the rounds. One wall-clock run
+    compares nothing on a shared machine; alternated pairs see the same drift."""
+    sides = {"baseline": baseline, "this tree": ROOT / "src"}
+    base = Path(tempfile.mkdtemp(prefix="wardgate-pairs-"))
+    cpu: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+    p50: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+    try:
+        with contextlib.ExitStack() as stack:
+            upstream = start_nginx(base, stack)
+            started = {tag: start_wardgate_from(src, str(i), base, stack)
+                       for i, (tag, src) in enumerate(sides.items())}  # fmt: skip
+            for service in started.values():  # warm: scanner caches, pool, lazy imports
+                keep_alive_gets(service.port, upstream.url("small.txt"), 300)
+            for turn in range(rounds):
+                order = list(started.items())[:: 1 if turn % 2 == 0 else -1]
+                for name in ("small.txt", "16k.txt"):
+                    for tag, service in order:
+                        before = run_seconds(service.process.pid)
+                        times = keep_alive_gets(service.port, upstream.url(name), count)
+                        spent = run_seconds(service.process.pid) - before
+                        cpu[(tag, name)].append(spent / count * 1e6)
+                        p50[(tag, name)].append(statistics.median(times) * 1e3)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    out = [f"{'file':<10}{'side':<11}{'CPU us/req':>11}{'p50 ms':>9}  ({rounds} x {count} GETs)"]
+    for name in ("small.txt", "16k.txt"):
+        for tag in sides:
+            out.append(f"{name:<10}{tag:<11}{statistics.median(cpu[(tag, name)]):>11.1f}"
+                       f"{statistics.median(p50[(tag, name)]):>9.3f}")  # fmt: skip
+        old, new = (statistics.median(cpu[(tag, name)]) for tag in sides)
+        out.append(f"{name:<10}{'change':<11}{(new / old - 1) * 100:>+10.1f}%")
+    return out
+
+
 def _stop_on_signal(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -721,7 +818,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--audit", action="store_true", help="wardgate also writes its JSONL audit log"
     )
+    parser.add_argument(
+        "--pairs", metavar="SRC", type=Path,
+        help="only compare this tree's CPU per request with the wardgate in SRC (a copy of "
+        "src/), alternated; see bench/README.md",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=30, help="--pairs rounds (30)")
+    parser.add_argument("--requests", type=int, default=250, help="--pairs GETs per round (250)")
     args = parser.parse_args(argv)
+    if args.pairs is not None:
+        if not (args.pairs / "wardgate" / "__init__.py").exists():
+            print(f"{args.pairs}: not a copy of src/ (no wardgate/__init__.py)", file=sys.stderr)
+            return 2
+        signal.signal(signal.SIGTERM, _stop_on_signal)
+        print("\n".join(pairs(args.pairs.resolve(), max(args.rounds, 1), max(args.requests, 1))))
+        return 0
     if not WARDGATE.exists():
         print(f"missing {WARDGATE}: run `make test` (or pip install -e .) first", file=sys.stderr)
         return 2
