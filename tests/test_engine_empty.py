@@ -47,6 +47,9 @@ def test_empty_and_unicode_patterns() -> None:
         (r"[^\pL\d]", False),
         (r"\p{Han}+\s", False),
         (r"\\pL", False),
+        (r"[[:alpha:]]*", True),
+        (r"[[:^space:]]", False),
+        (r"x[[:digit:][:alpha:]]?", False),
         (r"\bword\b", False),
         (r"(?i)\b", False),  # zero width, yet no word boundary in the empty text
     ]:
@@ -55,8 +58,8 @@ def test_empty_and_unicode_patterns() -> None:
 
 
 ATOMS = st.sampled_from(
-    [r"a", r"\pL", r"\p{Greek}", r"\PN", r"\\", r"\\pL", r"[^\pL]", r"\b", r"\B", r"^", r"$",
-     r"(?m:^)", r"\s", r"\d", r"."]
+    [r"a", r"[[:alpha:]]", r"[^[:space:]x]", r"\pL", r"\p{Greek}", r"\PN", r"\\", r"\\pL",
+     r"[^\pL]", r"\b", r"\B", r"^", r"$", r"(?m:^)", r"\s", r"\d", r"."]
 )  # fmt: skip
 QUANTIFIERS = st.sampled_from(["", "*", "+", "?", "{0,2}", "{1,3}"])
 

@@ -42,6 +42,7 @@ import re
 import re._parser as _sre_parser  # type: ignore[import-not-found]  # see _matches_empty
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -924,7 +925,9 @@ def _scratch(db: Any) -> ThreadScratch | None:
     return None if db is None else ThreadScratch(db)
 
 
-_UNICODE_CLASS = re.compile(r"(?<!\\)((?:\\\\)*)\\[pP](?:\{[^}]*\}|[A-Za-z])")
+# What Python's parser reads otherwise than RE2, each one character wide: a Unicode class
+# (`\pL`, `\p{Greek}`, after an even run of backslashes) and a POSIX class (`[:alpha:]`).
+_RE2_ONLY_CLASS = re.compile(r"(?<!\\)((?:\\\\)*)\\[pP](?:\{[^}]*\}|[A-Za-z])|()\[:\^?[a-z]+:\]")
 
 
 def _matches_empty(regex: str, compiled: Any) -> bool:
@@ -933,10 +936,12 @@ def _matches_empty(regex: str, compiled: Any) -> bool:
     Asking RE2 builds a DFA for each pattern, about 8 MB over the shipped tables that the
     process keeps (the idle-memory target is 80 MB). Python's own parser proves most patterns
     non-empty without matching anything: a minimum width above zero. A pattern it cannot
-    parse (other RE2-only syntax) or that may be empty is asked of RE2. A Unicode class such
-    as `\\pL` (one character wide, unknown to Python) is read as a letter."""
+    parse (other RE2-only syntax) or that may be empty is asked of RE2. Unicode and POSIX
+    classes, which Python does not know, are read as a letter."""
     try:
-        least = _sre_parser.parse(_UNICODE_CLASS.sub(r"\1a", regex)).getwidth()[0]
+        with warnings.catch_warnings():  # "possible nested set" and the like: start-up only
+            warnings.simplefilter("ignore")
+            least = _sre_parser.parse(_RE2_ONLY_CLASS.sub(r"\1a", regex)).getwidth()[0]
     except Exception:  # RE2 syntax Python does not read, or a parser that moved
         least = 0
     return least == 0 and compiled.fullmatch("") is not None
