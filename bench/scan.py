@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import resource
 import statistics
@@ -35,7 +36,14 @@ from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.types import Direction, Message
 from wardgate.scan.urls import scan_url
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "benign.jsonl.gz"
+CORPUS = (
+    Path(
+        os.environ.get("WARDGATE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    )
+    / "benign.jsonl.gz"
+)
+"""The benign corpus (../shared/corpus, or $WARDGATE_CORPUS as for the tests): a checkout
+elsewhere (a worktree) measures the same text as the main tree."""
 URLS = [
     "https://api.github.com/repos/octocat/hello-world/pulls?state=open&per_page=50",
     "https://registry.npmjs.org/@modelcontextprotocol%2fserver-filesystem/-/server-filesystem-1.0.2.tgz",

@@ -101,6 +101,7 @@ _HEX_LOWER = b"0123456789abcdef"
 _HEX_UPPER = b"0123456789ABCDEF"
 _B32_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
+_ENCODED_REPLACEMENT = "\ufffd".encode()
 
 
 def _control_count(raw: bytes) -> int:
@@ -120,12 +121,14 @@ def _bytes_to_text(raw: bytes) -> str | None:
     if raw.isascii():
         text = raw.decode("ascii")
     else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+        # Invalid UTF-8 is what junk decodes to; each invalid sequence becomes one U+FFFD, and
+        # every encoded U+FFFD in `raw` decodes as itself. Counting both tells them apart
+        # without raising UnicodeDecodeError, which cost more than the decoding.
+        if text.count("\ufffd") != raw.count(_ENCODED_REPLACEMENT):
             if len(raw.translate(None, _PRINTABLE_ASCII)) * 10 > len(raw):
                 return None
-            return raw.decode("utf-8", "replace")
+            return text
     if text.isprintable() or _control_count(raw) * 8 <= len(raw):
         return text
     return None
@@ -180,14 +183,15 @@ def _decode_b64(run: bytes) -> str | None:
     return _bytes_to_text(raw)
 
 
-def _one_case_word(run: bytes) -> bool:
+def _one_case_word(run: bytes, lower: bool, upper: bool) -> bool:
     """Most runs in ordinary text: identifiers, paths, flags in one letter case that no
     decoder here could take. Lower case is only hex ([0-9a-f]); upper case only hex or base32
     ([A-Z2-7]); base64 of anything needs both cases. Two C-level byte tests decide it, before
-    any decoder (or the per-piece retry of paths) is tried."""
-    if run.islower():
+    any decoder (or the per-piece retry of paths) is tried. `lower` and `upper` are
+    run.islower() and run.isupper(), which the caller has."""
+    if lower:
         return bool(run.removeprefix(b"0x").strip(_HEX_LOWER))
-    if run.isupper():
+    if upper:
         hex_digits = run.removeprefix(b"0X").strip(_HEX_UPPER)
         return bool(hex_digits) and bool(run.rstrip(b"=").strip(_B32_ALPHABET))
     return False
@@ -201,10 +205,11 @@ def _decode_run(run: bytes) -> _Decoded:
     if b":" in run or b" " in run:
         text = _decode_hex(run.replace(b":", b"").replace(b" ", b""))
         return [(0, len(run), text, "hex")] if text is not None else []
-    if _one_case_word(run):
+    lower, upper = run.islower(), run.isupper()
+    if _one_case_word(run, lower, upper):
         return []
     text = _decode_hex(run[2:] if run[:2] in (b"0x", b"0X") else run)
-    if text is None and run.isupper():
+    if text is None and upper:
         text, name = _decode_b32(run), "base32"
     else:
         name = "hex"
@@ -212,7 +217,7 @@ def _decode_run(run: bytes) -> _Decoded:
         text, name = _decode_b64(run), "base64"
     if text is not None:
         return [(0, len(run), text, name)]
-    if b"/" not in run or run.islower() or run.isupper():
+    if b"/" not in run or lower or upper:
         return []
     out: _Decoded = []
     pos = 0
@@ -320,12 +325,19 @@ def _candidates(text: str, data: bytes) -> list[tuple[int, int, str, str]]:
         if finder.gate and finder.gate not in data:
             continue
         floor = 0
+        # A span that recurs (an identifier, a path) decodes the same each time: once per
+        # text. The memo holds slices of `data`, so it is bounded by the text's size.
+        memo: dict[bytes, _Decoded] = {}
         for start, end in byte_spans(finder.pattern, data):
             if finder.widen_stop:
                 start, end = _widen(data, start, end, finder.widen_stop, floor, finder.widen_right)
                 floor = end
-            for rel_start, rel_end, decoded, name in finder.decode(data[start:end]):
-                found.append((start + rel_start, start + rel_end, decoded, name))
+            span = data[start:end]
+            decoded = memo.get(span)
+            if decoded is None:
+                decoded = memo[span] = finder.decode(span)
+            for rel_start, rel_end, text, name in decoded:
+                found.append((start + rel_start, start + rel_end, text, name))
     if len(data) == len(text) or not found:
         return found
     chars = char_offsets(data, (off for c in found for off in c[:2]))

@@ -148,9 +148,12 @@ class PatternSet:
             else:
                 flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
                 widened = prefilter_expression(p.prefilter or p.regex, utf8=False)
-                tail = widened if p.prefilter else rare_start(widened)
-                if self._regions:  # measured on the injection rules only
-                    tail = _unbounded_repeats(_unbounded_start(tail))
+                if p.prefilter:
+                    tail = widened
+                elif self._regions:  # measured on the injection rules only
+                    tail = _unbounded_repeats(_unbounded_start(wordy_start(widened)))
+                else:
+                    tail = rare_start(widened)
                 ascii_entries.append((i, tail.encode(), flag))
                 if caseless:
                     folded.append(i)
@@ -580,10 +583,42 @@ def rare_start(expression: str) -> str:
         if item.required and item.rarity >= _RARE_LETTERS:
             if k == 0 or len(wordy) - wordy.index(k) < 2:
                 return expression
-            before = items[k - 1]
-            keep = before.required and before.text.startswith(("[", "\\b"))
-            return "".join(i.text for i in items[k - 1 if keep else k :])
+            return _tail(items, k)
     return expression
+
+
+def _tail(items: list[_Item], k: int) -> str:
+    """The concatenation of `items` from item k (k > 0) on, with the item before it when
+    that is a class or a word boundary (it keeps the tail from starting inside a word)."""
+    before = items[k - 1]
+    keep = before.required and before.text.startswith(("[", "\\b"))
+    return "".join(i.text for i in items[k - 1 if keep else k :])
+
+
+def wordy_start(expression: str) -> str:
+    """`rare_start(expression)`, or, where that keeps the expression whole, the expression
+    from its first required word of two or more letters on, when everything required before
+    it is a common word (or no word) and one more such word is required after it.
+
+    Rules such as "(?:to the|to all|attention|dear) ... (?:ai|llm|chatbot) ... reading" have
+    no rare word with a second word after it, so rare_start keeps them whole, and hyperscan
+    starts work at every "to the" of a page. Their tail from the first word that is not
+    common is a superset with the same ends, for the reason rare_start gives. Measured on
+    1 MB of benign text, the ASCII injection databases: 12.7 -> 10.5 ms (11 rules rewritten)
+    and 7.6 -> 7.0 ms for the leet variant (9 rules); the same compile time. Used for the
+    injection sets only (`PatternSet(regions=True)`), where it was measured."""
+    tail = rare_start(expression)
+    if tail != expression or "\\Q" in expression or _FLAG_GROUP.search(expression):
+        return tail
+    items = _items(expression)
+    if items is None:
+        return expression
+    wordy = [k for k, item in enumerate(items) if item.required and item.rarity >= 2]
+    if len(wordy) < 2 or wordy[0] == 0:
+        return expression
+    if any(item.required and item.rarity > 0 for item in items[: wordy[0]]):
+        return expression
+    return _tail(items, wordy[0])
 
 
 def _items(regex: str) -> list[_Item] | None:
@@ -867,15 +902,18 @@ def byte_spans(pattern: Any, data: bytes, most: int | None = None) -> list[tuple
     wrapper does. test_engine holds it to finditer, so a wrapper upgrade cannot drift."""
     search = pattern._regexp.Match
     out: list[tuple[int, int]] = []
+    append = out.append
     pos, end = 0, len(data)
-    while len(out) != most:
+    # Each step moves past a match or one byte, so there are at most len(data) + 1 of them.
+    for _ in range(end + 1 if most is None else most):
         span = search(_UNANCHORED, data, pos, end)[0]
         if span[0] < 0:
             break
-        out.append(span)
+        append(span)
         if pos == end:
             break
-        pos = pos + 1 if span[1] == pos else span[1]
+        stop = span[1]
+        pos = pos + 1 if stop == pos else stop
     return out
 
 

@@ -96,6 +96,12 @@ def _greek_without_accents() -> dict[str, str]:
 _CONFUSABLES |= _greek_without_accents()
 _CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
 _CONFUSABLE_CHAR = re.compile("[" + "".join(re.escape(c) for c in _CONFUSABLES) + "]")
+_LATIN1 = re2.Options()
+_LATIN1.encoding = re2.Options.Encoding.LATIN1
+_NON_ASCII_STRETCH = re2.compile(rb"[\x80-\xff]+(?:[\x00-\x7f]{1,32}[\x80-\xff]+)*", _LATIN1)
+"""Stretches of UTF-8 from one non-ASCII character to another, gaps of up to 32 ASCII bytes
+bridged: a paragraph of Cyrillic or Greek in an English page is one stretch, not a piece per
+word. Each starts and ends at a character boundary (UTF-8 is well formed on both sides)."""
 _HIDDEN_RUN = re2.compile(
     "["
     + "".join(f"\\x{{{ord(c):x}}}" for c in _HIDDEN_KIND)
@@ -291,17 +297,31 @@ def _runs(data: bytes, pattern: Any, limit: int) -> list[tuple[int, int]] | None
 
 def _fold(text: str) -> str:
     """Confusables folded to Latin, then case-folded: the canonical form of text without
-    characters that need care, one character for one."""
-    if _CONFUSABLE_CHAR.search(text) is not None:
-        if (len(text.encode("utf-8", "surrogatepass")) - len(text)) * _SPARSE < len(text):
-            text = _CONFUSABLE_CHAR.sub(_fold_match, text)
-        else:
+    characters that need care, one character for one.
+
+    Mostly non-ASCII text goes through the confusable table and casefold() whole. Mostly
+    ASCII text is lowered as bytes, and only its stretches of non-ASCII characters (see
+    `_NON_ASCII_STRETCH`) go through the table and casefold(): str.translate costs a
+    dictionary lookup per character, and a regex substitution per confusable a Python call
+    each (a Russian paragraph in an English page made that path the costliest part of
+    normalising it). Every character folds on its own, so the pieces join up unchanged."""
+    data = text.encode("utf-8", "surrogatepass")
+    if (len(data) - len(text)) * _SPARSE >= len(text):
+        if _CONFUSABLE_CHAR.search(text) is not None:
             text = text.translate(_CONFUSABLE_TABLE)
-    return text.casefold()
-
-
-def _fold_match(match: re.Match[str]) -> str:
-    return _CONFUSABLES[match.group()]
+        return text.casefold()
+    lowered = data.lower()  # ASCII letters only: casefold() of ASCII is lower()
+    out: list[bytes] = []
+    done = 0
+    for start, end in byte_spans(_NON_ASCII_STRETCH, data):
+        piece = data[start:end].decode("utf-8", "surrogatepass")
+        folded = piece.translate(_CONFUSABLE_TABLE).casefold()
+        out += (lowered[done:start], folded.encode("utf-8", "surrogatepass"))
+        done = end
+    if not out:
+        return lowered.decode("ascii")
+    out.append(lowered[done:])
+    return b"".join(out).decode("utf-8", "surrogatepass")
 
 
 def normalize(text: str) -> Normalized:
