@@ -604,10 +604,15 @@ class Guard:
         return {**item, "result": {**item["result"], key: kept}}
 
     def _shadowed_by(self, tool: str | None) -> str | None:
-        """The other server that owns `tool` (shadowing), unless duplicates are allowed."""
-        if tool is None or self.shadows is None or shadow_allowed(self.config.mcp, tool):
+        """The other server that owns `tool` (shadowing), unless duplicates are allowed.
+        The owner is looked up first: nearly always there is none, and the lookup is a dict
+        probe where the allow list is a glob match per entry."""
+        if tool is None or self.shadows is None:
             return None
-        return self.shadows.other_owner(self.server, tool)
+        owner = self.shadows.other_owner(self.server, tool)
+        if owner is None or shadow_allowed(self.config.mcp, tool):
+            return None
+        return owner
 
     def _scan_entry(self, entry: JsonObject) -> Verdict:
         """One listed tool/prompt/resource as a model reads it, scanned as a description."""
@@ -634,7 +639,7 @@ class Guard:
         if value is None or value == {} or value == []:
             return CLEAN
         meta = {"tool": tool} if tool else {}
-        if direction.outbound:  # the value rides along: the pipeline need not parse it again
+        if direction is Direction.TOOL_CALL:  # the value rides along: no second parse
             body = jsonrpc.dumps(value)
             return self.scan(Message(direction=direction, body=body, meta=meta, json_body=value))
         body = jsonrpc.text_leaves(value)
@@ -643,10 +648,14 @@ class Guard:
         return self.scan(Message(direction=direction, body=body, meta=meta))
 
     def _tool_policy(self, tool: str, arguments: Any) -> Verdict:
-        """`mcp.tools` and `mcp.arguments` for one call."""
-        if tool_denied(self.config.mcp, tool):
+        """`mcp.tools` and `mcp.arguments` for one call. Without any such rule (the default)
+        the call is not looked at: the glob and argument walks cost about 2 us a call."""
+        mcp = self.config.mcp
+        if not (mcp.tools.deny or mcp.tools.allow or mcp.arguments):
+            return CLEAN
+        if tool_denied(mcp, tool):
             return self._policy(TOOL_DENIED, f"call to tool {tool!r} not allowed by mcp.tools")
-        violation = argument_violation(self.config.mcp, tool, arguments)
+        violation = argument_violation(mcp, tool, arguments)
         if violation is not None:
             return self._policy(ARGUMENT_DENIED, violation)
         return CLEAN

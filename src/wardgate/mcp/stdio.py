@@ -413,11 +413,23 @@ class StdioRelay:
                             session.to_server, session.to_client))  # fmt: skip
 
     def emit(self, events: Sequence[AuditEvent]) -> None:
+        """Hand events to the sink, a batch at once where it takes one (MultiSink: a JSONL
+        file then gets one write per batch of allow events rather than one per event)."""
+        many = getattr(self.sink, "emit_many", None)
+        if many is not None:
+            _audit_write(many, events)
+            return
         for event in events:
-            try:
-                self.sink.emit(event)
-            except Exception as exc:  # audit output must not take the session down
-                print(f"wardgate: audit write failed: {type(exc).__name__}", file=sys.stderr)
+            _audit_write(self.sink.emit, event)
+
+
+def _audit_write(write: Callable[[T], None], what: T) -> None:
+    """`write(what)`; a failure is reported, not raised: audit output must not take the
+    session down."""
+    try:
+        write(what)
+    except Exception as exc:
+        print(f"wardgate: audit write failed: {type(exc).__name__}", file=sys.stderr)
 
 
 class _Session:
