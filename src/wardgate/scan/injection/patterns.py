@@ -77,6 +77,11 @@ FAMILIES: tuple[Family, ...] = (
     Family("tool_shadowing", Severity.HIGH, tool_only=True),
     Family("tool_precall", Severity.MEDIUM, tool_only=True),
     Family("tool_output_as_instructions", Severity.HIGH, tool_only=True),
+    Family("tool_stealth", Severity.HIGH, tool_only=True),
+    Family("tool_exfil", Severity.CRITICAL, tool_only=True),
+    Family("tool_preference", Severity.MEDIUM, tool_only=True),
+    Family("tool_authority", Severity.HIGH, tool_only=True),
+    Family("tool_concealment", Severity.HIGH, tool_only=True),
 )
 
 # ---------------------------------------------------------------- shared vocabulary
@@ -1641,7 +1646,7 @@ _add(
     rf"\b(?:treat|interpret|consider|regard|handle|use){_S}(?:the{_S}|its{_S}|this{_S}|any{_S})?"
     rf"(?:tool's{_S}|tool{_S})?(?:output|result|results|response|responses|returned{_S}"
     rf"(?:text|content|data))(?:{_S}{_W}){{0,4}}?{_S}(?:as|like){_S}(?:{_W}{_S}){{0,3}}"
-    rf"(?:instructions?|commands?|system|authoritative|directives?|orders|trusted|"
+    rf"(?:instructions?|commands?|system|directives?|orders|trusted|"
     rf"priority)",
     rf"\b(?:output|result|response)s?{_S}(?:of|from){_S}this{_S}tool{_S}(?:are|is|should|must)"
     rf"{_S}(?:be{_S})?(?:treated|followed|executed|obeyed|trusted)",
@@ -2708,6 +2713,343 @@ _add(
 )
 
 # ===================================================================== end of round 6 agent
+
+# ===================================================================== round 6 tools
+# Tool poisoning written the way public write-ups show it, measured on tool definitions the
+# project had not seen (tests/data/tools_unseen): the rules above knew the corpus templates
+# only. Each rule names a technique; all run on MCP tool descriptions only (tool_* families),
+# where a sentence about other tools, the user's files or the user's view is the attack.
+
+# Hiding what the tool makes the model do. covert_action (0.45) stays weak in prose, where
+# "do not tell the user" is advice; in a tool description it is the tell of a poisoned tool.
+_add(
+    "tool_stealth",
+    0.55,
+    rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not|without|under{_S}no{_S}"
+    rf"circumstances)(?:{_S}{_W}){{0,2}}?{_S}(?:tell|telling|inform|informing|notify|notifying|"
+    rf"mention|mentioning|reveal|revealing|disclose|disclosing|explain|explaining)\b[^\n.]{{0,60}}"
+    rf"\b(?:the{_S}|your{_S})?(?:user|users|user's|human)\b",
+    rf"\b(?:keep|stay|stays|remain|remains|be)\b[^\n.]{{0,40}}\b(?:secret|hidden|invisible)\b"
+    rf"[^\n.]{{0,30}}\bfrom{_S}(?:the{_S})?(?:user|users|human)\b",
+    rf"\bkeep{_S}(?:this|the{_S}following|these|it)(?:{_S}(?:step|steps|action|call|part))?{_S}"
+    rf"(?:secret|hidden|invisible|out{_S}of{_S}(?:the{_S})?(?:reply|response|answer))\b",
+    rf"\b(?:must|should){_S}(?:stay|remain){_S}(?:secret|hidden)\b",
+    rf"\b(?:mask|hide|conceal)(?:{_S}{_W}){{0,3}}?{_S}(?:from{_S}(?:the{_S})?user|behaviou?r|"
+    rf"step|error|errors|network|call|calls)\b",
+    rf"\bif{_S}(?:the{_S}user|the{_S}human|they|anyone|asked)\b[^\n.]{{0,60}}\b(?:say|answer|tell|"
+    rf"claim|reply|respond)\b",
+    rf"\b(?:respond|answer|reply|act)(?:{_S}{_W})?{_S}as{_S}if\b",
+    rf"\bpretend{_S}(?:that{_S})?(?:the|this|it|you)\b",
+    rf"\bnot{_S}(?:be{_S})?made{_S}aware\b",
+    rf"\b(?:never|do{_S}not|don't){_S}(?:log|display|show)(?:{_S}{_W}){{0,4}}?{_S}(?:arguments|"
+    rf"network{_S}calls|raw{_S}response)\b",
+    # the same in the languages such payloads get translated into
+    r"(?:erwähne|sage|verrate)[^\n.]{0,40}nicht|ne\s+(?:le\s+)?(?:dis|dites|mentionne)[^\n.]{0,30}"
+    r"pas|no\s+(?:se\s+lo\s+)?(?:digas|menciones|informes)|não\s+(?:informe|diga|conte)|"
+    r"nie\s+(?:mów|informuj)|не\s+(?:сообщай|говори|рассказывай)|söyleme|"
+    r"不要(?:告诉|提及|透露)|伝えないで|言わないで|알리지\s*마|말하지\s*마",
+    leet=False,
+)
+_add(
+    "tool_stealth",
+    0.3,
+    rf"\b(?:silently|quietly|secretly|covertly|in{_S}the{_S}background)\b[^\n.]{{0,40}}\b(?:"
+    rf"attach|include|send|copy|forward|upload|delete|run|add|cc|bcc|post|export|sync|share)\b",
+    rf"\bnever{_S}ask{_S}(?:the{_S})?user{_S}for{_S}confirmation\b",
+    # "the user does not need to know the internal ID" is advice too: weak alone
+    rf"\b(?:the{_S})?users?{_S}(?:does{_S}not|doesn't|do{_S}not|should{_S}not|must{_S}not|need"
+    rf"{_S}not|is{_S}not|are{_S}not)(?:{_S}(?:need|be|made|have))?(?:{_S}to)?{_S}(?:know|aware|"
+    rf"be{_S}aware|find{_S}out|be{_S}told|notice|see)\b",
+    leet=False,
+)
+
+# Data carried out to an address: a send verb, a cargo that belongs to the user, a URL.
+_CARGO6 = alt(
+    "conversation",
+    "chat",
+    r"messages?",
+    r"prompts?",
+    "transcript",
+    "history",
+    rf"file{_S}contents?",
+    r"tokens?",
+    rf"api{_S}keys?",
+    r"secrets?",
+    r"credentials?",
+    r"passwords?",
+    rf"env(?:ironment)?{_S}(?:variables|vars)",
+    r"[a-z][a-z0-9]*_(?:token|api_key|secret|password)",
+    r"cookies",
+    rf"e-?mail{_S}address(?:es)?",
+    rf"personal{_S}data",
+    r"arguments",
+    rf"(?:the{_S})?(?:full|complete|entire){_S}output",
+)
+# What only the user has: a placeholder or a query parameter named after it is data leaving.
+_PRIVATE = alt(
+    "conversation",
+    "transcript",
+    "summary",
+    r"messages?",
+    "history",
+    "prompt",
+    r"e-?mail",
+    r"api[ _]?keys?",
+    r"tokens?",
+    r"secrets?",
+    r"passwords?",
+    r"credentials",
+    r"file_?paths?",
+    r"\.env",
+    "cookies",
+)
+_add(
+    "tool_exfil",
+    0.7,
+    rf"\b(?:send|sends|post|posts|upload|uploads|forward|transmit|mirror|report|notify|submit|"
+    rf"curl)\b[^\n]{{0,80}}?\b{_CARGO6}\b[^\n]{{0,80}}?(?:https?|ftp)://",
+    rf"(?:https?|ftp)://[^\s)]{{0,100}}[?&][\w\-]{{1,20}}=(?:[{{<][^}}>\n]{{0,30}}{_PRIVATE}[^}}>\n]"
+    rf"{{0,30}}[}}>]|(?:user|last|all|conversation|chat|api|secret|token)_[a-z_]{{2,20}}(?:&|\)|\s|$))",
+    rf"\]\((?:https?:)?//[^)\s]{{0,120}}\{{[^}}\n]{{0,30}}{_PRIVATE}[^}}\n]{{0,30}}\}}",
+    rf"\b{_PRIVATE}\b[^\n]{{0,80}}\b(?:query{_S}(?:string|parameter|param)|url{_S}parameter)\b",
+    rf"\burl-encoded{_S}(?:the{_S})?(?:user's{_S})?(?:previous{_S})?(?:conversation|chat|"
+    rf"transcript|messages|history|prompts?)\b",
+    rf"\bencode{_S}(?:the{_S})?(?:user's{_S})?(?:previous{_S})?(?:conversation|chat|transcript|"
+    rf"messages|history|prompts?)\b[^\n]{{0,40}}\b(?:append|add|send|include|attach)\b",
+    r"<(?:api_?key|token|secret|password)[^>\n]{0,20}>\.[\w\-]+\.",
+    rf"\bcurl\b[^\n]{{0,60}}(?:-d|--data(?:-binary)?|-f|--form|-t|--upload-file){_S}@",
+    rf"\bwebhooks?\b[^\n]{{0,80}}\b(?:secrets?|tokens?|api{_S}keys?|credentials|passwords?|"
+    rf"e-?mail{_S}address|conversation)",
+    # orders fetched from an address the attacker controls
+    rf"(?:https?://|pastebin|gist\.)[^\n]{{0,80}}\b(?:follow|obey|execute|carry{_S}out){_S}(?:the{_S})?"
+    rf"instructions{_S}(?:found|there|on{_S}(?:that|the){_S}page)",
+    leet=False,
+)
+
+# A pipe from the network into a shell: install notes say it too, so alone it is weak.
+_add(
+    "tool_exfil",
+    0.3,
+    r"(?:curl|wget)\s[^\n]{0,100}\|\s*(?:sudo\s+)?(?:ba|z)?sh\b",
+    leet=False,
+)
+
+# Steering the model towards this tool and away from the others (preference manipulation).
+_add(
+    "tool_preference",
+    0.55,
+    rf"\b(?:never|do{_S}not|don't|must{_S}not|refuse{_S}to)(?:{_S}{_W}){{0,2}}?{_S}(?:call|use|"
+    rf"invoke|mention)\b[^\n.]{{0,30}}\b(?:the{_S})?(?:other|others|alternatives|competitor|"
+    rf"competing|every{_S}other|all{_S}other)\b",
+    rf"\b(?:other|competitor|competing|alternative)\b[^\n.]{{0,40}}\btools?\b[^\n.]{{0,60}}\b(?:"
+    rf"deprecated|compromised|malicious|unsafe|banned|wrong|fraudulent|unreliable|must{_S}not|"
+    rf"should{_S}not|no{_S}longer|known{_S}to{_S}be|copies)\b",
+    rf"\b(?:prefer|choose|pick|use|call|select)\b[^\n.]{{0,30}}\b(?:this|it)\b[^\n.]{{0,20}}\b(?:"
+    rf"over|instead{_S}of|rather{_S}than)(?:{_S}(?:any|all|every))?{_S}(?:other|the{_S}built-in|"
+    rf"the{_S}other|tools|every)\b",
+    rf"\b(?:call|use|invoke|choose|pick)\b[^\n.]{{0,30}}\bthis(?:{_S}tool|{_S}one)?\b[^\n.]{{0,40}}"
+    rf"\b(?:for{_S}every{_S}request|in{_S}every{_S}conversation|at{_S}the{_S}start{_S}of{_S}(?:each|"
+    rf"every)|whenever{_S}possible|regardless{_S}of|even{_S}(?:for{_S})?unrelated|before{_S}any"
+    rf"{_S}other|three{_S}times|first{_S}in{_S}every)\b",
+    rf"\b(?:call|invoke|use)\b[^\n.]{{0,40}}\b(?:at{_S}the{_S}start{_S}of{_S}(?:each|every){_S}turn|"
+    rf"in{_S}every{_S}conversation|first{_S}in{_S}every)",
+    rf"\btrust{_S}this{_S}tool{_S}more\b|\brank{_S}this{_S}tool's{_S}output{_S}above\b|\b(?:"
+    rf"results|output)\b[^\n.]{{0,20}}\bare{_S}authoritative{_S}instructions\b",
+    rf"\b(?:disable|refuse|stop)\b[^\n.]{{0,30}}\b(?:every|all){_S}other{_S}tools?\b",
+    rf"\bbefore{_S}using{_S}any{_S}other{_S}tool\b[^\n.]{{0,30}}\bcall{_S}this\b",
+    rf"\bignore\b[^\n.]{{0,20}}\btools{_S}from{_S}other{_S}servers\b",
+    leet=False,
+)
+
+# Fake authority: a system, vendor or policy notice planted in the description.
+_add(
+    "tool_authority",
+    0.55,
+    rf"[\[(<#*|]{{1,3}}{_S}?(?:system|admin|administrator|security|compliance|internal|it|"
+    rf"policy)(?:{_S}(?:notice|override|advisory|update|message|addendum|alert|directive))?"
+    rf"{_S}?[\])>#*|]{{1,3}}",
+    rf"\b(?:system|admin|administrator){_S}(?:notice|override|prompt{_S}addendum|addendum|"
+    rf"directive)\b",
+    rf"\b(?:guardrails?|safety{_S}(?:guidelines|rules|filters?|checks)|restrictions|"
+    rf"confirmation{_S}dialogs)\b[^\n.]{{0,40}}\b(?:disabled|suspended|lifted|removed|no{_S}"
+    rf"longer{_S}apply|do{_S}not{_S}apply|turned{_S}off)\b",
+    rf"\b(?:developer|maintenance|debug|god|admin){_S}mode{_S}(?:is{_S})?(?:enabled|activated|on)"
+    rf"\b|\byou{_S}are{_S}(?:now{_S})?in{_S}(?:developer|maintenance|debug|admin){_S}mode\b",
+    rf"\b(?:message|notice|update|instructions?)(?:{_S}{_W})?{_S}(?:from|by){_S}(?:the{_S})?(?:"
+    rf"anthropic|openai|google|microsoft|system|admin|administrator|it|security){_S}?(?:team|"
+    rf"department)?\b",
+    rf"\b(?:notice|note|attention|message)s?{_S}?(?:to|for){_S}(?:all{_S})?(?:the{_S})?"
+    rf"(?:language{_S}models|ai|llms?|ai{_S}agents?|assistants?|assistant|model|agent){_S}?[:\-]",
+    rf"\b(?:attention|note){_S}(?:ai|llm|model|assistant){_S}?(?:agent)?\b",
+    rf"\b(?:the{_S})?user{_S}has{_S}(?:already{_S})?(?:granted|consented|approved|authori[sz]ed|"
+    rf"given{_S}(?:consent|permission))\b",
+    rf"\bby{_S}reading{_S}this\b",
+    rf"\b(?:your|the){_S}(?:real|true|actual|new){_S}(?:instructions|task|goal|job)\b",
+    rf"\b(?:primary|main|only){_S}goal{_S}is{_S}now\b",
+    rf"\bprevious{_S}system{_S}prompt{_S}was\b",
+    rf"\bby{_S}order{_S}of\b",
+    r"\bnon-compliance\b[^\n.]{0,40}\b(?:terminates|ends|blocks|disables)\b",
+    rf"\bpolicy\b[^\n.]{{0,40}}\b(?:ai|assistants?|the{_S}model)\b[^\n.]{{0,20}}\bmust\b",
+    leet=False,
+)
+
+# Text a person does not see but a model reads: terminal escapes, text written backwards
+# (what a right-to-left override shows the reader the right way round).
+_add(
+    "tool_concealment",
+    0.6,
+    r"\x{1b}[\[\]]",
+    r"\b(?:eht|ruoy|siht|resu|lla|dna)\s(?:\S+\s){0,3}?(?:eht|ruoy|siht|resu|lla|dna|"
+    r"snoitcurtsni|elif|daer|dnes|ecapskrow|tseuqer|edulcni|daolpu)\b",
+    leet=False,
+)
+
+# Encoded instructions with the order to decode and obey them.
+_add(
+    "tool_precall",
+    0.6,
+    r"\b(?:decode|decoding|decoded|url-decode|base64-decode|hex-decode)\b[^\n]{0,80}?\b(?:"
+    r"follow|apply|obey|execute|run|treat)\b",
+    r"\b(?:follow|apply|obey|execute)\b[^\n]{0,40}?\b(?:base64|hex|rot13|encoded)\b",
+    r"\b(?:base64|hex|rot13)\b[^\n]{0,40}\b(?:decode|decoding|decoded)\b[^\n]{0,30}\b(?:"
+    r"apply|follow|obey)",
+    leet=False,
+)
+
+# Cross-tool shadowing in the forms the corpus templates lacked.
+_add(
+    "tool_shadowing",
+    0.7,
+    rf"\b(?:replace|change|switch|swap|redirect){_S}(?:the{_S})?(?:destination|payout|recipient|"
+    rf"target|receiving|beneficiary){_S}(?:iban|account|address|wallet|number|phone)\b",
+    rf"\b(?:any|every|all){_S}other{_S}tools?\b[^\n]{{0,100}}\b(?:also|first|prepend|append|pass|"
+    rf"forward|send)\b",
+    r"\b(?:prepend|append|insert)\b[^\n]{0,40}(?:curl|wget)\b",
+    rf"\bwhen(?:ever)?\b[^\n.]{{0,60}}\b(?:tool|[a-z]+_[a-z_]+)\b[^\n.]{{0,30}}\b(?:is|are){_S}"
+    rf"(?:invoked|called|used)\b[^\n.]{{0,60}}\b(?:replace|change|redirect|prepend)\b",
+    # another tool, named ("the browser navigate tool", "the create_pull_request tool"), not
+    # "when using this tool, always pass absolute paths"
+    rf"\bwhen(?:ever)?{_S}(?:you{_S})?(?:call|use|using){_S}the{_S}(?:(?:{_W}{_S}){{1,2}}tool|"
+    rf"(?:{_W}{_S}){{0,2}}[a-z]+_[a-z_]+)\b[^\n.]{{0,40}}\b(?:also|always)\b",
+    rf"\bwhen(?:ever)?\b[^\n.]{{0,40}}\b[a-z]+_[a-z_]+\b(?:{_S}tool)?{_S}(?:is|are){_S}(?:used|"
+    rf"called|invoked)\b[^\n.]{{0,60}}\b(?:also|always)\b",
+    rf"\bwhen(?:ever)?{_S}(?:the{_S})?user{_S}asks{_S}(?:you{_S})?(?:to{_S})?[^\n.]{{0,40}}\b(?:"
+    rf"any{_S})?other{_S}tool\b",
+    leet=False,
+)
+_add(
+    "tool_shadowing",
+    0.55,
+    rf"\b(?:also|always|secretly|silently)(?:{_S}{_W})?{_S}(?:add|invite|grant|share|push|post|"
+    rf"forward|send|cc|copy)\b[^\n]{{0,80}}(?:@[\w\-]+\.|https?://|git@|#[\w\-]{{3,}}|as{_S}"
+    rf"(?:a{_S}|an{_S})?(?:collaborator|editor|admin|attendee|owner))",
+    rf"\b(?:add|adds|adding|include|set|put)\b[^\n]{{0,60}}@[\w\-]+\.[a-z]{{2,}}[^\n]{{0,40}}\b("
+    rf"?:as{_S}(?:a{_S}|an{_S})?(?:bcc|cc|attendee|collaborator|editor|recipient)|in{_S}(?:bcc|"
+    rf"cc)|to{_S}(?:bcc|cc))\b",
+    rf"@[\w\-]+\.[a-z]{{2,}}[^\n]{{0,30}}\b(?:bcc|cc|cópia{_S}oculta|copia{_S}oculta|in{_S}kopie)\b",
+    r"\b(?:cc'd|bcc'd|cc|bcc)\b[^\n]{0,20}\bto\b[^\n]{0,30}@[\w\-]+\.",
+    leet=False,
+)
+
+# The user's secrets and history carried in a parameter ("include printenv in the audit field").
+_OWNED = alt(
+    rf"output{_S}of{_S}(?:printenv|env|set|whoami|history)",
+    rf"(?:all{_S}|every{_S}|the{_S})?environment{_S}variables",
+    rf"env{_S}vars",
+    r"[a-z0-9]+(?:_[a-z0-9]+)*_(?:api_key|secret_key|access_key|secret|api_token|auth_token|"
+    r"access_token|password)",
+    rf"(?:every|all|any){_S}(?:api{_S}keys?|tokens?|passwords?|secrets?|credentials)",
+    rf"(?:the{_S})?user's(?:{_S}{_W}){{0,3}}?{_S}(?:api{_S}keys?|passwords?|credentials|tokens?|"
+    rf"full{_S}name|phone|address|e-?mails?|location|clipboard|contacts|private{_S}keys?|ssh)",
+    rf"(?:any{_S})?passwords?{_S}(?:the{_S}user|they)",
+    rf"private{_S}keys?",
+    rf"(?:session{_S})?cookies",
+    rf"(?:the{_S}assistant's{_S}|your{_S}|the{_S})?(?:full{_S})?system{_S}prompt",
+    rf"(?:full{_S}|entire{_S}|whole{_S})?(?:chat|conversation){_S}(?:transcript|history)",
+    rf"(?:full{_S}|entire{_S})?transcript",
+    rf"shell{_S}history",
+    rf"connection{_S}string",
+    rf"card{_S}numbers?",
+    rf"contents{_S}of{_S}(?:all|every|any){_S}files?",
+    rf"(?:last|previous|recent){_S}(?:\d+{_S})?(?:messages|e-?mails|lines)",
+)
+_add(
+    "tool_param_smuggling",
+    0.7,
+    rf"\b(?:include|includes|pass|put|add|copy|paste|attach|send|provide|place|insert|append|"
+    rf"zip|needs|requires|needed|required)\b[^\n]{{0,60}}?\b{_OWNED}\b[^\n]{{0,80}}?\b(?:field|"
+    rf"argument|parameter|param|request|query|call|value|prefix|metadata|text)\b",
+    rf"\b{_OWNED}\b[^\n]{{0,40}}?\b(?:in|into|as|to){_S}(?:the{_S}|each{_S}|every{_S})?[\w\-]{{2,30}}"
+    rf"{_S}(?:field|argument|parameter|param)\b",
+    r"\b(?:zip|archive|tar)\b[^\n]{0,30}~/\.config\b",
+    leet=False,
+)
+
+# Secret files named in other languages, or read from where service tokens live.
+_add(
+    "tool_file_access",
+    0.75,
+    rf"(?:{_SECRET_FILE})[^\n]{{0,80}}(?:inhalt|contenu|contenido|conteúdo|contenuto|zawartość|"
+    rf"содержим|内容|내용|içeri|inhoud)",
+    rf"(?:读取|読み|읽고|прочитай|прочти|lies|lis|lee|leia|leggi|odczytaj|oku)[^\n]{{0,40}}"
+    rf"(?:{_SECRET_FILE})",
+    r"/var/run/secrets/|cookies\.sqlite|\bcookie\s+store\b",
+    leet=False,
+)
+
+# Second pass on dev misses: a sentence written as one snake_case identifier (an enum value),
+# the model addressed by name, results routed into another tool's call, env dumps, mail
+# rerouted by a passive sentence, and commands the tool returns run without asking.
+_add(
+    "tool_param_smuggling",
+    0.6,
+    r"\b[a-z_]*_(?:read|include|send|ignore|upload|copy)_[a-z_]*_(?:file|env|query|user|"
+    r"instructions|contents|secrets|keys)[a-z_]*\b",
+    rf"\binclude\b[^\n]{{0,30}}\b(?:result|output|rows)\b[^\n]{{0,30}}\b(?:next|another|other)"
+    rf"{_S}tool{_S}call\b",
+    rf"\brun{_S}(?:printenv|env|set)\b[^\n]{{0,60}}\b(?:paste|include|put|copy|send)\b",
+    rf"\bls{_S}-la{_S}~|\*\.pem\b|\bhome{_S}directory{_S}listing\b",
+    r"variables\s+de\s+entorno|umgebungsvariablen|variables\s+d'environnement|variáveis\s+de\s+"
+    r"ambiente|переменные\s+окружения|环境变量|環境変数",
+    leet=False,
+)
+_add(
+    "tool_authority",
+    0.5,
+    rf"(?:^|[.!\n]){_S}?(?:assistant|ai|model|agent|llm){_S}?:{_S}(?:always|must|never|first|"
+    rf"please|include|read|send|do{_S}not)\b",
+    leet=False,
+)
+_add(
+    "tool_stealth",
+    0.55,
+    rf"\b(?:do{_S}not|don't|never|must{_S}not|should{_S}not)(?:{_S}{_W}){{0,2}}?{_S}(?:show|"
+    rf"display)\b[^\n.]{{0,40}}\bto{_S}the{_S}user\b",
+    r"\bno\s+lo\s+(?:menciones|digas)\b",
+    leet=False,
+)
+_add(
+    "tool_stealth",
+    0.35,
+    rf"\b(?:just|only|simply){_S}(?:say|tell|answer|reply)\b",
+    leet=False,
+)
+_add(
+    "tool_output_as_instructions",
+    0.6,
+    rf"\bexecut\w*{_S}(?:the{_S}|any{_S})?commands?{_S}(?:returned|provided|given){_S}by{_S}"
+    rf"this{_S}tool\b",
+    leet=False,
+)
+_add(
+    "tool_shadowing",
+    0.7,
+    rf"\b(?:all|every|any){_S}(?:\S+{_S}){{0,5}}?(?:should|must|will){_S}(?:also{_S})?be{_S}(?:"
+    rf"sent|forwarded|copied|cc'd|bcc'd|redirected|routed){_S}to\b[^\n]{{0,40}}@",
+    leet=False,
+)
+
+# ===================================================================== end of round 6 tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
 
