@@ -131,7 +131,7 @@ def summarise(scored: Sequence[Scored], *, worst: int = 10) -> dict[str, Any]:
             "by_kind": _table(items, lambda s: s.row.kind),
             "by_type": _table(items, lambda s: s.row.type),
             "by_source": _table(items, lambda s: s.row.group),
-            "throughput_mb_s": round(size / seconds / 1e6, 4) if seconds else None,
+            "throughput_mb_s": _mb_s(size, seconds),
             "median_ms": round(_median([s.seconds for s in items]) * 1e3, 3),
             "worst_misses": [_case(s) for s in misses[:worst]],
             "false_alarms": [_case(s) for s in alarms[:worst]],
@@ -141,9 +141,15 @@ def summarise(scored: Sequence[Scored], *, worst: int = 10) -> dict[str, Any]:
     return {
         "rows": len(scored),
         "scan_seconds": round(seconds, 3),
-        "throughput_mb_s": round(size / seconds / 1e6, 4) if seconds else None,
+        "throughput_mb_s": _mb_s(size, seconds),
         "tasks": tasks,
     }
+
+
+def _mb_s(size: int, seconds: float) -> float | None:
+    """Throughput in MB/s to three significant digits: a few rows scanned on a loaded machine
+    run at bytes per second, which a fixed number of decimals would round to zero."""
+    return float(f"{size / seconds / 1e6:.3g}") if seconds else None
 
 
 def _median(values: Sequence[float]) -> float:
