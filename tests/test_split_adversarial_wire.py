@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import string
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,14 +16,14 @@ from typing import Any
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from servers import Nginx, Wardgate, start_nginx, start_wardgate, stop
+from test_mcp_e2e import _params
 
 _RNG = random.Random(1516)
 _ALNUM = string.ascii_letters + string.digits
-SERVERS = Path(__file__).parent / "mcp_servers"
 
 
 def aws_key_id() -> str:
@@ -100,26 +98,6 @@ def test_a_drip_between_ordinary_requests_is_refused_and_they_are_not(
 
 
 # -- MCP: the stdio wrapper and a real MCP SDK server --------------------------------------
-
-
-def _params(tmp_path: Path) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=[
-            "-m",
-            "wardgate",
-            "mcp",
-            "--audit-log",
-            str(tmp_path / "audit.jsonl"),
-            "--",
-            sys.executable,
-            str(SERVERS / "evil_server.py"),
-        ],
-        # The SDK passes on only a short list of variables: PYTHONPATH too, so the wrapper
-        # runs the code under test wherever it is imported from.
-        env={"EVIL_SERVER_LOG": str(tmp_path / "server.log")}
-        | {k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-    )
 
 
 def test_mcp_arguments_split_within_one_call_or_over_calls_are_refused(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -155,34 +155,49 @@ def _scan_joins(
         cursor += len(joined) + len(_SEPARATOR)
     blob = _SEPARATOR.join(pieces)
     findings: dict[tuple[str, tuple[str, ...]], Finding] = {}
-    for segment in expand(blob, max_depth=2, max_segments=64):
+    for inner, start, end, via in _decoded_secrets(blob):
+        n = bisect_right(starts, start) - 1
+        group, offset = groups[n], starts[n]
+        joined = pieces[n]
+        if end - offset > len(joined):
+            continue  # straddles two joins: an artefact of the blob
+        first_end = len(frags[group[0]].value)
+        last_start = len(joined) - len(frags[group[-1]].value)
+        if start - offset >= first_end or end - offset <= last_start:
+            continue  # fits in fewer fragments: found by a smaller join or a plain scan
+        fields = tuple(frags[i].field for i in group)
+        secret = joined[start - offset : end - offset]
+        findings.setdefault(
+            (inner.rule, fields),
+            _finding(rule, f"{inner.rule} split over {', '.join(fields)}", secret, via, fields),
+        )
+    return list(findings.values())
+
+
+def _decoded_secrets(text: str) -> Iterator[tuple[Finding, int, int, tuple[str, ...]]]:
+    """Every secret in `text` and in what it decodes to: the finding, where it lies in `text`
+    (a decoded one: the encoded span), and the decodings it came through."""
+    for segment in expand(text, max_depth=2, max_segments=64):
         for inner in scan_secrets(segment.text):
             start, end = (segment.start, segment.end) if segment.via else (inner.start, inner.end)
-            n = bisect_right(starts, start) - 1
-            group, offset = groups[n], starts[n]
-            joined = pieces[n]
-            if end - offset > len(joined):
-                continue  # straddles two joins: an artefact of the blob
-            first_end = len(frags[group[0]].value)
-            last_start = len(joined) - len(frags[group[-1]].value)
-            if start - offset >= first_end or end - offset <= last_start:
-                continue  # fits in fewer fragments: found by a smaller join or a plain scan
-            fields = tuple(frags[i].field for i in group)
-            findings.setdefault(
-                (inner.rule, fields),
-                Finding(
-                    layer=Layer.SPLIT,
-                    rule=rule,
-                    severity=Severity.CRITICAL,
-                    start=0,
-                    end=0,
-                    excerpt=f"{inner.rule} split over {', '.join(fields)}: "
-                    f"{mask_secret(joined[start - offset : end - offset])}",
-                    decoded_via=segment.via + inner.decoded_via,
-                    field=",".join(fields),
-                ),
-            )
-    return list(findings.values())
+            yield inner, start, end, segment.via + inner.decoded_via
+
+
+def _finding(
+    rule: str, what: str, secret: str, via: tuple[str, ...], fields: Sequence[str]
+) -> Finding:
+    """A split or drip finding: `what` says which credential and how it was cut; the
+    reassembled secret appears masked only."""
+    return Finding(
+        layer=Layer.SPLIT,
+        rule=rule,
+        severity=Severity.CRITICAL,
+        start=0,
+        end=0,
+        excerpt=f"{what}: {mask_secret(secret)}",
+        decoded_via=via,
+        field=",".join(fields),
+    )
 
 
 def find_split_secrets(fragments: Sequence[Fragment]) -> list[Finding]:
@@ -267,23 +282,13 @@ def _values_by_field(older: Sequence[Fragment], fields: set[str]) -> dict[str, l
 def _scan_stream(stream: str, new_start: int, field: str) -> list[Finding]:
     """Findings of `_field_streams` in one stream whose new value starts at `new_start`."""
     findings: dict[str, Finding] = {}
-    for segment in expand(stream, max_depth=2, max_segments=64):
-        for inner in scan_secrets(segment.text):
-            start, end = (segment.start, segment.end) if segment.via else (inner.start, inner.end)
-            if not start < new_start < end:
-                continue  # in the older values alone (reported then) or in the new one alone
-            findings.setdefault(
-                inner.rule,
-                Finding(
-                    layer=Layer.SPLIT,
-                    rule=DRIP,
-                    severity=Severity.CRITICAL,
-                    start=0,
-                    end=0,
-                    excerpt=f"{inner.rule} dripped through {field}: "
-                    f"{mask_secret(stream[start:end])}",
-                    decoded_via=segment.via + inner.decoded_via,
-                    field=field,
-                ),
-            )
+    for inner, start, end, via in _decoded_secrets(stream):
+        if not start < new_start < end:
+            continue  # in the older values alone (reported then) or in the new one alone
+        findings.setdefault(
+            inner.rule,
+            _finding(
+                DRIP, f"{inner.rule} dripped through {field}", stream[start:end], via, [field]
+            ),
+        )
     return list(findings.values())
