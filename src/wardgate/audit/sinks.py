@@ -66,34 +66,26 @@ class JsonlFileSink:
         return open(fd, "a", encoding="utf-8", buffering=1)
 
     def emit(self, event: AuditEvent) -> None:
-        line = event.to_json() + "\n"
-        size = len(line) if line.isascii() else len(line.encode())
-        with self._lock:
-            if self._file is None:
-                raise ValueError("audit sink is closed")
-            if self._size and self._size + size > self.max_bytes:
-                self._rotate()
-            self._file.write(line)
-            self._file.flush()
-            self._size += size
+        self.emit_many((event,))
 
     def emit_many(self, events: Sequence[AuditEvent]) -> None:
-        """`emit` for each event, in one write and flush (a relay's batch of allow events:
-        one system call instead of one per event); the lines are out when this returns."""
+        """Write the events' lines in one write and flush (a relay's batch of allow events:
+        one system call instead of one per event), rotating between lines where the file
+        would outgrow `max_bytes`; the lines are out when this returns."""
+        lines = [event.to_json() + "\n" for event in events]
         with self._lock:
             if self._file is None:
                 raise ValueError("audit sink is closed")
-            lines: list[str] = []
-            for event in events:
-                line = event.to_json() + "\n"
+            pending: list[str] = []
+            for line in lines:
                 size = len(line) if line.isascii() else len(line.encode())
                 if self._size and self._size + size > self.max_bytes:
-                    self._file.write("".join(lines))  # what belongs to the current file
-                    lines.clear()
+                    self._file.write("".join(pending))  # what belongs to the current file
+                    pending.clear()
                     self._rotate()
-                lines.append(line)
+                pending.append(line)
                 self._size += size
-            self._file.write("".join(lines))
+            self._file.write("".join(pending))
             self._file.flush()
 
     def _rotate(self) -> None:
@@ -217,9 +209,9 @@ class MultiSink:
     def errors(self) -> int:
         return self._errors
 
-    def _count_error(self) -> None:
+    def _count_error(self, count: int = 1) -> None:
         with self._lock:
-            self._errors += 1
+            self._errors += count
 
     def emit(self, event: AuditEvent) -> None:
         for index, sink in enumerate(self.sinks):
@@ -247,8 +239,7 @@ class MultiSink:
             try:
                 many(events)
             except Exception as exc:  # audit must not break traffic: count it, keep going
-                with self._lock:
-                    self._errors += len(events)
+                self._count_error(len(events))
                 self._failing[index] = f"{type(sink).__name__}: {type(exc).__name__}"
             else:
                 if self._failing:
