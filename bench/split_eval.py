@@ -92,19 +92,20 @@ def _in_half(record: dict[str, Any], half: str) -> bool:
     return half == "all" or record["half"] in (half, "all")
 
 
-def table(records: Sequence[dict[str, Any]]) -> str:
-    """Flagged share per kind and per (kind, origin), for dev, test and all rows."""
+def table(records: Sequence[dict[str, Any]], by: str = "source") -> str:
+    """Flagged share per kind and per (kind, origin or type), for dev, test and all rows."""
     cells: dict[tuple[str, str], dict[str, list[int]]] = {}
     for r in records:
-        for key in ((r["kind"], "*"), (r["kind"], r["source"])):
+        for key in ((r["kind"], "*"), (r["kind"], r[by])):
             by_half = cells.setdefault(key, {h: [0, 0] for h in HALVES})
             for half in HALVES:
                 if _in_half(r, half):
                     by_half[half][0] += r["flagged"]
                     by_half[half][1] += 1
-    lines = [f"{'kind':<12} {'origin':<34}" + "".join(f" {h:>22}" for h in HALVES)]
+    head = "origin" if by == "source" else by
+    lines = [f"{'kind':<12} {head:<34}" + "".join(f" {h:>22}" for h in HALVES)]
     for (kind, source), by_half in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        row = f"{kind:<12} {('all origins' if source == '*' else source)[:34]:<34}"
+        row = f"{kind:<12} {('all' if source == '*' else source)[:34]:<34}"
         for half in HALVES:
             hit, n = by_half[half]
             row += f" {f'{hit}/{n}':>12} {(f'{hit / n * 100:.2f}%' if n else '-'):>9}"
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE.jsonl[.gz]")
     parser.add_argument("--preset", default="balanced", help="balanced (default) or strict")
     parser.add_argument("--out", type=Path, help="write every row's verdict as JSON here")
+    parser.add_argument("--by", choices=("source", "type"), default="source",
+                        help="break the table down by origin (default) or by type")  # fmt: skip
     parser.add_argument("--diff", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args(argv)
     if args.diff:
@@ -154,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc = {"preset": args.preset, "files": [str(p) for p in paths], "rows": records}
         args.out.write_text(json.dumps(doc) + "\n")
     print(f"preset {args.preset}; {len(records)} rows; flagged / rows per half")
-    print(table(records))
+    print(table(records, args.by))
     return 0
 
 
