@@ -3,9 +3,10 @@
     pip download --no-deps spikee==0.9.2 -d /tmp/dl
     python tests/data/injection_unseen/build.py /tmp/dl/spikee-0.9.2-py3-none-any.whl
 
-spikee (Reversec, formerly WithSecure Labs; Apache-2.0) builds prompt-injection tests from seed files: jailbreak
-templates with an `<INSTRUCTION>` slot, instructions (what the attacker wants done), benign
-documents the attack is placed in, and benign questions for false-positive tests. This script
+spikee (Reversec, formerly WithSecure Labs; Apache-2.0) builds prompt-injection tests from
+seed files: jailbreak templates with an `<INSTRUCTION>` slot, instructions (what the attacker
+wants done), benign documents the attack is placed in, and benign questions for false-positive
+tests. This script
 assembles rows the way spikee does, deterministically, and writes them in the corpus format
 (`text, label, kind, type, source, lang`).
 
