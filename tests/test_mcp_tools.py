@@ -41,6 +41,33 @@ def test_fingerprint_is_sha256_of_canonical_json() -> None:
     assert fingerprint({**TOOL, "annotations": {"readOnlyHint": True}}) != fingerprint(TOOL)
 
 
+# Fingerprints written before outputSchema was covered (a pin file from then holds these).
+OLD_PINS = {
+    "plain": "6019dbfcea28bc296a99500f7a6554e42f8cc65ede003a66bab5a9af1d3e6fa7",
+    "annotated": "85495123657004ae1ba617b4246c7c32eeba06daa01c778111f20d2ca532ce8b",
+}
+
+
+def test_tools_without_output_schema_keep_their_old_fingerprint() -> None:
+    assert fingerprint(TOOL) == OLD_PINS["plain"]
+    annotated = {**TOOL, "annotations": {"readOnlyHint": True}}
+    assert fingerprint(annotated) == OLD_PINS["annotated"]
+    reg = ToolRegistry(pins={"add": OLD_PINS["plain"]})
+    assert reg.observe(TOOL) is False  # an old pin file still holds
+
+
+def test_output_schema_is_fingerprinted() -> None:
+    schema = {"type": "object", "properties": {"sum": {"type": "number", "description": "Sum."}}}
+    typed = {**TOOL, "outputSchema": schema}
+    assert fingerprint(typed) != fingerprint(TOOL)
+    changed = {**schema, "properties": {"sum": {"type": "number", "description": "Total."}}}
+    assert fingerprint({**TOOL, "outputSchema": changed}) != fingerprint(typed)
+    reg = ToolRegistry()
+    assert reg.observe(typed) is False
+    assert reg.observe({**TOOL, "outputSchema": changed}) is True  # only the result changed
+    assert reg.refusal("add") == RUG_PULL
+
+
 def test_registry_baseline_then_rug_pull_is_sticky() -> None:
     reg = ToolRegistry()
     assert reg.observe(TOOL) is False

@@ -78,8 +78,11 @@ _LISTINGS = {
 # Requests whose scan is always audited, even when clean.
 _AUDITED = frozenset({"tools/call", "prompts/get", "resources/read"})
 _CANCELLED = "notifications/cancelled"
-_DESCRIBED = ("name", "title", "description", "inputSchema", "annotations", "arguments", "uri",
-              "uriTemplate", "mimeType")  # fmt: skip
+# The keys of a listed entry a model reads. outputSchema (MCP 2025-06-18, built by the SDKs from a
+# typed return value) is read too: its field descriptions reach the model like inputSchema's.
+_DESCRIBED = ("name", "title", "description", "inputSchema", "outputSchema", "annotations",
+              "arguments", "uri", "uriTemplate", "mimeType")  # fmt: skip
+_SCHEMAS = ("inputSchema", "outputSchema")
 
 
 class Outcome(NamedTuple):
@@ -618,10 +621,11 @@ class Guard:
         """One listed tool/prompt/resource as a model reads it, scanned as a description."""
         subject = {k: entry[k] for k in _DESCRIBED if k in entry}
         body = jsonrpc.text_leaves(subject)
-        schema = entry.get("inputSchema")
-        properties = schema.get("properties") if isinstance(schema, dict) else None
-        if isinstance(properties, dict) and properties:  # parameter names are read too
-            body += "\n" + "\n".join(str(name) for name in properties)
+        for field in _SCHEMAS:  # parameter and result field names are read too
+            schema = entry.get(field)
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            if isinstance(properties, dict) and properties:
+                body += "\n" + "\n".join(str(name) for name in properties)
         if not body:
             return CLEAN
         key = text_key(body)

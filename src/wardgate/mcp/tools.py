@@ -1,10 +1,11 @@
 """The session's tool registry: fingerprints, the baseline, rug-pull detection and pin files.
 
 A tool's fingerprint is the sha256 of the canonical JSON of what a model reads about it
-(name, description, input schema, annotations). The first time a session sees a tool its
-fingerprint becomes the baseline (or the pin file supplies it); a later listing with another
-fingerprint is a rug pull, and the tool stays refused for the rest of the session even if the
-server changes it back. Tools removed from a listing as poisoned stay refused too.
+(name, description, input schema, annotations, and the output schema where there is one). The
+first time a session sees a tool its fingerprint becomes the baseline (or the pin file supplies
+it); a later listing with another fingerprint is a rug pull, and the tool stays refused for the
+rest of the session even if the server changes it back. Tools removed from a listing as
+poisoned stay refused too.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def canonical(value: Any) -> str:
 
 def fingerprint(tool: Mapping[str, Any]) -> str:
     """sha256 (hex) of the canonical JSON of {name, description, inputSchema, annotations};
-    a missing field counts as null."""
+    a missing field counts as null. outputSchema joins the subject only when the tool has one,
+    so a tool without it keeps the fingerprint it had before outputSchema was covered (pin
+    files written then stay valid), and a rug pull that changes only the result schema is
+    still seen."""
     subject = {key: tool.get(key) for key in FINGERPRINT_FIELDS}
+    if "outputSchema" in tool:
+        subject["outputSchema"] = tool["outputSchema"]
     return hashlib.sha256(canonical(subject).encode("utf-8")).hexdigest()
 
 
