@@ -175,6 +175,7 @@ _ZERO_WIDTH = re2.compile(P.ZERO_WIDTH)
 _NEGATION = re2.compile(P.NEGATION)
 _REPORTED = re2.compile(P.REPORTED)
 _GUARDED = re2.compile(P.GUARDED)
+_USAGE_NOTE = re2.compile(P.TOOL_USAGE_NOTE)
 _TAG_RUN = re2.compile(P.TAG_RUN)
 
 
@@ -356,6 +357,8 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
             if (h.family, h.start, h.end) not in seen:
                 hits.append(h)
     kept = [h for h in hits if not _negated(ntext, h) and not _guarded(ntext, h)]
+    if tool:
+        kept = _usage_notes_dropped(ntext, kept)
     reported = _reported(ntext, kept)
     return [h for h in kept if h not in reported] if reported else kept
 
@@ -387,6 +390,23 @@ def _guarded(ntext: str, h: _Hit) -> bool:
     if h.family != "instruction_override":
         return False
     return _GUARDED.search(ntext[h.end : h.end + P.GUARDED_WINDOW]) is not None
+
+
+def _usage_notes_dropped(ntext: str, hits: list[_Hit]) -> list[_Hit]:
+    """Tool text only: drop instruction_override hits inside a usage note addressed to the
+    model ("Note to LLM:", "include links ... in your response"), which is how descriptions
+    are written. The notes are only searched for when such a hit exists."""
+    if not any(h.family in P.TOOL_USAGE_NOTE_FAMILIES for h in hits):
+        return hits
+    spans = [m.span() for m in _USAGE_NOTE.finditer(ntext)]
+    if not spans:
+        return hits
+    return [
+        h
+        for h in hits
+        if h.family not in P.TOOL_USAGE_NOTE_FAMILIES
+        or not any(a <= h.start and h.end <= b for a, b in spans)
+    ]
 
 
 def _negated(ntext: str, h: _Hit) -> bool:
