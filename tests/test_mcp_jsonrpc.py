@@ -179,3 +179,89 @@ def test_text_leaves_matches_document_order_walk(value: object, keys: bool, limi
     """The recursive collector gives exactly the explicit-stack walk's text, cut at `limit`."""
     expected = "\n".join(jsonrpc._leaves(value, keys))[:limit]
     assert jsonrpc.text_leaves(value, keys=keys, limit=limit) == expected
+
+
+exact_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _typed(value: object) -> object:
+    """`value` with every number tagged by its type: 1 and 1.0 compare equal in Python."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(exact_values, st.sampled_from([(",", ":"), (", ", ": ")]), st.booleans())
+def test_exact_lines_are_their_own_encoding_and_parse_as_before(
+    value: object, separators: tuple[str, str], ensure_ascii: bool
+) -> None:
+    """Parsed.exact only for a line that is `encode` of its value byte for byte (so passing
+    the line on is passing on that encoding), and for every such line orjson reads; the
+    value is the standard library's exact reading (big integers too), whichever path."""
+    line = json.dumps(value, separators=separators, ensure_ascii=ensure_ascii).encode()
+    parsed = jsonrpc.parse_line(line)
+    got = list(parsed.items) if parsed.batch else parsed.items[0]
+    assert _typed(got) == _typed(json.loads(line))
+    canonical = jsonrpc.encode(got)[:-1] == line
+    if parsed.exact:
+        assert canonical
+    elif canonical:  # not claimed only where orjson cannot read it exactly (past 64 bits)
+        assert any(not -(2**63) <= n < 2**64 for n in _ints(got))
+
+
+def _ints(value: object) -> list[int]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _ints(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _ints(v)]
+    return [value] if type(value) is int else []
+
+
+@pytest.mark.parametrize(
+    ("line", "exact"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":"b"}}', True),
+        (b'{"jsonrpc":"2.0","id":"x","method":"m"}', True),
+        (b'{"jsonrpc":"2.0","id":18446744073709551615,"method":"m"}', True),
+        (b'{"jsonrpc":"2.0","id":18446744073709551616,"method":"m"}', False),  # > 64 bits
+        (b'{"jsonrpc":"2.0","id":-0,"method":"m"}', False),
+        (b'{"jsonrpc":"2.0","id":1.0,"method":"m"}', True),
+        (b'{"jsonrpc":"2.0","id":1.00,"method":"m"}', False),
+        (b'{"jsonrpc":"2.0","id":1e2,"method":"m"}', False),
+        (b'{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":0.1000000000000000055511}}', False),
+        ('{"id":1,"method":"m","params":{"t":"é \u2028"}}'.encode(), True),
+        (b'{"id":1,"method":"m","params":{"t":"\\u00e9"}}', False),
+        (b'{"id":1,"method":"m","params":{"t":"a\\/b"}}', False),
+        (b'{"id":1,"method":"m","params":{"t":"a\\"b\\\\c\\n"}}', True),
+        (b'{"id":1,"method":"m","params":{"a":1,"a":2}}', False),  # duplicate key
+        (b'{"id":1, "method":"m"}', False),
+        (b"[" + b'{"id":1,"method":"m"}' + b"]", True),
+    ],
+)
+def test_exact_flag_and_what_the_guard_forwards(line: bytes, exact: bool) -> None:
+    """Odd ids, numbers and escapes: the line goes on as it came only when it is exactly
+    its canonical encoding; otherwise the canonical encoding goes, as always."""
+    from wardgate.config import load_config
+    from wardgate.mcp import Guard
+    from wardgate.scan.types import CLEAN
+
+    parsed = jsonrpc.parse_line(line)
+    assert parsed.exact is exact
+    value = list(parsed.items) if parsed.batch else parsed.items[0]
+    guard = Guard(load_config(None), lambda message: CLEAN, auditing=False)
+    assert guard.from_client(line).forward == (jsonrpc.encode(value),)
+    if exact:
+        assert jsonrpc.encode(value) == line + b"\n"

@@ -171,3 +171,35 @@ def test_allow_event_copied_from_a_template_equals_a_validated_one() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{duration}, {size} accepted")
+
+
+def test_canonical_lines_pass_byte_for_byte_others_re_encoded(tmp_path: Path) -> None:
+    """A line that is exactly the encoding of its message (compact, UTF-8, no escapes) is
+    passed on as it came, both ways; any other line reaches the peer as the canonical
+    encoding of what was parsed and scanned, as before (jsonrpc.Parsed.exact)."""
+    compact = json.dumps(
+        {"jsonrpc": "2.0", "id": "a-1", "method": "echo",
+         "params": {"n": 18446744073709551615, "f": 0.1, "text": "naïve “quoted” ☃"}},
+        separators=(",", ":"), ensure_ascii=False,
+    ).encode()  # fmt: skip
+    spaced = _request(7, text="caf\u00e9", n=10**30)  # json.dumps: spaces, \u escapes
+    reply_exact = '{"jsonrpc":"2.0","id":3,"result":{"v":[1,-2.5,"é",null,true]}}'
+    reply_loose = '{"jsonrpc": "2.0", "id": 4, "result": {"v": "\\u00e9", "v2": 1.50}}'
+    say = [
+        json.dumps({"jsonrpc": "2.0", "id": n, "method": "say", "params": {"line": line}}).encode()
+        + b"\n"
+        for n, line in ((3, reply_exact), (4, reply_loose))
+    ]
+    lines = [compact + b"\n", spaced, *say, _request(9, "exit0")]
+    proc = _wardgate(tmp_path)
+    out, _ = proc.communicate(b"".join(lines), timeout=TIMEOUT)
+    assert proc.returncode == 0
+    received = (tmp_path / "server.log").read_bytes().splitlines()
+    assert received[0] == compact  # as sent
+    assert received[1] == jsonrpc.encode(json.loads(spaced))[:-1]  # re-encoded
+    assert received[1] != spaced.rstrip(b"\n")
+    out_lines = out.splitlines()
+    assert out_lines[2] == reply_exact.encode()  # as the server wrote it
+    loose = json.loads(reply_loose)
+    assert out_lines[3] == jsonrpc.encode(loose)[:-1]
+    assert json.loads(out_lines[1])["result"]["echo"] == {"text": "caf\u00e9", "n": 10**30}

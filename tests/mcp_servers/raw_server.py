@@ -2,8 +2,8 @@
 
 Methods: `echo` answers {"echo": params}; `die` exits with code 3 without answering; `garbage`
 writes a line that is not JSON and then answers; `hang` never answers; `exit0` answers then
-exits 0. Notifications are echoed back as notifications/echo. Every received line is appended
-to $RAW_SERVER_LOG.
+exits 0; `say` writes its params' `line` as it is (a reply spelt byte by byte). Notifications
+are echoed back as notifications/echo. Every received line is appended to $RAW_SERVER_LOG.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ def main() -> int:
                 send({"jsonrpc": "2.0", "id": item["id"], "result": {"ok": True}})
             elif method == "hang":
                 continue
+            elif method == "say":
+                sys.stdout.write(item["params"]["line"] + "\n")
+                sys.stdout.flush()
             else:
                 send({"jsonrpc": "2.0", "id": item["id"], "result": {"echo": item.get("params")}})
                 if method == "exit0":

@@ -128,9 +128,12 @@ class _Work:
     literals are cheaper than a dataclass's default factories)."""
 
     __slots__ = ("events", "forward", "held", "later", "raw_forward", "raw_reply", "reply",
-                 "withdrawn")  # fmt: skip
+                 "verbatim", "withdrawn")  # fmt: skip
 
     def __init__(self) -> None:
+        # (item, line): the line's one message and the line, when the line is exactly that
+        # message's encoding (jsonrpc.Parsed.exact): passed on unchanged, the line goes as is.
+        self.verbatim: tuple[Any, bytes] | None = None
         self.forward: list[Any] = []
         self.reply: list[Any] = []
         self.raw_forward: list[bytes] = []
@@ -144,7 +147,10 @@ class _Work:
         if not (batch or self.reply or self.raw_forward or self.events or self.held
                 or self.withdrawn or len(self.forward) != 1):  # fmt: skip
             # One message passed on, the rest empty: every line of a plain exchange.
-            return Outcome((jsonrpc.encode(self.forward[0]),), later=tuple(self.later))
+            item, verbatim = self.forward[0], self.verbatim
+            if verbatim is not None and verbatim[0] is item:  # its own line, byte for byte
+                return Outcome((verbatim[1] + b"\n",), later=tuple(self.later))
+            return Outcome((jsonrpc.encode(item),), later=tuple(self.later))
         return Outcome(
             _wire(self.raw_forward, self.forward, batch),
             _wire(self.raw_reply, self.reply, batch),
@@ -235,6 +241,8 @@ class Guard:
         if parsed is None:
             return work.outcome(False)
         size = len(line) if isinstance(line, bytes) else 0
+        if parsed.exact and not parsed.batch and type(line) is bytes:
+            work.verbatim = (parsed.items[0], line)
         for item in parsed.items:
             handle(item, size, work)
         return work.outcome(parsed.batch)

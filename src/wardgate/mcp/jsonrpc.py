@@ -2,10 +2,12 @@
 
 `LineSplitter` cuts a byte stream into lines with a bound on the line length; `parse_line`
 turns one line into messages (a batch is a list); `encode` writes one message back. Messages
-are plain dicts: wardgate forwards what it parsed and scanned, re-encoded, never the raw bytes,
-so the peer cannot read something different from what was inspected (duplicate keys, NaN,
-odd whitespace or invalid UTF-8 are normalised away or rejected here). Parsing and encoding
-go through orjson, which makes re-encoding cheap enough to keep this on every message.
+are plain dicts: wardgate forwards what it parsed and scanned, re-encoded, so the peer cannot
+read something different from what was inspected (duplicate keys, NaN, odd whitespace or
+invalid UTF-8 are normalised away or rejected here). A line that is already that encoding
+byte for byte (`Parsed.exact`: compact JSON as most clients and servers write it) is passed on
+as it came, which is the same bytes without a second encode. Parsing and encoding go through
+orjson, which makes the check cheap enough to keep on every message.
 """
 
 from __future__ import annotations
@@ -144,19 +146,44 @@ _LONG_NUMBER = b"0" * 19
 def loads(line: bytes) -> Any:
     """Strict JSON: UTF-8 only, no NaN/Infinity (nor a number too large for a double), no
     lone surrogate escapes, bounded nesting. Raises ParseError."""
+    return _parse(line)[0]
+
+
+def _parse(line: bytes) -> tuple[Any, bool]:
+    """`loads`, and whether `line` is exactly `encode(value)` without its newline.
+
+    orjson is tried first. When its value encodes back to the line itself, nothing was lost
+    on the way (a number beyond 64 bits, read as a float, would come back spelt as a float;
+    a duplicate key, escapes or whitespace would come back different), so the long-number
+    check is not needed: the common compact line costs a parse, an encode and a compare
+    instead of a translated copy, a search and an encode."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        value, error = _UNPARSED, exc.msg
+    else:
+        try:
+            exact = orjson.dumps(value) == line
+        except orjson.JSONEncodeError:  # pragma: no cover - orjson writes what it reads
+            exact = False
+        if exact:
+            # Nesting needs an opening bracket per level (see below).
+            if line.count(b"{") + line.count(b"[") > MAX_DEPTH and not _depth_ok(value):
+                raise ParseError("nesting too deep")
+            return value, True
     folded = line.translate(_DIGITS)
     if _LONG_NUMBER in folded:
         value = _loads_exact(line)
-    else:
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(exc.msg) from None
+    elif value is _UNPARSED:
+        raise ParseError(error)
     # Nesting needs an opening bracket per level: a line with fewer brackets than the bound
     # (counted in C, strings included, so never an undercount) skips the walk.
     if folded.count(b"{") > MAX_DEPTH and not _depth_ok(value):
         raise ParseError("nesting too deep")
-    return value
+    return value, False
+
+
+_UNPARSED = object()  # orjson refused the line
 
 
 def _loads_exact(line: bytes) -> Any:
@@ -250,19 +277,22 @@ def blocked_error(id_: Any, rule: str, event_id: str) -> JsonObject:
 
 
 class Parsed(NamedTuple):
-    """One line: its items, and whether they came as a batch (a JSON array)."""
+    """One line: its items, whether they came as a batch (a JSON array), and whether the
+    line is exactly `encode` of what was parsed (less the newline): then the line itself can
+    be forwarded for an item passed on unchanged."""
 
     items: tuple[Any, ...]
     batch: bool
+    exact: bool = False
 
 
 def parse_line(line: bytes) -> Parsed:
     """Parse one line into items. Raises ParseError on bad JSON; an empty batch or a
     non-object item is left for the caller to reject as an invalid request."""
-    value = loads(line)
+    value, exact = _parse(line)
     if isinstance(value, list):
-        return Parsed(tuple(value), True)
-    return Parsed((value,), False)
+        return Parsed(tuple(value), True, exact)
+    return Parsed((value,), False, exact)
 
 
 def text_leaves(value: Any, *, keys: bool = False, limit: int = MAX_LINE) -> str:
