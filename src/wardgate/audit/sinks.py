@@ -184,6 +184,11 @@ class MultiSink:
     def __init__(self, sinks: Iterable[Sink], *, primary: Sink | None = None) -> None:
         self.sinks = tuple(sinks)
         self.primary = primary
+        # Where the primary sits, found once: primary_problem runs before every tools/call.
+        self._primary_index = next(
+            (i for i, sink in enumerate(self.sinks) if sink is primary and primary is not None),
+            None,
+        )
         self._lock = threading.Lock()
         self._errors = 0
         self._failing: dict[int, str] = {}
@@ -200,10 +205,8 @@ class MultiSink:
 
     def primary_problem(self) -> str | None:
         """Why the primary sink is not writing, or None (also None without a primary)."""
-        for index, sink in enumerate(self.sinks):
-            if sink is self.primary:
-                return self._problem_of(index, sink)
-        return None
+        index = self._primary_index
+        return None if index is None else self._problem_of(index, self.sinks[index])
 
     @property
     def errors(self) -> int:

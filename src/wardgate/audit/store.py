@@ -299,7 +299,13 @@ class AuditStore(StoreReader):
             self._wake.set()
 
     def problem(self) -> str | None:
-        """Why the store is not keeping up (queue full, last write failed), or None."""
+        """Why the store is not keeping up (queue full, last write failed), or None.
+
+        Asked before every tools/call (audit.fail_closed): with nothing to report, which is
+        nearly always, it answers without the lock (each flag is one attribute read; the lock
+        only keeps the message and the flag it goes with together)."""
+        if not (self._write_error or self._queue_full):
+            return None
         with self._lock:
             if self._write_error:
                 return f"audit store: {self._write_error}"
