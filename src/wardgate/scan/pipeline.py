@@ -10,7 +10,7 @@ destination), and the strongest action becomes the verdict.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from urllib.parse import parse_qsl
@@ -352,7 +352,12 @@ class Pipeline:
         in it counts there too, unless an earlier window already reported that rule on the
         same stretch, or the payload past the first window's reach would go unseen."""
         out: list[Finding] = []
-        for base, own_start, own_end, chunk in _windows(text, lead=lead, reach=reach):
+        windows: Iterable[tuple[int, int, int, str]] = (
+            ((0, 0, len(text), text),)  # one window, the text itself: no generator
+            if len(text) <= WINDOW + OVERLAP
+            else _windows(text, lead=lead, reach=reach)
+        )
+        for base, own_start, own_end, chunk in windows:
             for segment in expand(chunk, max_depth=self._max_depth, max_bytes=self._max_bytes):
                 found = scanner(segment.text)
                 if not found:

@@ -210,7 +210,9 @@ def scan_secrets(text: str) -> list[Finding]:
     """Findings for every credential in `text`, sorted by start; excerpts are masked."""
     if not text:
         return []
-    text = _encodable(text)
+    hits = _hits(_encodable(text))
+    if not hits:
+        return []  # the usual text: nothing to rank or mask
     return [
         Finding(
             layer=Layer.DLP,
@@ -221,7 +223,7 @@ def scan_secrets(text: str) -> list[Finding]:
             excerpt=mask_secret(h.value),
             score=h.score,
         )
-        for h in _without_overlaps(_hits(text))
+        for h in _without_overlaps(hits)
     ]
 
 
