@@ -460,6 +460,25 @@ class AuditEvent(BaseModel):
         return line
 
 
+def allow_template(
+    *,
+    transport: str,
+    direction: Direction,
+    destination: str,
+    mode: Mode,
+    method: str | None,
+    session: str | None,
+    tool: str | None,
+) -> _Template | None:
+    """The template `AuditEvent.from_verdict` makes plain allow events without a URL from,
+    for these fields, once it built one (None before). A caller that builds many such events
+    keeps it and calls `instance(format_ts(now), event_id, round(duration_ms, 3), bytes,
+    None)` itself, which gives the event from_verdict would, when the id is a fresh
+    `new_event_id`, the duration a finite non-negative float and the size an int >= 0 (what
+    `_plain_allow` checks): the MCP relay, for two events per tools/call."""
+    return _ALLOWED.get((transport, direction, destination, mode, method, session, tool, True))
+
+
 class _Template:
     """A plain allow event and its line cut around the five values a repeat replaces.
 

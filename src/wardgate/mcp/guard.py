@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from wardgate.audit import AuditEvent, new_event_id
-from wardgate.audit.events import Mode
+from wardgate.audit.events import Mode, allow_template, format_ts
 from wardgate.config import Config, RuleAction
 from wardgate.mcp import jsonrpc
 from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
@@ -218,6 +218,10 @@ class Guard:
         # A large line is decided on the relay's worker thread while the event loop may be
         # building the events of earlier ones: both draw the deferred ids under this lock.
         self._naming = threading.Lock()
+        # Plain allow events' templates (see _event), by everything they hold but the five
+        # values a copy sets: session, destination and transport too (a Streamable HTTP
+        # session learns its id after the Guard was made).
+        self._allowed: dict[tuple[object, ...], Any] = {}
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -759,7 +763,19 @@ class Guard:
         event_id: str,
         now: int,
     ) -> AuditEvent:
-        return AuditEvent.from_verdict(
+        """The event. A clean pass (CLEAN, no error) after the first of its kind is copied
+        from its template, as from_verdict would copy it, without from_verdict's checks and
+        keyword arguments: the id is a fresh one, the duration and size are what _emit
+        measured (a finite float >= 0, a length)."""
+        plain = verdict is CLEAN and error is None
+        if plain:
+            key = (direction, mode, method, tool, self.session, self.destination, self.transport)
+            template = self._allowed.get(key)
+            if template is not None:
+                return template.instance(  # type: ignore[no-any-return]
+                    format_ts(now), event_id, round(duration, 3), size, None
+                )
+        event = AuditEvent.from_verdict(
             verdict,
             transport=self.transport,
             direction=direction,
@@ -774,6 +790,19 @@ class Guard:
             event_id=event_id,
             now_ms=now,
         )
+        if plain:
+            found = allow_template(
+                transport=self.transport, direction=direction, destination=self.destination,
+                mode=mode, method=method, session=self.session, tool=tool,
+            )  # fmt: skip
+            if found is not None:
+                if len(self._allowed) >= _MAX_ALLOWED:
+                    self._allowed.clear()
+                self._allowed[key] = found
+        return event
+
+
+_MAX_ALLOWED = 256  # templates a Guard keeps (tool names are the client's to choose)
 
 
 # Guard._event's arguments before the id: verdict, direction, mode, duration, size, method,
