@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
@@ -72,31 +73,168 @@ class RequestHead:
         return index.get(name.lower())
 
 
-@dataclass(frozen=True, slots=True)
 class ResponseHead:
     """A status line and its header fields, plus the framing of the body that follows.
 
-    A response without a body (to HEAD, 1xx, 204, 304) has content_length 0 whatever its
-    Content-Length field says; the field itself stays in `headers` for the client."""
+    The head is kept as the bytes the upstream sent (`raw`, accepted by llhttp and by this
+    module's checks) and forwarded as bytes (`forward`): decoding every field into str pairs,
+    filtering them and serialising them again cost more than the rest of the response's
+    plumbing. `headers` decodes the fields on first use, for the readers that want them all
+    (WebSocket, /fetch); `header` answers the fields the proxy reads on every response
+    (framing, Content-Type, Content-Encoding) from what llhttp's callbacks picked out.
 
-    status: int
-    reason: str
-    version: str
-    headers: Headers
-    keep_alive: bool
-    chunked: bool
-    content_length: int | None
-    until_close: bool  # the body ends when the connection does
-    # Made by the first `header` call: a proxied response is asked for several fields.
-    _index: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    A response without a body (to HEAD, 1xx, 204, 304: `bodiless`) has content_length 0
+    whatever its Content-Length field says; the field itself stays in the head for the
+    client."""
+
+    __slots__ = (
+        "_connection",
+        "_headers",
+        "_index",
+        "_known",
+        "bodiless",
+        "chunked",
+        "content_length",
+        "keep_alive",
+        "raw",
+        "reason",
+        "status",
+        "until_close",
+        "version",
+    )
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        version: str,
+        raw: bytes,
+        *,
+        keep_alive: bool,
+        chunked: bool,
+        content_length: int | None,
+        until_close: bool,
+        bodiless: bool = False,
+        known: dict[str, list[str]] | None = None,
+        connection: AbstractSet[str] = frozenset(),
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.raw = raw  # status line to the blank line, CRLF line ends, no obs-fold
+        self.keep_alive = keep_alive
+        self.chunked = chunked
+        self.content_length = content_length
+        self.until_close = until_close  # the body ends when the connection does
+        self.bodiless = bodiless
+        # First values of the _KNOWN_RESPONSE fields by lower-cased name (None: not
+        # collected, look in `headers`), and the lower-cased tokens of Connection.
+        self._known = known
+        self._connection = connection
+        self._headers: Headers | None = None
+        self._index: dict[str, str] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        status: int,
+        reason: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        version: str = "1.1",
+        keep_alive: bool = True,
+        chunked: bool = False,
+        content_length: int | None = None,
+        until_close: bool = False,
+        bodiless: bool = False,
+    ) -> ResponseHead:
+        """A head made from fields (tests, heads not read from an upstream)."""
+        raw = _head(f"HTTP/{version} {status} {reason}", headers)
+        connection = frozenset(
+            token.strip().lower()
+            for name, value in headers
+            if name.lower() == "connection"
+            for token in value.split(",")
+        )
+        return cls(status, reason, version, raw, keep_alive=keep_alive, chunked=chunked,
+                   content_length=content_length, until_close=until_close,
+                   bodiless=bodiless, connection=connection)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"ResponseHead(status={self.status}, raw={self.raw!r})"
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.status, self.reason, self.version, self.raw, self.keep_alive,
+                self.chunked, self.content_length, self.until_close, self.bodiless)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ResponseHead):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and not frozen
+
+    @property
+    def headers(self) -> Headers:
+        """Every field, original names and order, values without surrounding whitespace."""
+        headers = self._headers
+        if headers is None:
+            lines = self.raw[:-4].split(b"\r\n")[1:]
+            headers = self._headers = tuple(
+                (name.decode("latin-1"), value.strip(b" \t").decode("latin-1"))
+                for name, _, value in (line.partition(b":") for line in lines)
+            )
+        return headers
 
     def header(self, name: str) -> str | None:
         """The first value of the field `name` (case-insensitive), or None."""
+        lower = name.lower()
+        known = self._known
+        if known is not None and lower in _KNOWN_RESPONSE:
+            values = known.get(lower)
+            return values[0] if values else None
         index = self._index
         if index is None:
-            index = _first_values(self.headers)
-            object.__setattr__(self, "_index", index)  # a cache, not a change of value
-        return index.get(name.lower())
+            index = self._index = _first_values(self.headers)
+        return index.get(lower)
+
+    def forward(self, framing: bytes = b"") -> bytes:
+        """The head to send a client: an HTTP/1.1 status line, the upstream's end-to-end
+        field lines byte for byte, then `framing` (whole lines, such as
+        b"Content-Length: 6\r\n": the proxy frames the body itself). Dropped: hop-by-hop
+        fields and those the Connection field names (RFC 9110 7.6.1), and Content-Length
+        unless the response has no body (HEAD, 204, 304), whose Content-Length stays for
+        the client."""
+        raw = self.raw
+        start = raw.find(b"\r\n")
+        static = _DROP_BODILESS if self.bodiless else _DROP_FORWARDED
+        named = self._connection
+        if named and not named <= static:
+            fields = _drop_lines(raw[start + 2 : -2], static | named)
+        else:
+            pattern = _BODILESS_LINES if self.bodiless else _FORWARDED_LINES
+            fields = pattern.sub(b"", raw[start:-2])[2:]
+        return b"HTTP/1.1 %d %b\r\n%b%b\r\n" % (
+            self.status,
+            self.reason.encode("latin-1"),
+            fields,
+            framing,
+        )
+
+    def without(self, name: str) -> ResponseHead:
+        """The same head without the field `name` (every line of it)."""
+        raw = self.raw
+        start = raw.find(b"\r\n") + 2
+        lower = name.lower()
+        fields = _drop_lines(raw[start:-2], frozenset({lower}))
+        known = self._known
+        return ResponseHead(
+            self.status, self.reason, self.version, raw[:start] + fields + b"\r\n",
+            keep_alive=self.keep_alive, chunked=self.chunked,
+            content_length=self.content_length, until_close=self.until_close,
+            bodiless=self.bodiless, connection=self._connection,
+            known=None if known is None else {k: v for k, v in known.items() if k != lower},
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +266,39 @@ HOP_BY_HOP = frozenset(
 )
 LAST_CHUNK = b"0\r\n\r\n"
 
+# Response fields dropped when a head is forwarded; Content-Length stays on a bodiless one.
+_DROP_BODILESS = HOP_BY_HOP
+_DROP_FORWARDED = HOP_BY_HOP | {"content-length"}
+
+
+def _lines_named(names: frozenset[str]) -> re.Pattern[bytes]:
+    """Matches CRLF plus a whole field line whose name is one of `names` (llhttp allows no
+    space before the colon, so a name is followed by ':' exactly)."""
+    alternatives = b"|".join(re.escape(name.encode()) for name in sorted(names))
+    return re.compile(rb"\r\n(?:" + alternatives + rb"):[^\r]*", re.IGNORECASE)
+
+
+_BODILESS_LINES = _lines_named(_DROP_BODILESS)
+_FORWARDED_LINES = _lines_named(_DROP_FORWARDED)
+# The response fields llhttp's callbacks pick out (the rest stay in the raw head).
+_KNOWN_RESPONSE = frozenset(
+    {"content-length", "transfer-encoding", "connection", "upgrade", "content-type",
+     "content-encoding"}
+)  # fmt: skip
+_KNOWN_RESPONSE_BYTES = frozenset(name.encode() for name in _KNOWN_RESPONSE)
+
+
+def _drop_lines(fields: bytes, names: frozenset[str]) -> bytes:
+    """Field lines (each ending in CRLF) without those whose lower-cased name is in
+    `names`."""
+    kept = [
+        line
+        for line in fields.split(b"\r\n")[:-1]
+        if line.partition(b":")[0].decode("latin-1").lower() not in names
+    ]
+    return b"".join(line + b"\r\n" for line in kept)
+
+
 _MAX_CHUNK_LINE = 4096  # chunk size plus extensions; real ones are a few bytes
 _MAX_INTERIM = 16  # 1xx responses before the final one
 _CONTENT_LENGTH = re.compile(rb"[0-9]{1,18}")  # below 2**63
@@ -137,6 +308,8 @@ _TOKEN_BYTES = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CTL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # controls other than HTAB
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Controls other than HTAB, CR and LF (a head's CR and LF are checked to come as CRLF pairs).
+_CTL_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TARGET = re.compile(r"[!-~]+")  # visible ASCII, no spaces
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "connection", "upgrade", "host"}
@@ -195,6 +368,9 @@ class _Collector:
     def on_headers_complete(self) -> None:
         self.complete = True
 
+    def field_count(self) -> int:
+        return len(self.headers)
+
     def tokens(self, name: str) -> set[str]:
         """The lower-cased comma-separated tokens of every `name` field."""
         if name not in self.special:
@@ -205,6 +381,27 @@ class _Collector:
             for token in value.split(",")
             if token.strip()
         }
+
+
+class _ResponseCollector(_Collector):
+    """Counts the fields and decodes only those the proxy reads (_KNOWN_RESPONSE): the head
+    is forwarded as the bytes received (ResponseHead.forward)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.count += 1
+        lower = name.lower()
+        if lower in _KNOWN_RESPONSE_BYTES:
+            decoded = value.strip(b" \t").decode("latin-1")
+            self.special.setdefault(lower.decode("latin-1"), []).append(decoded)
+
+    def field_count(self) -> int:
+        return self.count
 
 
 def _content_length(fields: _Collector) -> int | None:
@@ -248,6 +445,7 @@ class _Reader:
     _upstream = False  # errors from an upstream response all answer 502
     _parser_type: type[httptools.HttpRequestParser | httptools.HttpResponseParser]
     _next_state: _State  # after a message that does not switch protocols
+    _collector_type: type[_Collector] = _Collector
 
     def __init__(self, *, max_header_bytes: int, max_headers: int) -> None:
         self._max_header_bytes = max_header_bytes
@@ -325,7 +523,7 @@ class _Reader:
     def _new_head(self) -> None:
         """A fresh collector; its llhttp parser is made when the first head bytes arrive (a
         response reader never needs a second one, a request reader only for another request)."""
-        self._collector = _Collector()
+        self._collector = self._collector_type()
         self._parser: httptools.HttpRequestParser | httptools.HttpResponseParser | None = None
 
     def _head_step(self, data: bytes, events: list[Event]) -> bytes:
@@ -336,8 +534,9 @@ class _Reader:
         if not buf and not data.startswith((b"\r", b"\n")):
             end = data.find(b"\r\n\r\n") + 4
             if 4 <= end <= self._max_header_bytes:  # the whole head in one piece: no copies
-                self._give_parser(data[:end])
-                self._complete_head(events)
+                head = data[:end]
+                self._give_parser(head)
+                self._complete_head(events, head)
                 return data[end:]
         start = len(buf)
         buf += data
@@ -355,9 +554,10 @@ class _Reader:
         end += 4
         self._check_head_size(end)
         self._give_parser(bytes(buf[self._fed : end]))
+        head = bytes(buf[:end])
         rest = bytes(buf[end:])
         del buf[:]
-        self._complete_head(events)
+        self._complete_head(events, head)
         return rest
 
     def _skip_blank_lines(self) -> bool:
@@ -394,7 +594,7 @@ class _Reader:
             pass  # llhttp saw CONNECT or Upgrade; framing below decides what follows
         except httptools.HttpParserError as exc:
             raise self._parser_error(exc) from None
-        if len(self._collector.headers) > self._max_headers:
+        if self._collector.field_count() > self._max_headers:
             raise ProtocolError(431, "too many header fields")
 
     def _check_start_line(self, line: bytes) -> None:
@@ -403,7 +603,7 @@ class _Reader:
     def _parser_error(self, exc: httptools.HttpParserError) -> ProtocolError:
         raise NotImplementedError
 
-    def _complete_head(self, events: list[Event]) -> None:
+    def _complete_head(self, events: list[Event], raw: bytes) -> None:
         if not self._collector.complete:
             raise ProtocolError(400, "malformed header section")
         collector = self._collector
@@ -413,13 +613,14 @@ class _Reader:
         self._new_head()
         self._switch_after = False
         self._body_total = 0
-        self._head_complete(parser, collector, events)
+        self._head_complete(parser, collector, events, raw)
 
     def _head_complete(
         self,
         parser: httptools.HttpRequestParser | httptools.HttpResponseParser,
         collector: _Collector,
         events: list[Event],
+        raw: bytes,
     ) -> None:
         raise NotImplementedError
 
@@ -590,6 +791,7 @@ class RequestReader(_Reader):
         parser: httptools.HttpRequestParser | httptools.HttpResponseParser,
         collector: _Collector,
         events: list[Event],
+        raw: bytes,
     ) -> None:
         assert isinstance(parser, httptools.HttpRequestParser)
         version = "1.1" if self._start_line.endswith(b"1.1\r\n") else "1.0"
@@ -635,6 +837,7 @@ class ResponseReader(_Reader):
 
     _upstream = True
     _parser_type = httptools.HttpResponseParser
+    _collector_type = _ResponseCollector
     _next_state = _State.DONE
 
     def __init__(
@@ -669,11 +872,14 @@ class ResponseReader(_Reader):
         parser: httptools.HttpRequestParser | httptools.HttpResponseParser,
         collector: _Collector,
         events: list[Event],
+        raw: bytes,
     ) -> None:
         assert isinstance(parser, httptools.HttpResponseParser)
         status = parser.get_status_code()
         if not 100 <= status <= 599:
             raise ProtocolError(502, "invalid response status")
+        if _CTL_IN_HEAD.search(raw):  # the head is forwarded as these bytes
+            raise ProtocolError(502, "control character in response head")
         version = parser.get_http_version()
         fields = collector
         chunked = _is_chunked(fields, version, 502)
@@ -683,14 +889,17 @@ class ResponseReader(_Reader):
         tunnel = self._request_method == "CONNECT" and 200 <= status < 300
         until_close = not (bodiless or tunnel or chunked or length is not None)
         head = ResponseHead(
-            status=status,
-            reason=collector.status_text.decode("latin-1"),
-            version=version,
-            headers=tuple(fields.headers),
+            status,
+            collector.status_text.decode("latin-1"),
+            version,
+            raw,
             keep_alive=_keep_alive(version, connection) and not until_close,
             chunked=chunked and not bodiless,
             content_length=0 if bodiless or tunnel else length,
             until_close=until_close,
+            bodiless=bodiless,
+            known=fields.special,
+            connection=connection,
         )
         events.append(head)
         if status < 200:

@@ -20,7 +20,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -78,7 +78,6 @@ _MAX_HELLO = 16 * 1024 + 5
 # body is held), a response's Content-Length is written for the body actually sent, and
 # an upstream request gets its own Host and Content-Length.
 _DROP_REQUEST = http1.HOP_BY_HOP | {"expect"}
-_DROP_RESPONSE = http1.HOP_BY_HOP | {"content-length"}
 _WRITTEN_HERE = frozenset({"host", "content-length"})
 
 OFFLOAD_BYTES = 64 * 1024  # messages this large are scanned in a worker thread
@@ -1076,16 +1075,15 @@ class _ResponseRelay:
         self.chunked_out = False
 
     def _send_head(self, content_length: int | None) -> None:
-        headers = http1.end_to_end_headers(self.head.headers, drop=_DROP_RESPONSE)
-        if self.request.method == "HEAD" or self.head.status in (204, 304):
-            if self.head.content_length is not None:
-                headers.append(("Content-Length", str(self.head.content_length)))
+        head = self.head
+        if head.bodiless:  # HEAD, 204, 304: the upstream's Content-Length goes on as sent
+            framing = b""
         elif content_length is not None:
-            headers.append(("Content-Length", str(content_length)))
+            framing = b"Content-Length: %d\r\n" % content_length
         else:
-            headers.append(("Transfer-Encoding", "chunked"))
+            framing = b"Transfer-Encoding: chunked\r\n"
             self.chunked_out = True
-        self.client.send(http1.response_head_bytes(self.head.status, self.head.reason, headers))
+        self.client.send(head.forward(framing))
         self.sent_head = True
 
     def _send_body(self, data: bytes) -> None:
@@ -1132,7 +1130,7 @@ class _ResponseRelay:
             audited = verdict.audited(self.server.audit_mode)
             rewrite = verdict.action is Action.REDACT and not audited
             if rewrite and redacted is not None and not self.sent_head:
-                self.head = _without_encoding(self.head)
+                self.head = self.head.without("content-encoding")
                 body = redacted.encode()
             if not self.sent_head:
                 self._send_head(len(body))
@@ -1178,11 +1176,6 @@ class _ResponseRelay:
             self.cut = True
             self.client.pending.clear()  # nothing more of this response may leave
             self.client.writer.transport.abort()
-
-
-def _without_encoding(head: http1.ResponseHead) -> http1.ResponseHead:
-    headers = tuple((k, v) for k, v in head.headers if k.lower() != "content-encoding")
-    return replace(head, headers=headers)
 
 
 def _time_out(reader: asyncio.StreamReader) -> None:
