@@ -571,7 +571,8 @@ class ProxyServer:
         relay = _ResponseRelay(self, client, head, target, response, started)
         total = 0
         while True:
-            event = await next_event()
+            # A small response's events all come from one read: no coroutine for those.
+            event = events.popleft() if events else await next_event()
             if isinstance(event, http1.EndOfMessage):
                 break
             if isinstance(event, http1.Body):
@@ -1061,6 +1062,20 @@ class _ResponseRelay:
     Up to one window (plus overlap) is held: small bodies are decided whole before the head
     is sent, so a block is a proper 403; a long body is sent window by window, each after its
     scan, and a block found late cuts the connection (the only honest signal left)."""
+
+    __slots__ = (
+        "blocked",
+        "chunked_out",
+        "client",
+        "cut",
+        "head",
+        "held",
+        "request",
+        "sent_head",
+        "server",
+        "started",
+        "target",
+    )
 
     def __init__(
         self,
