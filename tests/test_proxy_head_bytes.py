@@ -261,3 +261,15 @@ def test_fields_decode_on_first_use_and_without_drops_every_line_of_a_field() ->
     assert built.headers == (("Upgrade", "websocket"),) and built.forward() == (
         b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
     )
+
+
+def test_only_whole_hop_by_hop_names_are_dropped() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTEST: 1\r\nTe: trailers\r\nConnectionx: 2\r\nTRAILER: X\r\n"
+        b"Content-Lengthy: 3\r\nupgrade: h2c\r\nContent-Length: 0\r\n\r\n"
+    )
+    head = http1.ResponseReader(request_method="GET").feed(raw)[0]
+    assert isinstance(head, http1.ResponseHead)
+    assert head.forward() == (
+        b"HTTP/1.1 200 OK\r\nTEST: 1\r\nConnectionx: 2\r\nContent-Lengthy: 3\r\n\r\n"
+    )

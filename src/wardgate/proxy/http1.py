@@ -275,7 +275,13 @@ def _lines_named(names: frozenset[str]) -> re.Pattern[bytes]:
     """Matches CRLF plus a whole field line whose name is one of `names` (llhttp allows no
     space before the colon, so a name is followed by ':' exactly)."""
     alternatives = b"|".join(re.escape(name.encode()) for name in sorted(names))
-    return re.compile(rb"\r\n(?:" + alternatives + rb"):[^\r]*", re.IGNORECASE)
+    # The look-ahead on the first letters lets most lines fail before the alternatives are
+    # tried case-insensitively: half the time of the plain pattern on an nginx head.
+    first = sorted({name[0] for name in names})
+    letters = "".join(letter + letter.upper() for letter in first).encode()
+    return re.compile(
+        rb"\r\n(?=[" + letters + rb"])(?:" + alternatives + rb"):[^\r]*", re.IGNORECASE
+    )
 
 
 _BODILESS_LINES = _lines_named(_DROP_BODILESS)
