@@ -159,6 +159,11 @@ def test_wardgate_process_environ_and_memory_map_while_running(tmp_path: Path) -
         process.wait(timeout=10)
 
 
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("signum", "script", "expected"),
     [
@@ -168,7 +173,12 @@ def test_wardgate_process_environ_and_memory_map_while_running(tmp_path: Path) -
     ],
 )
 def test_signals_are_forwarded(signum: int, script: str, expected: int) -> None:
-    process = subprocess.Popen(sandbox_argv(["sh", "-c", script]), stdout=subprocess.PIPE)
+    # A signal ignored here stays ignored across fork and exec, down to COMMAND, as under a
+    # shell (that is how nohup works). A suite started in the background (`cmd &` without job
+    # control ignores SIGINT, nohup ignores SIGHUP) would pass that on: start from defaults.
+    process = subprocess.Popen(
+        sandbox_argv(["sh", "-c", script]), stdout=subprocess.PIPE, preexec_fn=_default_signals
+    )
     try:
         assert process.stdout is not None
         assert process.stdout.readline() == b"ready\n"
