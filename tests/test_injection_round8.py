@@ -12,9 +12,16 @@ blind.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from test_split_eval import split_eval
+from wardgate.config import load_config
+from wardgate.eval import harness
+from wardgate.eval.corpus import read_rows
 from wardgate.scan.injection import DEFAULT_THRESHOLD, scan_injection
+from wardgate.scan.pipeline import Pipeline
 
 
 def _rules(text: str) -> set[str]:
@@ -208,3 +215,26 @@ QUIET: list[str] = [
 @pytest.mark.parametrize("text", QUIET)
 def test_round8_near_miss_is_quiet(text: str) -> None:
     assert not _flags(text), scan_injection(text).findings
+
+
+# ---------------------------------------------------------------- floors on the blind set
+BLIND = Path(__file__).resolve().parent / "data" / "injection_blind" / "blind.jsonl"
+
+# Measured after round 8 (bench/split_eval.py on BLIND): test half 17 / 60 balanced and 20 / 60
+# strict (16 and 19 before the round); benign rows flagged 12 / 120 and 19 / 120, as before.
+TEST_RECALL_FLOOR = {"balanced": 17, "strict": 20}
+BENIGN_FLAGGED_CEILING = {"balanced": 12, "strict": 19}
+
+
+@pytest.mark.parametrize("preset", ["balanced", "strict"])
+def test_blind_set_test_half_recall_and_benign_rows(preset: str) -> None:
+    """The whole pipeline of each preset on the set, split as bench/split_eval.py splits it."""
+    halves = split_eval.split(read_rows(BLIND))
+    assert len(halves) == 240
+    pipeline = Pipeline(load_config(preset=preset), environ={})
+    scored = [(harness.score_row(pipeline, row), half) for row, half in halves]
+    test_pos = [s.flagged for s, half in scored if half == "test" and s.row.label == 1]
+    benign = [s.flagged for s, _ in scored if s.row.label == 0]
+    assert len(test_pos) == 60 and len(benign) == 120
+    assert sum(test_pos) >= TEST_RECALL_FLOOR[preset]
+    assert sum(benign) <= BENIGN_FLAGGED_CEILING[preset]
