@@ -3502,8 +3502,8 @@ _add(
 # Attack families named in public write-ups and red-team tools that the corpus covers thinly,
 # written from a probe set of the team's own phrasing (dev) and held to a second set written
 # blind by someone who saw no rule (docs/detection.md, round 8). Each rule names the idea, not
-# a probe's words, and was kept only if it flagged no benign row of the corpus, the near-miss
-# set or the unseen benign rows.
+# a probe's words, and was kept only if it flagged no benign dev row of the corpus, no
+# near-miss text and no unseen benign row (the corpus test rows it flags are counted there).
 
 # The model told to set the user's own request aside: "the assistant must ignore the user's
 # question and instead ...". Only as an order (at a clause start or after a modal), so a bug
