@@ -621,7 +621,10 @@ _add(
     rf"morality|moral|ethical|safeguards|guardrails|content polic(?:y|ies)|rules|limits|"
     rf"boundaries)\b",
     rf"\b(?:pretend|imagine|act{_S}as{_S}if|act{_S}like|behave{_S}as{_S}if|suppose|"
-    rf"hypothetically)\b[^.\n]{{0,50}}\b(?:have{_S}no|had{_S}no|without|free{_S}of|not{_S}bound|"
+    # "had no" and "without" need the limits they drop: "if an AI had no internet access"
+    # is a seminar question (round 8)
+    rf"hypothetically)\b[^.\n]{{0,50}}\b(?:(?:have{_S}no|had{_S}no|without|free{_S}of)(?:{_S}"
+    rf"(?:any|{_W})){{0,2}}?{_S}{_NOLIMITS}|not{_S}bound|"
     rf"unrestricted|unfiltered|uncensored|allowed{_S}to{_S}(?:ignore|bypass|break)|no{_S}longer"
     rf"{_S}(?:have|bound|restricted)|(?:could|can){_S}(?:ignore|bypass|do{_S}anything))\b",
     rf"\byou{_S}(?:have|has|now{_S}have){_S}no{_S}(?:{_W}{_S})?{_NOLIMITS}\b",
