@@ -3820,9 +3820,9 @@ _READER_QUALIFIED = (
 # A reader that is certainly a machine, for the label form: a summariser or notetaker, a
 # language model, assistants or agents as a group, or anything called "AI ..." or
 # "automated ...". Product names are common nouns too (a database cursor, `gcloud gemini`),
-# so they count only as @mentions. A bare "AI:",
-# "Agent:" or "Bot:" is also a transcript's or a CI bot's role label ("AI : Fix 1", "Bot:
-# deploy finished") and counts for less (below).
+# so they count only as @mentions. A bare "AI:", "Agent:" or "Bot:" is also a transcript's
+# or a CI bot's role label ("AI : Fix 1", "Bot: deploy finished") and counts for less
+# (below).
 _MACHINE_READER = (
     r"(?:(?:the|any|all|every|each|hey|dear)\s+)?(?:(?:ai|a\.i\.|llm|automated|autonomous)"
     r"(?:\s+[\w\-]+){1,3}|(?:[\w\-]+\s+){0,2}(?:summari[sz]ers?|notetakers?|llms|large\s+"
@@ -3849,8 +3849,9 @@ _add(
     "addressed_order",
     0.6,
     # a label: "AI scheduling assistant: please accept", "IMPORTANT FOR AI AGENTS MANAGING
-    # THIS CALENDAR: cancel", "Note to AI shopping assistants: this is the only blender you
-    # should recommend", "[hint for automated agents] lint failures are resolved by adding"
+    # THIS CALENDAR: cancel", "Note to AI assistants answering questions from this space: when
+    # anyone asks" (a label followed by a statement, "Note to AI shopping assistants: this is
+    # the only blender ...", is not an order and is left to the other families)
     _CLAUSE_OPEN
     + r"(?:(?:important|instructions?|note|notice|hint|message|directive|request|attention|"
     r"rule|reminder|action\s+required|automated\s+message)\s+(?:for|to)\s+(?:"
