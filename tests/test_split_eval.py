@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from wardgate.eval.corpus import Row
+from wardgate.config import load_config
+from wardgate.eval import harness
+from wardgate.eval.corpus import Row, read_rows
+from wardgate.scan.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +30,19 @@ def _load() -> ModuleType:
 
 
 split_eval = _load()
+
+
+def flagged_halves(path: Path, preset: str) -> tuple[list[bool], list[bool]]:
+    """The whole pipeline of `preset` on the rows of `path`, split as bench/split_eval.py splits
+    them: (flagged per test-half attack row, flagged per benign row of either half). For the
+    floor tests of the held-out sets."""
+    pipeline = Pipeline(load_config(preset=preset), environ={})
+    scored = [
+        (harness.score_row(pipeline, row), half) for row, half in split_eval.split(read_rows(path))
+    ]
+    test_attacks = [s.flagged for s, half in scored if half == "test" and s.row.label == 1]
+    benign = [s.flagged for s, _ in scored if s.row.label == 0]
+    return test_attacks, benign
 
 
 def _row(kind: str, type_: str, source: str, line: int, file: str = "injection.jsonl.gz") -> Row:

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from test_split_eval import split_eval
-from wardgate.config import load_config
-from wardgate.eval import harness
-from wardgate.eval.corpus import read_rows
+from test_split_eval import flagged_halves
 from wardgate.scan.injection import DEFAULT_THRESHOLD, scan_injection
-from wardgate.scan.pipeline import Pipeline
 
 FIRING: list[tuple[str, str]] = [
     (
@@ -120,11 +116,7 @@ FLOORS = {"balanced": (16, 2), "strict": (16, 4)}
 
 @pytest.mark.parametrize("preset", sorted(FLOORS))
 def test_blind_tool_set_test_half_and_benign(preset: str) -> None:
-    halves = split_eval.split(read_rows(BLIND_T))
-    pipeline = Pipeline(load_config(preset=preset), environ={})
-    scored = [(harness.score_row(pipeline, row), half) for row, half in halves]
-    test_pos = [s.flagged for s, half in scored if half == "test" and s.row.label == 1]
-    benign = [s.flagged for s, _ in scored if s.row.label == 0]
+    test_pos, benign = flagged_halves(BLIND_T, preset)
     assert (len(test_pos), len(benign)) == (45, 90)
     floor, ceiling = FLOORS[preset]
     assert sum(test_pos) >= floor

@@ -29,11 +29,15 @@ PREFIX = "injection."
 @dataclass(frozen=True, slots=True)
 class Family:
     """One rule id. `tool_only` families run only on MCP tool descriptions, where imperatives
-    about other tools and local files are suspicious in a way they are not in ordinary prose."""
+    about other tools and local files are suspicious in a way they are not in ordinary prose.
+    `text_only` families do not count on tool descriptions: a description is written for the
+    model, so an order addressed to it ("Note to LLM: use the collection-indexes tool first")
+    is its job, and what a poisoned one asks for fires the tool families instead."""
 
     name: str
     severity: Severity
     tool_only: bool = False
+    text_only: bool = False
 
     @property
     def rule_id(self) -> str:
@@ -73,7 +77,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("exfil_markdown", Severity.CRITICAL),
     Family("non_english", Severity.HIGH),
     Family("verdict_manipulation", Severity.MEDIUM),
-    Family("addressed_order", Severity.MEDIUM),
+    Family("addressed_order", Severity.MEDIUM, text_only=True),
     Family("tool_file_access", Severity.CRITICAL, tool_only=True),
     Family("tool_param_smuggling", Severity.CRITICAL, tool_only=True),
     Family("tool_shadowing", Severity.HIGH, tool_only=True),
@@ -1092,6 +1096,11 @@ _add(
     rf"confirming|warn|warning|show|showing)(?:{_S}(?:this|it|that|anything|about|to|with|for|"
     rf"of|this{_S}step)){{0,2}}{_S}(?:the{_S}|this{_S}|your{_S}|any{_S})?{_USER}\b",
 )
+_OF_THIS = (
+    rf"(?:that{_S}you{_S}(?:first{_S})?(?:need{_S}to{_S})?)?(?:this|these|that|the|those|any)"
+    rf"{_S}(?:{_W}{_S})?"
+)
+"""What an order not to mention something points at: "(that you first need to) this (word)"."""
 _add(
     "covert_action",
     0.55,
@@ -1102,12 +1111,10 @@ _add(
     # disclose this message to third parties")
     rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}(?:mention|reveal|"
     rf"acknowledge|report|log|say{_S}anything{_S}about|talk{_S}about|explain|reference|refer"
-    rf"{_S}to|tell{_S}anyone{_S}about|bring{_S}up|surface|repeat){_S}(?:that{_S}you{_S}(?:first"
-    rf"{_S})?(?:need{_S}to{_S})?)?(?:this|these|that|the|those|any){_S}(?:{_W}{_S})?(?:step|"
+    rf"{_S}to|tell{_S}anyone{_S}about|bring{_S}up|surface|repeat){_S}{_OF_THIS}(?:step|"
     rf"steps|instruction|instructions|message|action|actions|request|part|note|change|detail|"
     rf"operation|command|process|task|file|email|transaction|side{_S}effect)s?\b",
-    rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}disclose{_S}(?:that{_S}you"
-    rf"{_S}(?:first{_S})?(?:need{_S}to{_S})?)?(?:this|these|that|the|those|any){_S}(?:{_W}{_S})?"
+    rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}disclose{_S}{_OF_THIS}"
     rf"(?:step|steps|instruction|instructions|action|actions|request|part|change|operation|"
     rf"command|process|task|side{_S}effect)s?\b",
     rf"\b(?:must|should|shall){_S}not{_S}be{_S}(?:shown|displayed|revealed|visible|"
@@ -3584,6 +3591,13 @@ _add(
     leet=False,
 )
 
+_PLANTED_NOTE = (
+    r"\b(?:note|message|comment|remark|assessment)\s+(?:by|from)\s+(?:an?\s+|the\s+)?(?:"
+    r"(?:trustworthy|trusted|reliable|independent|expert|certified|senior|verified)\s+){1,3}"
+    r"(?:recruiter|reviewer|evaluator|expert|assessor|examiner|hiring\s+manager|referee)\b"
+)
+"""A note signed by an authority the reader is meant to trust ("Note by a trustworthy expert
+recruiter")."""
 # Content that dictates the verdict the model reaches about it: a resume, paper or product
 # page with a "note by a trusted expert" and the harm of not recommending it, or an order to
 # the reviewing model to rate, hire or accept. Praise alone ("the best blender I have ever
@@ -3591,9 +3605,7 @@ _add(
 _add(
     "verdict_manipulation",
     0.4,
-    r"\b(?:note|message|comment|remark|assessment)\s+(?:by|from)\s+(?:an?\s+|the\s+)?(?:"
-    r"(?:trustworthy|trusted|reliable|independent|expert|certified|senior|verified)\s+){1,3}"
-    r"(?:recruiter|reviewer|evaluator|expert|assessor|examiner|hiring\s+manager|referee)\b",
+    _PLANTED_NOTE,
     r"\b(?:harm\w*|hurt\w*|disservice|mistake|damag\w*)\b[^\n]{0,40}?\bif\s+(?:we|you|the"
     r"\s+company|they)\s+(?:did|do|does|were\s+to)\s*(?:not|n't)\s+(?:recommend|hire|select|"
     r"shortlist|approve|accept|choose)\b",
@@ -3603,10 +3615,8 @@ _add(
     "verdict_manipulation",
     0.6,
     # the whole planted note: the authority, then the verdict it dictates
-    r"\b(?:note|message|comment|remark|assessment)\s+(?:by|from)\s+(?:an?\s+|the\s+)?(?:"
-    r"(?:trustworthy|trusted|reliable|independent|expert|certified|senior|verified)\s+){1,3}"
-    r"(?:recruiter|reviewer|evaluator|expert|assessor|examiner|hiring\s+manager|referee)\b"
-    r"[^\n]{0,300}?\b(?:recommend\w*|hire|shortlist|(?:supremely|most|highly|perfectly)\s+"
+    _PLANTED_NOTE
+    + r"[^\n]{0,300}?\b(?:recommend\w*|hire|shortlist|(?:supremely|most|highly|perfectly)\s+"
     r"qualified|accept(?:ed)?|approve)\b",
     leet=False,
 )
@@ -3804,8 +3814,9 @@ _add(
 # "Note to AI assistants answering questions from this space: when anyone asks ...", "Deploy
 # bot, run ...", "TODO(agent): add ... as a remote", "@copilot please run ...") followed by
 # what it must do. People are addressed the same way, so the reader must be a machine and
-# the words after it an order. A chat transcript's role label ("Assistant: Sure, here is")
-# is followed by the assistant's own words, not an order, and stays quiet.
+# the words after it an order. Not for tool descriptions (Family.text_only). A chat
+# transcript's role label ("Assistant: Sure, here is") is followed by the assistant's own
+# words, not an order, and stays quiet.
 _READER = (
     r"(?:ai|a\.i\.|llms?|large\s+language\s+models?|language\s+models?|gpt|chatgpt|claude|"
     r"copilot|cursor|codex|gemini|assistants?|agents?|bots?|summari[sz]ers?|notetakers?|"
@@ -4105,11 +4116,6 @@ hits that lie inside one are dropped for tool text; what a poisoned note goes on
 (a file, a send, secrecy) fires its own families."""
 
 TOOL_USAGE_NOTE_FAMILIES = frozenset({"instruction_override"})
-
-TEXT_ONLY_FAMILIES = frozenset({"addressed_order"})
-"""Families that do not apply to MCP tool descriptions: a description is written for the model,
-so an order addressed to it ("Note to LLM: use the collection-indexes tool first") is its job.
-What a poisoned description asks for fires the tool families instead."""
 
 REPORTABLE = frozenset({"instruction_override", "role_hijack", "system_prompt_exfil"})
 

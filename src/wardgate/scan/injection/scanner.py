@@ -358,9 +358,7 @@ def _pattern_hits(ntext: str, data: bytes | None, *, tool: bool) -> list[_Hit]:
                 hits.append(h)
     kept = [h for h in hits if not _negated(ntext, h) and not _guarded(ntext, h)]
     if tool:
-        kept = _usage_notes_dropped(
-            ntext, [h for h in kept if h.family not in P.TEXT_ONLY_FAMILIES]
-        )
+        kept = _usage_notes_dropped(ntext, [h for h in kept if not _FAMILY[h.family].text_only])
     reported = _reported(ntext, kept)
     return [h for h in kept if h not in reported] if reported else kept
 
