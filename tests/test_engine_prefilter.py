@@ -66,7 +66,7 @@ TEXT = st.builds(
 
 
 def _re2_matches(ps: PatternSet, text: str) -> set[int]:
-    return {i for i, rx in enumerate(ps._compiled) if rx.search(text) is not None}
+    return {i for i, rx in enumerate(ps.compiled) if rx.search(text) is not None}
 
 
 @settings(max_examples=400, deadline=None)

@@ -34,7 +34,7 @@ def _full_pass(ps: PatternSet, text: str) -> list[tuple[str, int, int]]:
     """Every match of every pattern, RE2 alone over the whole text (character offsets)."""
     return [
         (p.id, m.start(), m.end())
-        for p, rx in zip(ps._patterns, ps._compiled, strict=True)
+        for p, rx in zip(ps._patterns, ps.compiled, strict=True)
         for m in rx.finditer(text)
     ]
 
@@ -123,7 +123,7 @@ def test_a_pattern_matching_the_empty_text_is_searched_by_re2_alone() -> None:
     with _fresh_cache():
         ps = PatternSet([Pattern("g", r"(?m:^)\B"), Pattern("ab", r"a\s+b")], regions=True)
     assert ps.spans("1\n") == _full_pass(ps, "1\n") != []
-    assert not any(rx.fullmatch("") for s in REAL_SETS for rx in s._compiled)
+    assert not any(rx.fullmatch("") for s in REAL_SETS for rx in s.compiled)
 
 
 def test_a_hinted_pattern_is_searched_whole() -> None:

@@ -110,7 +110,9 @@ class PatternSet:
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate pattern ids")
         self._patterns = tuple(patterns)
-        self._compiled = tuple(re2.compile(p.source) for p in patterns)
+        # Compiled on first use: on benign traffic most rules are never a candidate, and
+        # each RE2 object costs memory the process keeps (idle RSS target 80 MB).
+        self._regexes: list[Any] = [None] * len(patterns)
         self._always: tuple[int, ...] = tuple(range(len(patterns)))
         self._folded: tuple[int, ...] = ()
         self._db: Any = None
@@ -133,7 +135,7 @@ class PatternSet:
         folded: list[int] = []
         for i, p in enumerate(self._patterns):
             caseless = p.caseless or _inline_caseless(p.regex)
-            if _matches_empty(p.regex, self._compiled[i]):
+            if _matches_empty(p.regex, functools.partial(self._regex, i)):
                 # It matches nothing at all, which hyperscan does not always report (a
                 # multiline ^ after a final newline): RE2 alone decides. No rule of the
                 # shipped tables is such a pattern.
@@ -174,8 +176,16 @@ class PatternSet:
     @property
     def compiled(self) -> tuple[Any, ...]:
         """The patterns' RE2 regexes, in pattern order (for callers that need the match
-        objects themselves, such as named groups)."""
-        return self._compiled
+        objects themselves, such as named groups). Compiles every one not compiled yet."""
+        return tuple(self._regex(i) for i in range(len(self._patterns)))
+
+    def _regex(self, index: int) -> Any:
+        """Pattern `index`'s RE2 regex, compiled the first time it is needed. Two scan
+        threads may both compile it; either result is the same regex."""
+        regex = self._regexes[index]
+        if regex is None:
+            regex = self._regexes[index] = re2.compile(self._patterns[index].source)
+        return regex
 
     def candidates(self, text: str, data: bytes | None = None) -> list[int]:
         """Indexes of the patterns that may match `text` (exact set without hyperscan). A
@@ -250,7 +260,7 @@ class PatternSet:
         text = re2_safe(text)
         for i in self.candidates(text):
             pid = self._patterns[i].id
-            for m in self._compiled[i].finditer(text):
+            for m in self._regex(i).finditer(text):
                 yield pid, m
 
     def spans(self, text: str, data: bytes | None = None) -> list[tuple[str, int, int]]:
@@ -272,13 +282,13 @@ class PatternSet:
         for i, ends in sorted(self._reports(text, data).items()):
             pid = self._patterns[i].id
             if ends is not None:
-                found = _spans_within(self._compiled[i], data, self._regions_of(i, data, ends))
+                found = _spans_within(self._regex(i), data, self._regions_of(i, data, ends))
             else:
-                found = byte_spans(self._compiled[i], data)
+                found = byte_spans(self._regex(i), data)
             if not ascii_text and any(a == b for a, b in found):
                 # After an empty match RE2 steps one byte, which can land inside a character;
                 # the character-level iterator steps one character, as finditer does.
-                out += [(pid, m.start(), m.end()) for m in self._compiled[i].finditer(text)]
+                out += [(pid, m.start(), m.end()) for m in self._regex(i).finditer(text)]
                 continue
             in_bytes += range(len(out), len(out) + len(found))
             out += [(pid, a, b) for a, b in found]
@@ -968,21 +978,22 @@ def _scratch(db: Any) -> ThreadScratch | None:
 _RE2_ONLY_CLASS = re.compile(r"(?<!\\)((?:\\\\)*)\\[pP](?:\{[^}]*\}|[A-Za-z])|()\[:\^?[a-z]+:\]")
 
 
-def _matches_empty(regex: str, compiled: Any) -> bool:
+def _matches_empty(regex: str, compiled: Callable[[], Any]) -> bool:
     """True when `regex` matches the empty text.
 
     Asking RE2 builds a DFA for each pattern, about 8 MB over the shipped tables that the
     process keeps (the idle-memory target is 80 MB). Python's own parser proves most patterns
     non-empty without matching anything: a minimum width above zero. A pattern it cannot
-    parse (other RE2-only syntax) or that may be empty is asked of RE2. Unicode and POSIX
-    classes, which Python does not know, are read as a letter."""
+    parse (other RE2-only syntax) or that may be empty is asked of RE2 (`compiled` gives
+    the pattern's RE2 regex, compiled only then). Unicode and POSIX classes, which Python
+    does not know, are read as a letter."""
     try:
         with warnings.catch_warnings():  # "possible nested set" and the like: start-up only
             warnings.simplefilter("ignore")
             least = _sre_parser.parse(_RE2_ONLY_CLASS.sub(r"\1a", regex)).getwidth()[0]
     except Exception:  # RE2 syntax Python does not read, or a parser that moved
         least = 0
-    return least == 0 and compiled.fullmatch("") is not None
+    return least == 0 and compiled().fullmatch("") is not None
 
 
 def _database(entries: Sequence[_Entry]) -> tuple[Any, list[int]]:
