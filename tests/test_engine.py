@@ -161,3 +161,31 @@ def test_a_regex_is_compiled_only_when_its_pattern_is_a_candidate() -> None:
     assert compiled == ["override", "ru"]  # "ru" is caseless Unicode: RE2 searches every text
     assert [r.pattern for r in ps.compiled] == [p.source for p in PATTERNS]
     assert _spans(ps, "IGNORE the instructions") == [("override", 0, 23)]
+
+
+def test_the_cache_keeps_the_most_recently_used_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rule change compiles databases under new keys; old ones go once the cache
+    passes its limit, least recently used first, and a database loaded counts as used."""
+    monkeypatch.setenv("WARDGATE_CACHE", str(tmp_path))
+    PatternSet(PATTERNS)
+    current = sorted(tmp_path.glob("prefilter-*.hsdb"))
+    assert len(current) == 2
+    day, mib = 86_400, 1 << 20
+    stale = []
+    for age in range(4):  # 1 MiB databases of four earlier rule versions, 10-40 days unused
+        path = tmp_path / f"prefilter-{'0' * 31}{age}.hsdb"
+        path.write_bytes(b"\n" + b"x" * (mib - 1))
+        os.utime(path, (1e9, 1e9 - 10 * day * (age + 1)))
+        stale.append(path)
+    for path in current:
+        os.utime(path, (1e9, 1e9 - 50 * day))  # older still, but about to be loaded
+    PatternSet(PATTERNS)  # loads both: now the most recently used
+    monkeypatch.setattr(
+        engine, "CACHE_LIMIT_BYTES", sum(p.stat().st_size for p in current) + 5 * mib // 2
+    )
+    PatternSet([Pattern("new", r"wardgate-prune-test-[0-9]+")])  # a new rule version: stored
+    left = set(tmp_path.glob("prefilter-*.hsdb"))
+    assert left == {*current, stale[0], stale[1], *(left - {*current, *stale})}
+    assert len(left) == 5  # the new database too; the two least recently used went

@@ -35,6 +35,7 @@ is built.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -1047,13 +1048,17 @@ def _cache_file(key: str) -> Path:
 def _load(key: str) -> tuple[Any, list[int]] | None:
     """A cached database, or None (missing, unreadable, or built for another CPU)."""
     assert _hs is not None
+    path = _cache_file(key)
     try:
-        blob = _cache_file(key).read_bytes()
+        blob = path.read_bytes()
         header, _, data = blob.partition(b"\n")
         rejected = [int(i) for i in header.split(b",") if i]
-        return _hs.loadb(data, _hs.HS_MODE_BLOCK), rejected
+        database = _hs.loadb(data, _hs.HS_MODE_BLOCK)
     except Exception:  # any problem means "compile again"
         return None
+    with contextlib.suppress(OSError):  # a read-only shared cache still works
+        os.utime(path)  # last used: what `_prune` keeps
+    return database, rejected
 
 
 def _store(key: str, db: Any, rejected: list[int]) -> None:
@@ -1067,5 +1072,30 @@ def _store(key: str, db: Any, rejected: list[int]) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(header + bytes(_hs.dumpb(db)))
         os.replace(tmp, _cache_file(key))
+        _prune(directory, keep=_cache_file(key))
     except OSError:
         pass
+
+
+CACHE_LIMIT_BYTES = 64 << 20
+"""Every change of the rules (an upgrade) compiles new databases under new keys; the cache
+keeps the most recently used up to this size (one version's databases take about 10 MB)."""
+
+
+def _prune(directory: Path, *, keep: Path) -> None:
+    """Remove the least recently used databases (by modification time, which `_load`
+    refreshes) until the cache holds at most CACHE_LIMIT_BYTES; never `keep`, just written.
+    Files another process removed first are skipped."""
+    found = []
+    for path in directory.glob("prefilter-*.hsdb"):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            found.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in found)
+    for _, size, path in sorted(found, key=lambda f: f[0]):
+        if total <= CACHE_LIMIT_BYTES:
+            break
+        if path != keep:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            total -= size
