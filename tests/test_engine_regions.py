@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
 
+import pytest
 import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -297,3 +298,12 @@ def test_ascii_prefilter_unbounds_repeats_but_not_literals() -> None:
     assert engine._unbounded_repeats(r"a[^.\n]{0,60}b") == r"a[^.\n]{0,}b"
     assert engine._unbounded_repeats(r"(?:\w+\s+){0,5}?x{3}") == r"(?:\w+\s+){0,}?x{3}"
     assert engine._unbounded_repeats(r"\{0,3\}[{0,3}]") == r"\{0,3\}[{0,3}]"
+
+
+@pytest.mark.parametrize("regions", [True, False])
+def test_a_multiline_end_beside_other_patterns_is_found(regions: bool) -> None:
+    """Hyperscan 0.9.1 misses " (?m:$)" before a newline near the end of a text when its
+    database holds a second pattern (hypothesis found it): such patterns go to RE2 alone."""
+    ps = PatternSet([Pattern("g", " (?m:$)"), Pattern("ab", r"a\s+b")], regions=regions)
+    for text in ("0123456789      \n", "x1 é.x1 é.      \n"):
+        assert ps.spans(text) == _full_pass(ps, text) == [("g", 15, 16)]
