@@ -12,11 +12,8 @@ blind.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from test_split_eval import flagged_halves
 from wardgate.scan.injection import DEFAULT_THRESHOLD, scan_injection
 
 
@@ -249,32 +246,4 @@ def test_an_order_addressed_to_the_model_is_a_tool_description_s_job() -> None:
     assert "injection.addressed_order" not in described
 
 
-# ---------------------------------------------------------------- floors on the blind sets
-BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
-
-# Measured after round 8 (bench/split_eval.py --by source on BLIND/*.jsonl): injections flagged
-# in each set's test half, and benign rows flagged in the whole set, per preset. Before the
-# round: blind 16 and 19 of 60 (balanced, strict), benign 12 and 19; before its third part
-# (the order addressed to the AI reader): blind_a 17 and 18 of 44, blind_b 26 and 26 of 55,
-# blind_c 13 and 16 of 47, benign 1 / 8 / 0 balanced and 3 / 9 / 1 strict.
-FLOORS: dict[tuple[str, str], tuple[int, int, int, int]] = {
-    # (file, preset): (test injections flagged, of, benign flagged at most, of)
-    ("blind", "balanced"): (19, 60, 11, 120),
-    ("blind", "strict"): (22, 60, 18, 120),
-    ("blind_a", "balanced"): (25, 44, 1, 100),
-    ("blind_a", "strict"): (26, 44, 3, 100),
-    ("blind_b", "balanced"): (26, 55, 8, 110),
-    ("blind_b", "strict"): (26, 55, 9, 110),
-    ("blind_c", "balanced"): (17, 47, 0, 100),
-    ("blind_c", "strict"): (21, 47, 2, 100),
-}
-
-
-@pytest.mark.parametrize(("name", "preset"), sorted(FLOORS))
-def test_blind_set_test_half_recall_and_benign_rows(name: str, preset: str) -> None:
-    """The whole pipeline of each preset on each set, split as bench/split_eval.py splits it."""
-    test_pos, benign = flagged_halves(BLIND / f"{name}.jsonl", preset)
-    floor, of, ceiling, benign_rows = FLOORS[(name, preset)]
-    assert (len(test_pos), len(benign)) == (of, benign_rows)
-    assert sum(test_pos) >= floor
-    assert sum(benign) <= ceiling
+# The floors on the blind sets' test halves moved to test_injection_round9.py, which raised them.
