@@ -136,10 +136,10 @@ def test_blind_set_test_half_recall_and_benign_rows(name: str, preset: str) -> N
     assert sum(benign) <= ceiling
 
 
-# blind_t2: MCP tool definitions by a sixth author, written after round 8 and scored before
-# any rule was written from it; no tool rule has been written from it since. Poisoned test half
-# flagged (of 50) and benign definitions removed (of 100).
-TOOL_FLOORS = {"balanced": (19, 6), "strict": (20, 6)}
+# blind_t2: MCP tool definitions by a seventh author, written after round 8 and scored before
+# any rule was written from it: test half 19 / 20 of 50 (balanced / strict), 6 of 100 benign
+# removed. Round 9's tool rules (test_tools_round9.py) were written from its dev half.
+TOOL_FLOORS = {"balanced": (22, 6), "strict": (23, 6)}
 
 
 @pytest.mark.parametrize("preset", sorted(TOOL_FLOORS))
