@@ -4038,7 +4038,7 @@ _add(
 # ===================================================================== end of round 8
 
 # ===================================================================== round 9
-# Round 9: the machine reader named more freely. A sixth blind set (indirect injection written
+# Round 9: the machine reader named more freely. Another blind set (indirect injection written
 # to blend into its carrier) missed 40 of 52 dev injections, and nearly every miss named its
 # reader the way round 8's third part does, only with words that part did not list: "Note for
 # the invitee's scheduling assistant:", "Processing requirement for automated mailbox
