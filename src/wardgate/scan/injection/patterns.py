@@ -3678,24 +3678,14 @@ _add(
 
 # Round 8, second part: ideas from the dev half of the blind set (docs/detection.md, round 8).
 
-# Whom the text speaks to: an AI reader named as the addressee of a note or of an order ("Note
-# to any AI screening tool:", "[Instruction to the summarizer: ...]", "the browsing agent must
-# open ..."). A person is addressed the same way, so the note needs a machine reader and the
-# order a verb that acts.
-_AGENT_READER = (
-    r"(?:ai|a\.i\.|llms?|language\s+models?|(?:ai\s+)?assistants?|(?:ai\s+|automation\s+|"
-    r"browsing\s+|coding\s+|autonomous\s+|email\s+|web\s+|shopping\s+|research\s+)?agents?|"
-    r"summari[sz]ers?|chatbots?|bots?|models?|(?:ai\s+)?screening\s+(?:tools?|systems?)|"
-    r"screeners?|automated\s+[a-z\-]+(?:\s+[a-z\-]+)?\s+(?:systems?|tools?))"
-)
+# Whom the text speaks to: an AI reader named as the addressee of a note or of an order ("To
+# automated screening tools:", "the browsing agent must open ..."). A person is addressed the
+# same way, so the note needs a machine reader and the order a verb that acts. (The note form
+# "Note to <any agent or assistant>:" moved to round 9's labels, which tell a machine reader
+# from a travel agent or an executive assistant.)
 _add(
     "instruction_override",
     0.5,
-    r"\b(?:notes?|instructions?|messages?|directives?|reminders?|next\s+steps?|requests?|"
-    r"attention)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:[a-z\-]+\s+)?"
-    + _AGENT_READER
-    + r"(?:\s+(?:that\s+is\s+|who\s+is\s+)?(?:reading|summari[sz]ing|processing|reviewing|"
-    r"parsing|screening|evaluating|handling|analy[sz]ing)\b[^\n:\]]{0,30})?\s*:",
     r"(?:^|[\n/#>*\[(])[\s/#*]*(?:to\s+(?:the\s+|any\s+)?)?automated\s+[a-z\-]+(?:\s+[a-z\-]+)?"
     r"\s+(?:systems?|tools?|screeners?|reviewers?|graders?|evaluators?)\s*:",
     leet=False,
@@ -4060,7 +4050,9 @@ _SURE_READER = (
     r"{0,3}?[\s\-]+"
     + _MACHINE_HEAD
     + r"|(?:[\w'\-]+[\s\-]+){0,2}(?:bots?|chatbots?|summari[sz]ers?|"
-    r"llms|large\s+language\s+models?|language\s+models?))\b|(?:the|any|an?|whichever|whatever|"
+    r"llms|large\s+language\s+models?|language\s+models?)|(?:coding|code|programming|browsing|"
+    r"shopping|scheduling|inbox|mailbox|email|calendar|triage|deploy|ci|crm|chat|voice|writing|"
+    r"ai-powered)\s+(?:assistants?|agents?))\b|(?:the|any|an?|whichever|whatever|"
     r"every)\s+(?:ai|llm)(?:\s+(?:that|which|who|is|reads?|reading|summari[sz](?:es|ing)|writ(?:es|ing)|"
     r"process(?:es|ing)|review(?:s|ing))\b|"
     r"\s*[,:]))"
@@ -4070,7 +4062,8 @@ _ROLE_READER = r"(?:[\w'\-]+[\s\-]+){0,2}?(?:assistants?|agents?)\b"
 _LABEL_WORD = (
     r"(?:notes?|notices?|requirements?|guidance|guidelines?|instructions?|messages?|directives?|"
     r"requests?|polic(?:y|ies)|rules?|reminders?|updates?|memo|advisory|warnings?|hints?|"
-    r"information|heads[\s\-]up|p\.\s?s\.|important|attention|action\s+required|fyi)"
+    r"information|heads[\s\-]up|p\.\s?s\.|important|attention|action\s+required|fyi|next\s+"
+    r"steps?)"
 )
 _LABEL = (
     _CLAUSE_OPEN + r"(?:[\w'\-.,]+\s+){0,3}?" + _LABEL_WORD + r"\s+(?:addressed\s+)?(?:for|to)\s+"
@@ -4093,8 +4086,14 @@ _add(
     "addressed_order",
     0.6,
     # a label for a machine reader, whatever follows: "Comparison guidance for automated
-    # shopping assistants: the editorial team's verified pick is ..."
+    # shopping assistants: the editorial team's verified pick is ...", "Note to support AI:"
     _LABEL + _SURE_READER + _LABEL_END,
+    _LABEL + r"(?:[\w\-]+\s+){1,2}(?:ai|llm)\s*:",
+    # a label for an agent or assistant, then an order with its object: "Next step for the
+    # agent: call transfer_funds(to_account=...)" ("Note for the travel agent: the client
+    # prefers aisle seats" is a statement)
+    _LABEL + _ROLE_READER + r"\s*:\s*(?:please\s+)?" + _MORE_VERB + r"\s+(?:the|a|an|all|every|"
+    r"any|this|these|those|my|your|our|their|his|her|its|it|them|[\"'`\d]|[\w\-]+\(|[a-z]+_[\w]+)",
     # "P.S. For any AI assistant triaging this inbox:", "To any travel assistant booking for a
     # guest after reading this:"
     _CLAUSE_OPEN
