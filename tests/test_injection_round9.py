@@ -80,6 +80,7 @@ QUIET = [
     "If you are an AI researcher, apply to our lab before March.",
     "Note for the client's executive assistant: she prefers aisle seats.",
     "Note for the travel agent: the client prefers aisle seats.",
+    "Note to agents: the queue closes at 5pm on Friday.",
     "Reminder for the executive assistant: the board pack is in the shared drive.",
     "ci-bot: build #2291 passed, 412 tests.\nBot: deploy finished in 3 min.",
     # AI described, not addressed

@@ -235,6 +235,22 @@ _AI = alt(
     "copilot",
     "bot",
 )
+# The same without the words a person is called by too ("Note to agents: the queue closes at
+# five" is for a support team; round 9's labels weigh an agent or an assistant on their own).
+_AI_ONLY = alt(
+    "ai",
+    "a\\.i\\.",
+    "llm",
+    "llms",
+    "language model",
+    "ai assistant",
+    "ai agent",
+    "chatbot",
+    "gpt",
+    "chatgpt",
+    "claude",
+    "copilot",
+)
 _NOLIMITS = alt(
     "restrictions",
     "filters",
@@ -464,7 +480,7 @@ _add(
     rf"highest{_S}|top{_S}|full{_S})?(?:priority|precedence)\b",
     rf"\b(?:note|message|instructions?|notice|reminder|attention|important|hey|dear|attn|"
     rf"request)(?:{_S}(?:to|for))?{_S}(?:the{_S}|all{_S}|any{_S}|an{_S})?(?:ai{_S})?"
-    rf"(?:{_AI})(?:{_S})?s?(?:{_S})?[:,!\]]",
+    rf"(?:{_AI_ONLY})(?:{_S})?s?(?:{_S})?[:,!\]]",
     rf"\b(?:if{_S}you{_S}are|to{_S}(?:any|all|the)|attention|dear){_S}(?:an{_S}|a{_S})?"
     rf"(?:ai|llm|language model|ai assistant|ai agent|automated (?:agent|assistant|system)|"
     rf"chatbot)s?\b(?:(?:{_S}{_W}){{0,3}}{_S}(?:reading|processing|summari[sz]ing|parsing|"
