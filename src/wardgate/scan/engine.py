@@ -114,6 +114,7 @@ class PatternSet:
         # Compiled on first use: on benign traffic most rules are never a candidate, and
         # each RE2 object costs memory the process keeps (idle RSS target 80 MB).
         self._regexes: list[Any] = [None] * len(patterns)
+        self._all_compiled: tuple[Any, ...] | None = None  # `compiled`, once asked for
         self._always: tuple[int, ...] = tuple(range(len(patterns)))
         self._folded: tuple[int, ...] = ()
         self._db: Any = None
@@ -179,8 +180,11 @@ class PatternSet:
     @property
     def compiled(self) -> tuple[Any, ...]:
         """The patterns' RE2 regexes, in pattern order (for callers that need the match
-        objects themselves, such as named groups). Compiles every one not compiled yet."""
-        return tuple(self._regex(i) for i in range(len(self._patterns)))
+        objects themselves, such as named groups). The first call compiles every one not
+        compiled yet; the DLP scanner indexes it for each candidate of every scan."""
+        if self._all_compiled is None:
+            self._all_compiled = tuple(self._regex(i) for i in range(len(self._patterns)))
+        return self._all_compiled
 
     def _regex(self, index: int) -> Any:
         """Pattern `index`'s RE2 regex, compiled the first time it is needed. Two scan
