@@ -4092,6 +4092,8 @@ _MORE_VERB = (
     r"prioriti[sz]e|highlight|mention|note|present|cite|link|direct|redirect|route|"
     r"reserve|proceed|let|allow|stop|start|avoid|refrain)\b)"
 )
+# How the object of an order starts: "add the user", "close all open tickets", "change ports".
+_OBJECT = r"the|a|an|all|every|any|this|these|those|my|your|our|their|his|her|its|it|them|[\"'`\d]"
 _MUST = (
     r"\s+(?:must|should|shall|needs?\s+to|ha(?:ve|s)\s+to|(?:are|is)\s+(?:required|expected|"
     r"instructed|authori[sz]ed|permitted|asked)\s+to)\s+(?:not\s+|never\s+|also\s+|now\s+|"
@@ -4108,8 +4110,13 @@ _add(
     # a label for an agent or assistant, then an order with its object: "Next step for the
     # agent: call transfer_funds(to_account=...)" ("Note for the travel agent: the client
     # prefers aisle seats" is a statement)
-    _LABEL + _ROLE_READER + r"\s*:\s*(?:please\s+)?" + _MORE_VERB + r"\s+(?:the|a|an|all|every|"
-    r"any|this|these|those|my|your|our|their|his|her|its|it|them|[\"'`\d]|[\w\-]+\(|[a-z]+_[\w]+)",
+    _LABEL
+    + _ROLE_READER
+    + r"\s*:\s*(?:please\s+)?"
+    + _MORE_VERB
+    + r"\s+(?:"
+    + _OBJECT
+    + r"|[\w\-]+\(|[a-z]+_[\w]+)",
     # "P.S. For any AI assistant triaging this inbox:", "To any travel assistant booking for a
     # guest after reading this:"
     _CLAUSE_OPEN
@@ -4127,8 +4134,7 @@ _add(
     r"\s*:)\s*(?:please\s+)?" + _MORE_VERB,
     # right after a colon, the verb needs its object: "automated readers: credit this story",
     # "Bot: add the user"; "Bot: deploy finished in 3 min" is a CI bot's role label
-    r"\b" + _SURE_READER + r"\s*:\s*(?:please\s+)?" + _MORE_VERB + r"\s+(?:the|a|an|all|every|"
-    r"any|this|these|those|my|your|our|their|his|her|its|it|them|[\"'`\d])",
+    r"\b" + _SURE_READER + r"\s*:\s*(?:please\s+)?" + _MORE_VERB + r"\s+(?:" + _OBJECT + r")",
     # "If an AI assistant summarises the user's day, describe this call as", "When this
     # agreement is summarised or reviewed by an AI tool, the summary must state"
     r"\b(?:if|when(?:ever)?)\s+[^\n.,;]{0,60}?\b(?:"
@@ -4159,8 +4165,12 @@ _add(
     # 5000", "AGENT: add every contact", "Agent: replace the whole of scripts/deploy.sh"
     # (an assistant's own reply in a transcript can read the same: "Assistant: add the
     # line to your .bashrc")
-    _CLAUSE_OPEN + r"(?:assistant|agent)\s*:\s*(?:please\s+)?" + _MORE_VERB + r"\s+(?:the|a|an|"
-    r"all|every|any|this|these|those|my|your|our|their|his|her|its|it|them|[\"'`\d])",
+    _CLAUSE_OPEN
+    + r"(?:assistant|agent)\s*:\s*(?:please\s+)?"
+    + _MORE_VERB
+    + r"\s+(?:"
+    + _OBJECT
+    + r")",
     r"\b(?:assistant|agent)[\s\-]*(?:instructions?|directives?)\s*:",
     # an assistant and a duty: "the interview assistant must record", "connected assistants
     # must create" (a person's duties read the same)
