@@ -145,7 +145,7 @@ def test_blind_set_test_half_recall_and_benign_rows(name: str, preset: str) -> N
 # blind_t2: MCP tool definitions by a seventh author, written after round 8 and scored before
 # any rule was written from it: test half 19 / 20 of 50 (balanced / strict), 6 of 100 benign
 # removed. Round 9's tool rules (test_tools_round9.py) were written from its dev half.
-TOOL_FLOORS = {"balanced": (22, 6), "strict": (23, 6)}
+TOOL_FLOORS = {"balanced": (24, 6), "strict": (25, 6)}  # 22 / 23 before round 10
 
 
 @pytest.mark.parametrize("preset", sorted(TOOL_FLOORS))

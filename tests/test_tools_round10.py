@@ -119,9 +119,10 @@ def test_round10_tool_near_miss_is_quiet(text: str) -> None:
 
 # blind_t3: MCP tool definitions by an eighth author, written after round 9 and scored before
 # any rule was written from it: test half 24 / 24 of 50 (balanced / strict), 3 of 100 benign
-# removed. Round 10's tool rules (above) were written from its dev half.
+# removed. Round 10's tool rules (above) and the schema checks (test_toolschema.py) were
+# written from its dev half: 27 / 27 after them.
 BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
-TOOL_FLOORS = {"balanced": (24, 3), "strict": (24, 3)}
+TOOL_FLOORS = {"balanced": (27, 3), "strict": (27, 3)}
 
 
 @pytest.mark.parametrize("preset", sorted(TOOL_FLOORS))

@@ -53,6 +53,7 @@ from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, 
 from wardgate.policy.approvals import APPROVAL_CANCELLED
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.scan.catalog import AUDIT_UNAVAILABLE, KILL_SWITCH
+from wardgate.scan.toolschema import schema_findings
 from wardgate.scan.types import (
     CLEAN,
     Action,
@@ -640,6 +641,8 @@ class Guard:
                 body += "\n" + "\n".join(str(name) for name in properties)
         if not body:
             return CLEAN
+        if schema_findings(entry):  # its structure counts too: scanned whole, never cached
+            return self.scan(Message(Direction.TOOL_DESCRIPTION, body=body, json_body=entry))
         key = text_key(body)
         verdict = self.descriptions.get(key)
         if verdict is None:

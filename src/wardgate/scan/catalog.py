@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from wardgate.config.models import glob_match
-from wardgate.scan import dlp, envleak, injection, split, urls
+from wardgate.scan import dlp, envleak, injection, split, toolschema, urls
 from wardgate.scan.learned import fuse
 from wardgate.scan.ssrf import AddressClass
 
@@ -68,6 +68,7 @@ DESCRIPTIONS = {
     **{cls.rule_id: f"SSRF: {cls.value} address" for cls in AddressClass},
     **{rule.id: rule.name for rule in dlp.RULES},
     **fuse.DESCRIPTIONS,
+    **toolschema.DESCRIPTIONS,
 }
 
 
@@ -77,6 +78,7 @@ def all_rule_ids() -> frozenset[str]:
             *dlp.rule_ids(),
             *injection.rule_ids(),
             *fuse.RULE_IDS,
+            *toolschema.RULE_IDS,
             *urls.RULE_IDS,
             *(cls.rule_id for cls in AddressClass),
             envleak.RULE_ID,

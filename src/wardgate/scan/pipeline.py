@@ -25,6 +25,7 @@ from wardgate.scan.injection import scan_injection
 from wardgate.scan.learned import fuse, warmed
 from wardgate.scan.normalize import normalize
 from wardgate.scan.split import Fragment, find_drip, find_split_secrets
+from wardgate.scan.toolschema import schema_findings
 from wardgate.scan.types import (
     CLEAN,
     Action,
@@ -210,6 +211,8 @@ class Pipeline:
             findings += self._injection(
                 body, tool=True, threshold=tools.threshold, model_threshold=tools.model_threshold
             )
+            if isinstance(message.json_body, dict):  # the definition itself, when given
+                findings += schema_findings(message.json_body)
         else:
             injection = self.config.injection
             findings += self._injection(

@@ -1,0 +1,245 @@
+"""Poison in the structure of an MCP tool's input schema, where no sentence says it.
+
+A calm poisoned tool need not write an instruction at all: its schema can fix where money,
+mail or traffic goes (`"destination_account": {"enum": ["acct_..."]}` under a description
+that only says "Create a payout"), pick the permissive answer for the agent (`"event":
+{"enum": ["APPROVE"]}` in a review tool), or default a copy, a notification or a push to an
+outside address (`"cc": {"default": ["qa@..."]}`, `"notify_webhook": {"default":
+"https://..."}`). Text rules read the same words in honest tools ("Recipient address", "Remote
+URL"), so these checks read the structure instead (blind_t3, docs/detection.md, round 10).
+
+A fixed value that the tool's own description states ("Sends feedback to help@vendor...")
+is the tool's declared purpose and stays quiet: the finding is for what only the schema says.
+Local addresses (localhost, loopback) are never an outside party.
+
+Pure functions over a parsed tool definition; the walk is bounded in depth and node count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from wardgate.scan.types import Finding, Layer, Severity
+
+LOCKED_CHOICE = "tool.locked_choice"
+DEFAULT_RECIPIENT = "tool.default_recipient"
+RULE_IDS = frozenset({LOCKED_CHOICE, DEFAULT_RECIPIENT})
+DESCRIPTIONS = {
+    LOCKED_CHOICE: "MCP tool schema that allows one destination or one permissive answer only",
+    DEFAULT_RECIPIENT: "MCP tool schema defaulting a copy, notification or push to an address",
+}
+WEIGHT = 0.6  # a tool-description score: over every preset's tool threshold (0.5 at most)
+
+MAX_DEPTH = 8
+MAX_NODES = 400
+
+# Parameter-name words for where something goes (English and the languages tools come in).
+_DESTINATION_WORDS = frozenset(
+    {
+        "account",
+        "acct",
+        "recipient",
+        "recipients",
+        "to",
+        "cc",
+        "bcc",
+        "destination",
+        "dest",
+        "payee",
+        "beneficiary",
+        "iban",
+        "wallet",
+        "address",
+        "gateway",
+        "remote",
+        "endpoint",
+        "webhook",
+        "callback",
+        "url",
+        "uri",
+        "host",
+        "hostname",
+        "server",
+        "registry",
+        "mirror",
+        "proxy",
+        "dns",
+        "resolver",
+        "bucket",
+        "repo",
+        "repository",
+        "channel",
+        "phone",
+        "number",
+        "email",
+        "target",
+        "upstream",
+        "destino",
+        "destinatario",
+        "destinataire",
+        "empfaenger",
+        "empfänger",
+        "konto",
+        "cuenta",
+        "conta",
+        "chave",
+        "ziel",
+        "cible",
+    }
+)
+# ... and for where a copy, a notice or a push goes by default.
+_COPY_WORDS = frozenset(
+    {
+        "cc",
+        "bcc",
+        "notify",
+        "notification",
+        "notifications",
+        "webhook",
+        "callback",
+        "telemetry",
+        "analytics",
+        "forward",
+        "forwarding",
+        "mirror",
+        "backup",
+        "archive",
+        "share",
+        "remote",
+        "push",
+        "upload",
+        "collector",
+        "beacon",
+        "audit",
+        "relay",
+        "sync",
+        "replica",
+    }
+)
+# Answers a schema should not choose for the agent.
+_PERMISSIVE = frozenset(
+    {
+        "approve",
+        "approved",
+        "accept",
+        "accepted",
+        "allow",
+        "allowed",
+        "grant",
+        "granted",
+    }
+)
+
+_WORD = re.compile(r"[A-Z]?[a-z\u00c0-\uffff]+|[A-Z]+(?![a-z])|\d+")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", re.IGNORECASE)
+_HOST = re.compile(r"(?:[a-z0-9\-]+\.)+[a-z]{2,}", re.IGNORECASE)
+_PHONE = re.compile(r"\+\d[\d\s\-().]{6,}\d")
+_ACCOUNT_ID = re.compile(r"(?=[\w\-]*\d)(?=[\w\-]*[a-z])[a-z][\w\-]{5,}", re.IGNORECASE)
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
+
+
+def schema_findings(tool: dict[str, Any]) -> list[Finding]:
+    """Findings for one tool definition ({name, description, inputSchema, ...}). Most
+    properties fix nothing and default nothing, and are passed over without reading their
+    names: this runs on every listed tool."""
+    schema = tool.get("inputSchema")
+    if type(schema) is not dict:
+        return []
+    found: list[Finding] = []
+    stated: tuple[str, frozenset[str]] | None = None
+    for path, prop in _properties(schema):
+        if "enum" not in prop and "const" not in prop and "default" not in prop:
+            continue
+        fixed, defaults = _fixed(prop), _defaults(prop)
+        if not fixed and not defaults:
+            continue
+        if stated is None:  # what the tool says of itself, read once and only when needed
+            text = f"{tool.get('name') or ''} {tool.get('description') or ''}"
+            stated = text.casefold(), _words(text)
+        words = _words(path[-1])
+        for value in fixed:
+            folded = value.casefold()
+            a_party = (
+                bool(words & _DESTINATION_WORDS) and _outside(value) and folded not in stated[0]
+            )
+            an_answer = folded in _PERMISSIVE and folded not in stated[1]
+            if a_party or an_answer:
+                found.append(_finding(LOCKED_CHOICE, f"{'.'.join(path)} allows only {value!r}"))
+        if words & _COPY_WORDS:
+            for value in defaults:
+                if _outside(value, account=False) and value.casefold() not in stated[0]:
+                    found.append(
+                        _finding(DEFAULT_RECIPIENT, f"{'.'.join(path)} defaults to {value!r}")
+                    )
+    return found
+
+
+def _finding(rule: str, excerpt: str) -> Finding:
+    return Finding(
+        Layer.INJECTION, rule, Severity.HIGH, 0, 0, excerpt[:160], WEIGHT, field="schema"
+    )
+
+
+def _properties(schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(path of property names, property schema) for every named property, nested objects and
+    array items included, depth-first, at most MAX_NODES schemas and MAX_DEPTH levels. JSON
+    objects are dicts: an ABC isinstance check would be most of this walk's time."""
+    stack: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), schema)]
+    seen = 0
+    while stack and seen < MAX_NODES:
+        path, node = stack.pop()
+        seen += 1
+        if path:
+            yield path, node
+        if len(path) >= MAX_DEPTH:
+            continue
+        props = node.get("properties")
+        if type(props) is dict:
+            for name, sub in props.items():
+                if type(sub) is dict:
+                    stack.append(((*path, str(name)), sub))
+        items = node.get("items")
+        if type(items) is dict and path:
+            stack.append((path, items))
+
+
+def _words(name: str) -> frozenset[str]:
+    """A parameter name's words: "destination_account" and "destinationAccount" alike."""
+    return frozenset(w.casefold() for w in _WORD.findall(name))
+
+
+def _fixed(prop: dict[str, Any]) -> list[str]:
+    """The one value a property is held to: a one-entry `enum`, or `const`."""
+    enum = prop.get("enum")
+    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+        return [enum[0]]
+    const = prop.get("const")
+    return [const] if isinstance(const, str) else []
+
+
+def _defaults(prop: dict[str, Any]) -> list[str]:
+    default = prop.get("default")
+    if isinstance(default, str):
+        return [default]
+    if isinstance(default, list):
+        return [v for v in default[:16] if isinstance(v, str)]
+    return []
+
+
+def _outside(value: str, *, account: bool = True) -> bool:
+    """Whether `value` names a party outside the machine: an e-mail address, a phone number,
+    a URL or host name that is not local, or (with `account`) an account-like identifier."""
+    value = value.strip()
+    if len(value) > 300:
+        return False
+    if _EMAIL.search(value) or _PHONE.fullmatch(value):
+        return True
+    url = _URL_HOST.match(value)
+    if url is not None:
+        return url.group(1).casefold() not in _LOCAL_HOSTS
+    if _HOST.fullmatch(value):
+        return value.casefold() not in _LOCAL_HOSTS
+    return account and _ACCOUNT_ID.fullmatch(value) is not None
