@@ -108,49 +108,16 @@ def test_a_label_for_the_ai_is_a_tool_description_s_job() -> None:
     }
 
 
-# ---------------------------------------------------------------- floors on the blind sets
-BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
-
-# Measured after round 9 (bench/split_eval.py --by source on BLIND/*.jsonl): injections flagged
-# in each set's test half, and benign rows flagged in the whole set, per preset. Before round 9
-# (balanced, strict): blind 19 / 22 of 60, blind_a 25 / 26 of 44, blind_b 26 / 26 of 55,
-# blind_c 17 / 21 of 47, blind_d (written after round 8, scored before any rule was written
-# from it) 17 / 19 of 48; benign rows as now. Before round 8: blind 16 / 19; before its third
-# part, blind_a 17 / 18, blind_b 26 / 26, blind_c 13 / 16.
-FLOORS: dict[tuple[str, str], tuple[int, int, int, int]] = {
-    # (file, preset): (test injections flagged, of, benign flagged at most, of)
-    ("blind", "balanced"): (23, 60, 11, 120),
-    ("blind", "strict"): (26, 60, 18, 120),
-    ("blind_a", "balanced"): (32, 44, 1, 100),
-    ("blind_a", "strict"): (34, 44, 3, 100),
-    ("blind_b", "balanced"): (26, 55, 8, 110),
-    ("blind_b", "strict"): (26, 55, 9, 110),
-    ("blind_c", "balanced"): (20, 47, 0, 100),
-    ("blind_c", "strict"): (24, 47, 2, 100),
-    ("blind_d", "balanced"): (24, 48, 6, 100),
-    ("blind_d", "strict"): (26, 48, 12, 100),
-}
-
-
-@pytest.mark.parametrize(("name", "preset"), sorted(FLOORS))
-def test_blind_set_test_half_recall_and_benign_rows(name: str, preset: str) -> None:
-    """The whole pipeline of each preset on each set, split as bench/split_eval.py splits it."""
-    test_pos, benign = flagged_halves(BLIND / f"{name}.jsonl", preset)
-    floor, of, ceiling, benign_rows = FLOORS[(name, preset)]
-    assert (len(test_pos), len(benign)) == (of, benign_rows)
-    assert sum(test_pos) >= floor
-    assert sum(benign) <= ceiling
-
-
 # blind_t2: MCP tool definitions by a seventh author, written after round 8 and scored before
 # any rule was written from it: test half 19 / 20 of 50 (balanced / strict), 6 of 100 benign
 # removed. Round 9's tool rules (test_tools_round9.py) were written from its dev half.
+BLIND_T2 = Path(__file__).resolve().parent / "data" / "injection_blind" / "blind_t2.jsonl"
 TOOL_FLOORS = {"balanced": (24, 6), "strict": (25, 6)}  # 22 / 23 before round 10
 
 
 @pytest.mark.parametrize("preset", sorted(TOOL_FLOORS))
 def test_second_blind_tool_set(preset: str) -> None:
-    test_pos, benign = flagged_halves(BLIND / "blind_t2.jsonl", preset)
+    test_pos, benign = flagged_halves(BLIND_T2, preset)
     assert (len(test_pos), len(benign)) == (50, 100)
     floor, ceiling = TOOL_FLOORS[preset]
     assert sum(test_pos) >= floor
