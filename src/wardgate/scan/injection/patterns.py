@@ -4547,7 +4547,7 @@ NEGATABLE = frozenset(
 REPORTED = (
     r"(?:\b(?:attempts?|attempting|tries|tried|trying|designed|intended|meant)\s+to\s+"
     r"|\b(?:variants?|examples?|instances?|forms?)\s+of\s+[\"'\x{201C}\x{2018}(]{0,2}"
-    r"|(?:\bsuch\s+as|\blike|\be\.g\.,?|\bi\.e\.,?)\s*[\"'\x{201C}\x{2018}]+)$"
+    r"|(?:\bsuch\s+as|\blike|\be\.g\.,?|\bi\.e\.,?)\s*:?\s*(?:>\s*)?[\"'\x{201C}\x{2018}]+)$"
 )
 """Matched against the few characters before a hit: the text reports an attack instead of
 making one ("the prompt attempts to override prior instructions", "variants of 'ignore
@@ -4570,7 +4570,9 @@ hits that lie inside one are dropped for tool text; what a poisoned note goes on
 
 TOOL_USAGE_NOTE_FAMILIES = frozenset({"instruction_override"})
 
-REPORTABLE = frozenset({"instruction_override", "role_hijack", "system_prompt_exfil"})
+REPORTABLE = frozenset(
+    {"instruction_override", "role_hijack", "system_prompt_exfil", "addressed_order"}
+)
 
 GUARDED = (
     r"^\s*(?:(?:instructions?|commands?|directives?|orders|requests?|prompts?|text)\s+)?"

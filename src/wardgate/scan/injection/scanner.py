@@ -373,7 +373,8 @@ def _reported(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
         (h.start, h.end)
         for h in hits
         if h.family in P.REPORTABLE
-        and _REPORTED.search(ntext[max(0, h.start - P.REPORTED_WINDOW) : h.start]) is not None
+        and _REPORTED.search(ntext[max(0, h.start - P.REPORTED_WINDOW) : _quoted_start(ntext, h)])
+        is not None
     ]
     if not spans:
         return []
@@ -382,6 +383,15 @@ def _reported(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
         for h in hits
         if h.family in P.REPORTABLE and any(a <= h.start and h.end <= b for a, b in spans)
     ]
+
+
+def _quoted_start(ntext: str, h: _Hit) -> int:
+    """Where the text before a hit ends: after its opening quote when the match took one in
+    (a label's pattern starts at the punctuation that opens a clause: 'like "AI assistant:')."""
+    return h.start + 1 if ntext[h.start : h.start + 1] in _OPEN_QUOTES else h.start
+
+
+_OPEN_QUOTES = frozenset("\"'\u201c\u2018")
 
 
 def _guarded(ntext: str, h: _Hit) -> bool:
