@@ -178,6 +178,12 @@ class PatternSet:
         return len(self._patterns)
 
     @property
+    def unfiltered(self) -> tuple[str, ...]:
+        """Ids of the patterns no prefilter covers (hyperscan rejected them, or they are
+        searched whole on purpose): RE2 runs each of them over every text."""
+        return tuple(self._patterns[i].id for i in self._always)
+
+    @property
     def compiled(self) -> tuple[Any, ...]:
         """The patterns' RE2 regexes, in pattern order (for callers that need the match
         objects themselves, such as named groups). The first call compiles every one not

@@ -4300,9 +4300,9 @@ _add(
     # ("dla asystentów AI:")
     _AI_WORD + r"[\s\-]*(?:[^\s:]{1,20}\s+)?" + _ASSISTANT_WORD + r"[^\n:]{0,60}:(?:\s|$)",
     r"(?:asistan[^\s:]*|asystent[^\s:]*|assistent[^\s:]*|assistente[^\s:]*|asistente[^\s:]*|"
-    r"ассистент[^\s:]*|помощник[^\s:]*)\s+(?:de\s+|d'|di\s+|da\s+|dla\s+|для\s+)?"
-    + _AI_WORD
-    + r"[^\n:]{0,60}:(?:\s|$)",
+    r"ассистент[^\s:]*|помощник[^\s:]*)\s+(?:de\s+|d'|di\s+|da\s+|dla\s+|для\s+)?(?:(?:ai|ia|ki|"
+    r"llm)\b|ии|yapay\s+zek[aâ]|sztucznej\s+inteligencji|intelligenza\s+artificiale|inteligencia\s+"
+    r"artificial|inteligência\s+artificial|intelligence\s+artificielle)[^\n:]{0,60}:(?:\s|$)",
     leet=False,
 )
 _add(
