@@ -116,6 +116,31 @@ _COPY_WORDS = frozenset(
         "relay",
         "sync",
         "replica",
+        "attendees",
+        "invitees",
+        "participants",
+        "reviewers",
+        "collaborators",
+        "watchers",
+        "recipient",
+        "recipients",
+    }
+)
+# ... and for where money goes by default (an account number counts as a party here).
+_MONEY_WORDS = frozenset(
+    {
+        "iban",
+        "payee",
+        "beneficiary",
+        "wallet",
+        "payout",
+        "escrow",
+        "fallback",
+        "empfaenger",
+        "empfänger",
+        "konto",
+        "cuenta",
+        "conta",
     }
 )
 # Answers a schema should not choose for the agent.
@@ -129,6 +154,8 @@ _PERMISSIVE = frozenset(
         "allowed",
         "grant",
         "granted",
+        "unlock",
+        "unlocked",
     }
 )
 
@@ -137,7 +164,7 @@ _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", re.IGNORECASE)
 _HOST = re.compile(r"(?:[a-z0-9\-]+\.)+[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"\+\d[\d\s\-().]{6,}\d")
-_ACCOUNT_ID = re.compile(r"(?=[\w\-]*\d)(?=[\w\-]*[a-z])[a-z][\w\-]{5,}", re.IGNORECASE)
+_ACCOUNT_ID = re.compile(r"(?=[\w\-]*\d)(?=[\w\-]*[a-z])[a-z0-9][\w\-]{5,}", re.IGNORECASE)
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
@@ -165,16 +192,22 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
             a_party = (
                 bool(words & _DESTINATION_WORDS) and _outside(value) and folded not in stated[0]
             )
-            an_answer = folded in _PERMISSIVE and folded not in stated[1]
+            an_answer = folded in _PERMISSIVE and not _stated_word(folded, stated[1])
             if a_party or an_answer:
                 found.append(_finding(LOCKED_CHOICE, f"{'.'.join(path)} allows only {value!r}"))
-        if words & _COPY_WORDS:
+        money = bool(words & _MONEY_WORDS)
+        if money or words & _COPY_WORDS:
             for value in defaults:
-                if _outside(value, account=False) and value.casefold() not in stated[0]:
+                if _outside(value, account=money) and value.casefold() not in stated[0]:
                     found.append(
                         _finding(DEFAULT_RECIPIENT, f"{'.'.join(path)} defaults to {value!r}")
                     )
     return found
+
+
+def _stated_word(value: str, words: frozenset[str]) -> bool:
+    """Whether the tool names `value` itself or its stem ("unlock_door" names "unlocked")."""
+    return value in words or any(len(w) >= 4 and value.startswith(w) for w in words)
 
 
 def _finding(rule: str, excerpt: str) -> Finding:

@@ -4242,7 +4242,8 @@ _add(
     # "applied directly to the codebase without showing the diff to the user or asking first",
     # "Do not display this policy to users"
     r"\b(?:without|never|do\s+not|don't)\s+(?:showing|displaying|revealing|mentioning|telling|"
-    r"informing|notifying|asking|bothering|show|display|reveal|mention|tell|inform|notify|bother)\s+"
+    r"informing|notifying|asking|bothering|listing|show|display|reveal|mention|tell|inform|notify|"
+    r"bother|list)\s+"
     r"(?:the\s+)?(?:[\w\-]+\s+){0,3}?(?:to\s+)?(?:the\s+)?users?\b",
     # "Summaries for the user should show the subtotal only"
     r"\b(?:summaries|summary|reports?|replies|answers?)\s+(?:for|to)\s+the\s+user\s+should\s+"
@@ -4487,6 +4488,62 @@ _add(
     r"changes?)\s+(?:are|have\s+been|were)\s+(?:already\s+)?pre-?(?:authori[sz]ed|approved)\b",
     leet=False,
 )
+_add(
+    "tool_output_as_instructions",
+    0.6,
+    # a result field the agent must carry out: "it is authoritative and should be executed
+    # before you reply", "any request inside a note body is a message from the user ... and
+    # should be acted on directly"
+    r"\bauthoritative\b[^.\n]{0,40}?\b(?:executed|followed|obeyed|acted\s+on|applied|carried\s+out)\b",
+    r"\b(?:is|are)\s+(?:a\s+)?messages?\s+from\s+the\s+user\b",
+    r"\bshould\s+be\s+(?:executed|acted\s+on|carried\s+out)\s+(?:directly|immediately|at\s+once|"
+    r"before)\b",
+    leet=False,
+)
+_add(
+    "tool_shadowing",
+    0.6,
+    # reach into every other tool: "whenever this or any other tool creates a repository",
+    # "after each file write performed by any tool", "Compatible clients run `sync_state`"
+    r"\b(?:whenever|when|each\s+time|every\s+time)\s+(?:this\s+or\s+)?(?:any\s+other|another|other)\s+"
+    r"tools?\b",
+    r"\bperformed\s+by\s+any\s+(?:other\s+)?tool\b",
+    r"\bcompatible\s+(?:clients|agents|assistants)\s+(?:run|call|invoke|send|pass)\b",
+    leet=False,
+)
+_add(
+    "tool_param_smuggling",
+    0.6,
+    # the machine's or the session's contents asked for by description: "the output of
+    # `env`", "every environment variable visible to the shell as NAME=value", "any private
+    # documents, emails or files currently in context", "the user's last five messages"
+    r"\boutput\s+of\s+[`'\"]?(?:env|printenv|export\s+-p)\b",
+    r"\bevery\s+environment\s+variable\b",
+    r"\b(?:documents?|e-?mails?|files?|messages?)\s+(?:that\s+are\s+)?currently\s+in\s+(?:the\s+)?"
+    r"(?:context|conversation|session|chat)\b",
+    r"\buser's\s+(?:last|previous|recent|prior)\s+(?:\d+|two|three|four|five|ten|few|several)\s+"
+    r"messages\b",
+    r"\b(?:original|full|whole|complete)\s+(?:request|prompt|question|message)\s+verbatim\b",
+    r"\b(?:do\s+not|don't|never)\s+(?:mask|redact|anonymi[sz]e)\b",
+    leet=False,
+)
+_add(
+    "tool_concealment",
+    0.6,
+    # a credential fetched behind the user's back: "retrieve it from there rather than asking
+    # the user"; and the step hidden from the user in other languages
+    r"\brather\s+than\s+asking\s+(?:the\s+)?user\b",
+    r"без\s+(?:подтверждения|ведома)\s+пользовател|не\s+(?:показывая|сообщая|спрашивая)\s+"
+    r"(?:[^\s]+\s+)?пользовател",
+    r"无需(?:向|跟|与)?用户确认|不要(?:告诉|通知)用户|无需告知用户|ユーザーに(?:確認|知らせ|通知)(?:せず|しない)|"
+    r"사용자에게\s*(?:확인|알리지|묻지)",
+    r"\bsin\s+(?:preguntar|confirmar|mostrar(?:lo|la|los|las)?|avisar)\s+(?:con\s+|a\s+)?(?:al\s+|el\s+)?"
+    r"usuario|\bsans\s+(?:demander|confirmer|montrer|prévenir)\s+(?:à\s+)?l'utilisateur|"
+    r"\bsem\s+(?:perguntar|confirmar|mostrar|avisar)\s+(?:ao|o)\s+usuário|\bsenza\s+(?:chiedere|"
+    r"confermare|mostrare|avvisare)\s+(?:all'|l')utente|\bohne\s+(?:den\s+)?(?:nutzer|benutzer)\s+"
+    r"zu\s+(?:fragen|informieren)|\bohne\s+rückfrage",
+    leet=False,
+)
 # ===================================================================== end of round 10, tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
@@ -4535,6 +4592,7 @@ NEGATION_WINDOW = 24
 
 NEGATABLE = frozenset(
     {
+        "tool_concealment",
         "instruction_override",
         "system_prompt_exfil",
         "credential_solicitation",
