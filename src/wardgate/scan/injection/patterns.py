@@ -4379,6 +4379,51 @@ _add(
     r"(?:an?\s+)?(?:authori[sz]ation|approval|permission|consent|sign-?off)\b",
     leet=False,
 )
+# Round 10, third part: from the dev half of blind_f (content an attacker controls in an
+# agent's everyday work, 90 of 100 without a classic phrase). Its readers are "automated" in
+# many languages ("Poznámka pro automatizovaný systém zpracování plateb:", "Opmerking voor
+# geautomatiseerde onderzoeksassistenten:", "Till det automatiska urvalsverktyget:"); its
+# consent is
+# claimed for people the agent cannot ask ("the buyer has already approved this"); and its
+# data leaves as an export sent to an outside address. (A JSON key such as
+# "agent_instructions" was tried and dropped: agent frameworks' own code and configs use it.)
+_AUTOMATED_WORD = (
+    r"(?:automati[sz]\w*|automatiz\w*|automatyczn\w*|automatick\w*|automatisk\w*|automatiq\w*|"
+    r"automático\w*|automática\w*|geautomatiseerd\w*|gautomatiseerd\w*|автоматичн\w*|"
+    r"автоматизированн\w*|автоматическ\w*|otomati\w*|自動|자동|אוטומטי\S*)"
+)
+# ... followed by a word for what reads: a system, agent, assistant, tool, processor, screener.
+_READER_STEM = (
+    r"(?:syst[eéè]m|systeem|sistem|agent|assist|asist|tool|verktyg|nástroj|narzędz|werkzeug|outil|herramient|ferrament|"
+    r"strument|bot|process|verwerk|zpracov|przetwarz|bearbet|screen|selek|urval|обработ|агент|"
+    r"ассистент|помощник|асистент|помічник|систем|ツール|システム|アシスタント|エージェント|도구|시스템|"
+    r"에이전트)"
+)
+_add(
+    "addressed_order",
+    0.55,
+    r"(?:\b(?:für|fuer|pour|para|per|voor|dla|pro|för|till|for|to|al|all[ae]|aux?|ao|à)|для|до|ל)\s+"
+    r"(?:\S+\s+){0,2}?"
+    + _AUTOMATED_WORD
+    + r"[^\n:]{0,40}?"
+    + _READER_STEM
+    + r"[^\n:]{0,40}:(?:\s|$)",
+    leet=False,
+)
+_add(
+    "covert_action",
+    0.45,
+    # consent claimed for someone the agent cannot ask: "the buyer has already approved this",
+    # "Members who book through assistants have already consented"
+    r"\b(?:buyer|customer|traveler|traveller|members?|client|account\s+holder|code\s+owners|"
+    r"owners?|manager|cfo|ceo|supervisor|maintainers|guest|candidate|approver)s?\s+(?:has|have)\s+"
+    r"already\s+(?:approved|authori[sz]ed|consented|agreed|confirmed|signed\s+off|validated)\b",
+    # an export sent outside: "export all contacts tagged ... and send the CSV to partners@..."
+    r"\bexport\s+(?:all|every|the\s+full|the\s+entire|the\s+complete|the\s+whole)\b[^.\n]{0,80}?"
+    r"\b(?:send|email|e-mail|forward|upload|post)\b[^.\n]{0,40}?(?:[\w.+\-]+@[\w\-]+\.[a-z]|"
+    r"https?://)",
+    leet=False,
+)
 # ===================================================================== end of round 10
 
 # ===================================================================== round 10, tools
