@@ -21,6 +21,7 @@ from wardgate.config import Config, ConfigError, list_presets, load_config
 from wardgate.mcp.cli import add_parser as add_mcp_parser
 from wardgate.scan.catalog import DESCRIPTIONS, all_rule_ids, unknown_rule_keys
 from wardgate.scan.pipeline import Pipeline
+from wardgate.scan.toolschema import definition
 from wardgate.scan.types import Action, Direction, Message, Verdict
 from wardgate.state.fragments import FragmentWindow
 
@@ -249,7 +250,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             message = _url_message(args.url, args.destination)
         else:
             text = _read_text(_open_input(args.input))
-            message = Message(direction=direction, body=text, destination=args.destination)
+            message = _text_message(direction, text, args.destination)
         verdict = scanner.scan(message)
     finally:
         scanner.close()
@@ -375,7 +376,14 @@ def _batch_message(raw: bytes, direction: Direction, destination: str) -> Messag
         return _url_message(row["url"], dest)
     if not isinstance(row.get("text"), str):
         raise UsageError('expected a string field "text" or "url"')
-    return Message(direction=direction, body=row["text"], destination=dest)
+    return _text_message(direction, row["text"], dest)
+
+
+def _text_message(direction: Direction, text: str, destination: str) -> Message:
+    """A text to scan; a tool definition given as JSON also has its schema read
+    (toolschema), as the MCP guard reads a listed tool's."""
+    tool = definition(text) if direction is Direction.TOOL_DESCRIPTION else None
+    return Message(direction=direction, body=text, destination=destination, json_body=tool)
 
 
 def _print_human(verdict: Verdict, config: Config, out: IO[str]) -> None:

@@ -7,7 +7,6 @@ numbers measure the shipped behaviour of a preset rather than one scanner in iso
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -19,6 +18,7 @@ from wardgate.eval.corpus import Row
 from wardgate.eval.metrics import Counts, count, grouped, recall_at_fpr
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.redact import mask_secret
+from wardgate.scan.toolschema import definition
 from wardgate.scan.types import Action, Direction, Message, Verdict
 
 CURVE_FPRS = (0.001, 0.01, 0.05)
@@ -47,7 +47,8 @@ def would_block(verdict: Verdict) -> bool:
 def score_row(pipeline: Pipeline, row: Row) -> Scored:
     """Scan one row as its direction's message."""
     start = time.perf_counter()
-    message = Message(direction=row.direction, body=row.text, json_body=_definition(row))
+    tool = definition(row.text) if row.direction is Direction.TOOL_DESCRIPTION else None
+    message = Message(row.direction, body=row.text, json_body=tool)
     verdict = pipeline.scan(message)
     elapsed = time.perf_counter() - start
     findings = verdict.findings
@@ -61,18 +62,6 @@ def score_row(pipeline: Pipeline, row: Row) -> Scored:
         explanation=f"{top.rule}: {top.excerpt}" if top is not None else "",
         seconds=elapsed,
     )
-
-
-def _definition(row: Row) -> dict[str, Any] | None:
-    """A tool row's definition, when its text is one as JSON (the corpus format): the MCP
-    guard hands the pipeline the parsed definition too, for the schema checks."""
-    if row.direction is not Direction.TOOL_DESCRIPTION or not row.text.lstrip().startswith("{"):
-        return None
-    try:
-        value = json.loads(row.text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def run(

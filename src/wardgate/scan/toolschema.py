@@ -17,6 +17,7 @@ Pure functions over a parsed tool definition; the walk is bounded in depth and n
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -208,6 +209,19 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
 def _stated_word(value: str, words: frozenset[str]) -> bool:
     """Whether the tool names `value` itself or its stem ("unlock_door" names "unlocked")."""
     return value in words or any(len(w) >= 4 and value.startswith(w) for w in words)
+
+
+def definition(text: str) -> dict[str, Any] | None:
+    """The tool definition a text holds as JSON (an object with an `inputSchema`), or None:
+    what `wardgate scan --direction tool` and `wardgate eval` hand the pipeline as
+    Message.json_body, as the MCP guard does with a listed tool."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and "inputSchema" in value else None
 
 
 def _finding(rule: str, excerpt: str) -> Finding:
