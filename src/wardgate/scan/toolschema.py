@@ -231,9 +231,10 @@ def _finding(rule: str, excerpt: str) -> Finding:
 
 
 def _properties(schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
-    """(path of property names, property schema) for every named property, nested objects and
-    array items included, depth-first, at most MAX_NODES schemas and MAX_DEPTH levels. JSON
-    objects are dicts: an ABC isinstance check would be most of this walk's time."""
+    """(path of property names, property schema) for every named property, nested objects,
+    array items, union alternatives and $defs included, depth-first, at most MAX_NODES
+    schemas and MAX_DEPTH levels. JSON objects are dicts: an ABC isinstance check would be
+    most of this walk's time."""
     stack: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), schema)]
     seen = 0
     while stack and seen < MAX_NODES:
@@ -251,6 +252,14 @@ def _properties(schema: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], dict[
         items = node.get("items")
         if type(items) is dict and path:
             stack.append((path, items))
+        for key in ("anyOf", "oneOf", "allOf"):  # Optional[...] and unions: the same name
+            alternatives = node.get(key)
+            if type(alternatives) is list:
+                stack.extend((path, sub) for sub in alternatives[:16] if type(sub) is dict)
+        for key in ("$defs", "definitions"):  # nested models, referenced by $ref
+            defs = node.get(key)
+            if type(defs) is dict:
+                stack.extend(((), sub) for sub in list(defs.values())[:64] if type(sub) is dict)
 
 
 def _words(name: str) -> frozenset[str]:
