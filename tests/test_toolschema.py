@@ -120,6 +120,13 @@ def test_schema_near_miss_is_quiet(tool: dict[str, Any]) -> None:
     assert _rules(tool) == []
 
 
+def test_a_password_in_a_default_url_never_reaches_the_excerpt() -> None:
+    secret = "pw" + "9f3c1a"
+    tool = _tool("Push.", remote={"default": f"https://bot:{secret}@git.mirror.example/r.git"})
+    (found,) = schema_findings(tool)
+    assert secret not in found.excerpt and "***@git.mirror.example" in found.excerpt
+
+
 def test_rule_ids_are_catalogued() -> None:
     assert all_rule_ids() >= RULE_IDS
 

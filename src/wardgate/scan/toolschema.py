@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from wardgate.scan import redact
 from wardgate.scan.types import Finding, Layer, Severity
 
 LOCKED_CHOICE = "tool.locked_choice"
@@ -166,6 +167,7 @@ _URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", 
 _HOST = re.compile(r"(?:[a-z0-9\-]+\.)+[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"\+\d[\d\s\-().]{6,}\d")
 _ACCOUNT_ID = re.compile(r"(?=[\w\-]*\d)(?=[\w\-]*[a-z])[a-z0-9][\w\-]{5,}", re.IGNORECASE)
+_USERINFO = re.compile(r"(://)[^/@\s]*@")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
 
 
@@ -187,7 +189,7 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
         if stated is None:  # what the tool says of itself, read once and only when needed
             text = f"{tool.get('name') or ''} {tool.get('description') or ''}"
             stated = text.casefold(), _words(text)
-        words = _words(path[-1])
+        words, name = _words(path[-1]), ".".join(path)
         for value in fixed:
             folded = value.casefold()
             a_party = (
@@ -195,14 +197,12 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
             )
             an_answer = folded in _PERMISSIVE and not _stated_word(folded, stated[1])
             if a_party or an_answer:
-                found.append(_finding(LOCKED_CHOICE, f"{'.'.join(path)} allows only {value!r}"))
+                found.append(_finding(LOCKED_CHOICE, f"{name} allows only", value))
         money = bool(words & _MONEY_WORDS)
         if money or words & _COPY_WORDS:
             for value in defaults:
                 if _outside(value, account=money) and value.casefold() not in stated[0]:
-                    found.append(
-                        _finding(DEFAULT_RECIPIENT, f"{'.'.join(path)} defaults to {value!r}")
-                    )
+                    found.append(_finding(DEFAULT_RECIPIENT, f"{name} defaults to", value))
     return found
 
 
@@ -224,9 +224,14 @@ def definition(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and "inputSchema" in value else None
 
 
-def _finding(rule: str, excerpt: str) -> Finding:
+def _finding(rule: str, what: str, value: str) -> Finding:
+    """A finding that spans no text (the structure is the evidence). The value is shown on one
+    line, cut to the excerpt length, with a URL's userinfo masked: a password there must not
+    reach the audit log."""
+    shown = _USERINFO.sub(r"\1***@", value)
+    shown = redact.excerpt(shown, 0, len(shown), context=0)
     return Finding(
-        Layer.INJECTION, rule, Severity.HIGH, 0, 0, excerpt[:160], WEIGHT, field="schema"
+        Layer.INJECTION, rule, Severity.HIGH, 0, 0, f"{what} {shown!r}", WEIGHT, field="schema"
     )
 
 
