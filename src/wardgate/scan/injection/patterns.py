@@ -4649,8 +4649,10 @@ NEGATABLE = frozenset(
 
 REPORTED = (
     r"(?:\b(?:attempts?|attempting|tries|tried|trying|designed|intended|meant)\s+to\s+"
-    r"|\b(?:variants?|examples?|instances?|forms?)\s+of\s+[\"'\x{201C}\x{2018}(]{0,2}"
-    r"|(?:\bsuch\s+as|\blike|\be\.g\.,?|\bi\.e\.,?)\s*:?\s*(?:>\s*)?[\"'\x{201C}\x{2018}]+)$"
+    r"|\b(?:variants?|examples?|instances?|forms?)\s+of\s+(?:\\?[\"'`\x{201C}\x{2018}(]){0,2}"
+    r"|(?:\bsuch\s+as|\blike|\be\.g\.,?|\bi\.e\.,?)\s*:?\s*(?:>\s*)?(?:\\?[\"'`\x{201C}\x{2018}])+"
+    r"|\b(?:try|tries|tried|trying|typed|wrote|posted|pasted|saw|seen)\s+(?:\\?[\"'`\x{201C}"
+    r"\x{2018}])+)$"
 )
 """Matched against the few characters before a hit: the text reports an attack instead of
 making one ("the prompt attempts to override prior instructions", "variants of 'ignore
@@ -4658,6 +4660,9 @@ previous instructions'", "payloads such as 'reveal your system prompt'"). A quot
 required after "like" and "such as", which an imperative also follows ("like you to")."""
 
 REPORTED_WINDOW = 32
+
+REPORTED_QUOTE = 300
+"""How far a reported quotation reaches: hits up to its closing quote are reported with it."""
 
 TOOL_USAGE_NOTE = (
     rf"\b(?:notes?|hints?|tips?){_S}(?:to|for){_S}(?:the{_S}|all{_S})?(?:llms?|ais?|assistants?|"
@@ -4693,6 +4698,20 @@ the messages above" or "... in previous messages" names the conversation, not da
 counts."""
 
 GUARDED_WINDOW = 80
+
+API_AUTH_DOCS = (
+    r"^\s*(?:in|as|via|using|with|inside)\s+(?:the\s+|an?\s+|each\s+|every\s+|your\s+)?"
+    r"(?:[\w\-`'\"]+\s+){0,2}?(?:header|headers|bearer)\b"
+)
+"""Matched against the text right after a credential request ("include your API key| in the
+Authorization header", "send your token| as a Bearer token"): how API documentation tells a
+developer to authenticate (round 10: blind_g). Kept only when no outside address follows on
+the same line (within API_AUTH_WINDOW): "send your key in the X-Auth header to https://..."
+still counts."""
+
+API_AUTH_WINDOW = 80
+
+OUTSIDE_ADDRESS = r"https?://|[\w.+\-]+@[\w\-]+\.[a-z]"
 
 ZERO_WIDTH = (
     r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}\x{180E}]"
