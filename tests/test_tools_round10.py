@@ -152,6 +152,7 @@ NEAR_MISS = [
     "Returns the user's last five orders.",
     "Masks card numbers in the output before returning it.",
     "Ask the user before deleting anything; show the diff first.",
+    "Deletes a file. Never delete without asking the user.",
     "Muestra los cambios al usuario antes de aplicarlos.",
 ]
 

@@ -4637,6 +4637,7 @@ NEGATION_WINDOW = 24
 
 NEGATABLE = frozenset(
     {
+        "covert_action",
         "tool_concealment",
         "instruction_override",
         "system_prompt_exfil",
