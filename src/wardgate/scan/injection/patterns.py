@@ -4424,6 +4424,25 @@ _add(
     r"https?://)",
     leet=False,
 )
+# The reader of this very text, by what it does with it: "To the assistant planning this
+# trip:", "assistants that summarise this page", "bots processing this ticket" (round 10,
+# from blind_g's dev half: one dev row and three test rows of two other sets). A support agent
+# or an executive assistant "handles" or "processes" a ticket too: those verbs only for bots.
+_THIS_TEXT = (
+    r"\s+(?:this|these)\s+(?:page|pages|document|doc|file|e-?mail|message|inbox|calendar|record|"
+    r"log|logs|thread|chat|channel|ticket|issue|repo|repository|space|site|feed|listing|review|"
+    r"output|trip|booking|order|invoice|data)\b"
+)
+_add(
+    "addressed_order",
+    0.5,
+    r"\b(?:assistants?|agents?|bots?|integrations?|automation)\s+(?:(?:that|which|who)\s+"
+    r"(?:reads?|summari[sz]es?|triages?|parses?|analy[sz]es?|plans?)|reading|summari[sz]ing|"
+    r"triaging|parsing|analy[sz]ing|planning)" + _THIS_TEXT,
+    r"\b(?:bots?|integrations?|automation)\s+(?:that\s+|which\s+)?(?:process(?:es)?|processing|"
+    r"handl(?:es|ing))" + _THIS_TEXT,
+    leet=False,
+)
 # ===================================================================== end of round 10
 
 # ===================================================================== round 10, tools
