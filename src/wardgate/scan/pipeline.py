@@ -211,8 +211,8 @@ class Pipeline:
             findings += self._injection(
                 body, tool=True, threshold=tools.threshold, model_threshold=tools.model_threshold
             )
-            if isinstance(message.json_body, dict):  # the definition itself, when given
-                findings += schema_findings(message.json_body)
+            if self.config.injection.enabled and isinstance(message.json_body, dict):
+                findings += schema_findings(message.json_body)  # the definition, when given
         else:
             injection = self.config.injection
             findings += self._injection(
