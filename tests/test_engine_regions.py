@@ -307,3 +307,14 @@ def test_a_multiline_end_beside_other_patterns_is_found(regions: bool) -> None:
     ps = PatternSet([Pattern("g", " (?m:$)"), Pattern("ab", r"a\s+b")], regions=regions)
     for text in ("0123456789      \n", "x1 é.x1 é.      \n"):
         assert ps.spans(text) == _full_pass(ps, text) == [("g", 15, 16)]
+
+
+@pytest.mark.parametrize("regions", [True, False])
+@pytest.mark.parametrize("regex", [r"(?m)^\d", r"(?m:^)(?:é)*\d"])
+def test_a_multiline_start_after_sixteen_bytes_is_found(regions: bool, regex: str) -> None:
+    """Hyperscan 0.9.1, even with the pattern alone in its database, finds no "(?m)^\\d" in
+    sixteen bytes, a newline and a digit (hypothesis found it with "aé1111é忽😀\\n1"): such
+    patterns go to RE2 alone too."""
+    ps = PatternSet([Pattern("g", regex)], regions=regions)
+    for text in ("x" * 16 + "\n1", "aé1111é忽😀\n1"):
+        assert ps.spans(text) == _full_pass(ps, text) != []

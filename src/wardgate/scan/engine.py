@@ -142,8 +142,8 @@ class PatternSet:
                 # multiline ^ after a final newline): RE2 alone decides. No rule of the
                 # shipped tables is such a pattern.
                 always.append(i)
-            elif _multiline_end(p.regex):
-                always.append(i)  # see _multiline_end: hyperscan would miss some of its matches
+            elif _multiline_anchor(p.regex):
+                always.append(i)  # see _multiline_anchor: hyperscan misses some of its matches
             elif p.needs_unicode and caseless:
                 # Hyperscan's Unicode case folding is older than RE2's (it misses some 700
                 # pairs, such as Georgian capitals): RE2 alone decides, on every text.
@@ -410,16 +410,17 @@ def _inline_caseless(regex: str) -> bool:
 
 
 _INLINE_MULTILINE = re.compile(r"\(\?[a-zA-Z-]*m")
-_DOLLAR = re.compile(r"(?<!\\)(?:\\\\)*\$")
+_ANCHOR = re.compile(r"(?<!\\)(?:\\\\)*[$^]")
 
 
-def _multiline_end(regex: str) -> bool:
-    """True when `regex` may use `$` in multi-line mode, as in "(?m:x$)" (or merely seems to).
-    A hyperscan database of several patterns misses such an end before a newline near the
-    end of the text (hyperscan 0.9.1: " (?m:$)" beside any second pattern finds nothing in
-    "0123456789      \n", alone it does), so RE2 alone decides those patterns. No shipped
-    rule has one; a plain `$` is RE2's end of text, which hyperscan does report."""
-    return _INLINE_MULTILINE.search(regex) is not None and _DOLLAR.search(regex) is not None
+def _multiline_anchor(regex: str) -> bool:
+    """True when `regex` may use `^` or `$` in multi-line mode, as in "(?m:x$)" (or merely
+    seems to: a `[^...]` class counts). Hyperscan 0.9.1 misses some of their matches: a
+    database of several patterns misses " (?m:$)" before a newline near the end of the text
+    ("0123456789      \n"; alone it finds it), and even alone "(?m)^\\d" finds nothing in
+    sixteen bytes, a newline and a digit. RE2 alone decides those patterns. No shipped rule
+    has one; plain `^` and `$` are RE2's text start and end, which hyperscan does report."""
+    return _INLINE_MULTILINE.search(regex) is not None and _ANCHOR.search(regex) is not None
 
 
 _ANY_NON_ASCII = r"\x{80}-\x{10FFFF}"
