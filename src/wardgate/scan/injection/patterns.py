@@ -4383,9 +4383,8 @@ _add(
 # agent's everyday work, 90 of 100 without a classic phrase). Its readers are "automated" in
 # many languages ("Poznámka pro automatizovaný systém zpracování plateb:", "Opmerking voor
 # geautomatiseerde onderzoeksassistenten:", "Till det automatiska urvalsverktyget:"); its
-# consent is
-# claimed for people the agent cannot ask ("the buyer has already approved this"); and its
-# data leaves as an export sent to an outside address. (A JSON key such as
+# consent is claimed for people the agent cannot ask ("the buyer has already approved this");
+# and its data leaves as an export sent to an outside address. (A JSON key such as
 # "agent_instructions" was tried and dropped: agent frameworks' own code and configs use it.)
 _AUTOMATED_WORD = (
     r"(?:automati[sz]\w*|automatiz\w*|automatyczn\w*|automatick\w*|automatisk\w*|automatiq\w*|"
@@ -4426,8 +4425,9 @@ _add(
 )
 # The reader of this very text, by what it does with it: "To the assistant planning this
 # trip:", "assistants that summarise this page", "bots processing this ticket" (round 10,
-# from blind_g's dev half: one dev row and three test rows of two other sets). A support agent
-# or an executive assistant "handles" or "processes" a ticket too: those verbs only for bots.
+# from blind_g's dev half: one dev row, and three test rows, one of blind_f and two of
+# blind_g). A support agent or an executive assistant "handles" or "processes" a ticket too:
+# those verbs only for bots.
 _THIS_TEXT = (
     r"\s+(?:this|these)\s+(?:page|pages|document|doc|file|e-?mail|message|inbox|calendar|record|"
     r"log|logs|thread|chat|channel|ticket|issue|repo|repository|space|site|feed|listing|review|"
