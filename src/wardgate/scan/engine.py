@@ -58,6 +58,43 @@ except ImportError:  # pragma: no cover - exercised on platforms without the whe
 
 _Entry = tuple[int, bytes, int]  # (pattern index, expression, hyperscan flags)
 
+_KNOWN_ANSWERS: tuple[tuple[tuple[bytes, ...], bytes, int], ...] = (
+    ((rb"a\s+b", b" b"), b"x" * 15 + b" b", 1),
+    ((rb" $", rb"a\s+b"), "x1 é.x1 é.      \n".encode(), 0),
+    ((rb" (?m:$)", rb"a\s+b"), b"0123456789      \n", 0),
+    ((rb"(?m)^\d",), b"x" * 16 + b"\n1", 0),
+)
+"""(patterns, text, index of the pattern that must be reported) that vectorscan 5.4.12
+(python-hyperscan 0.7.23 to at least 0.9.1) gets wrong: a two-byte literal that ends the
+buffer is not reported once the buffer is longer than 16 bytes, and a `$` before a final
+newline the same way. 5.4.11 (python-hyperscan 0.7.21, the version pyproject.toml pins)
+reports all four. Hypothesis found each of them in tests/test_engine_regions.py."""
+
+
+@functools.cache
+def hyperscan_sound() -> bool:
+    """True when the installed hyperscan is present and finds every known answer. A build
+    that misses one would make the prefilter drop real matches (a secret at the end of a
+    body), so it is not used at all: RE2 alone gives the same verdicts, only slower. Asked
+    once per process, before the first database is built (a few milliseconds)."""
+    if _hs is None:
+        return False
+    for expressions, text, wanted in _KNOWN_ANSWERS:
+        db = _hs.Database()
+        db.compile(expressions=list(expressions), ids=list(range(len(expressions))))
+        found: list[int] = []
+        db.scan(text, match_event_handler=lambda idx, *_, seen=found: seen.append(idx))
+        if wanted not in found:
+            warnings.warn(
+                f"hyperscan {getattr(_hs, '__version__', '?')} misses a known match; "
+                "scanning with RE2 alone (same verdicts, slower). Install the pinned "
+                "version: pip install 'hyperscan==0.7.21'",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return False
+    return True
+
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
@@ -123,7 +160,7 @@ class PatternSet:
         # A pattern with its own prefilter hint is found by a part of it (its rare words):
         # the hint's matches do not end where the pattern's do, so RE2 searches it whole.
         self._hinted = frozenset(i for i, p in enumerate(patterns) if p.prefilter)
-        if use_hyperscan and _hs is not None and patterns:
+        if use_hyperscan and patterns and hyperscan_sound():
             self._build_prefilter()
 
     def _build_prefilter(self) -> None:
@@ -149,8 +186,8 @@ class PatternSet:
                 # pairs, such as Georgian capitals): RE2 alone decides, on every text.
                 always.append(i)
             elif p.needs_unicode:
-                expression = prefilter_expression(p.prefilter or p.regex).encode()
-                utf8_entries.append((i, expression, base | _hs.HS_FLAG_UTF8))
+                utf8 = _ascii_escaped(prefilter_expression(p.prefilter or p.regex)).encode()
+                utf8_entries.append((i, utf8, base | _hs.HS_FLAG_UTF8))
             else:
                 flag = base | (_hs.HS_FLAG_CASELESS if p.caseless else 0)
                 widened = prefilter_expression(p.prefilter or p.regex, utf8=False)
@@ -415,7 +452,7 @@ _ANCHOR = re.compile(r"(?<!\\)(?:\\\\)*[$^]")
 
 def _multiline_anchor(regex: str) -> bool:
     """True when `regex` may use `^` or `$` in multi-line mode, as in "(?m:x$)" (or merely
-    seems to: a `[^...]` class counts). Hyperscan 0.9.1 misses some of their matches: a
+    seems to: a `[^...]` class counts). Vectorscan 5.4.12 misses some of their matches: a
     database of several patterns misses " (?m:$)" before a newline near the end of the text
     ("0123456789      \n"; alone it finds it), and even alone "(?m)^\\d" finds nothing in
     sixteen bytes, a newline and a digit. RE2 alone decides those patterns. No shipped rule
@@ -462,6 +499,25 @@ def prefilter_expression(regex: str, *, utf8: bool = True) -> str:
     if len(out) > 1 and out[-1] == "\\b":
         out.pop()
     return "".join(out)
+
+
+_NON_ASCII = re.compile(r"(\\*)([^\x00-\x7f])")
+
+
+def _ascii_escaped(expression: str) -> str:
+    """`expression` with every non-ASCII character written as its code point, `\\x{5ffd}`:
+    python-hyperscan before 0.9.1 hands non-ASCII expressions to hyperscan mangled ("not
+    valid UTF-8", and the pattern would go to RE2 on every text), while the code point
+    form means the same character in UTF-8 mode to every version. An escaped character
+    ("\\é") is the character itself. Quoted text (\\Q...\\E) is left as it is."""
+    if "\\Q" in expression:
+        return expression
+
+    def code_point(m: re.Match[str]) -> str:
+        slashes = m[1][: len(m[1]) // 2 * 2]  # an odd run: the last backslash escapes it
+        return f"{slashes}\\x{{{ord(m[2]):x}}}"
+
+    return _NON_ASCII.sub(code_point, expression)
 
 
 def _open_repeats(regex: str, opens: Callable[[bool, re.Match[str]], bool]) -> list[str]:

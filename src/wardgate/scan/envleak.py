@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
-from wardgate.scan.engine import ThreadScratch
+from wardgate.scan.engine import ThreadScratch, hyperscan_sound
 from wardgate.scan.types import Finding, Layer, Severity
 
 try:
@@ -113,7 +113,7 @@ class EnvLeakDetector:
         self._db = None
         self._salt = os.urandom(16)
         self._anchors: dict[bytes, list[tuple[int, bytes, int]]] = {}
-        if literals and _hs is not None and use_hyperscan:
+        if literals and use_hyperscan and hyperscan_sound():
             self._db = _hs.Database()
             self._db.compile(
                 expressions=literals,
