@@ -49,7 +49,14 @@ from wardgate.mcp.jsonrpc import JsonObject, Kind, Oversized
 from wardgate.mcp.limits import ARGUMENT_DENIED, TOOL_DENIED, argument_violation, tool_denied
 from wardgate.mcp.scancache import VerdictCache, text_key
 from wardgate.mcp.shadow import TOOL_SHADOWING, Shadows, shadow_allowed
-from wardgate.mcp.tools import MALFORMED, RUG_PULL, TOOL_REMOVED, ToolRegistry, canonical
+from wardgate.mcp.tools import (
+    FINGERPRINT_FIELDS,
+    MALFORMED,
+    RUG_PULL,
+    TOOL_REMOVED,
+    ToolRegistry,
+    canonical,
+)
 from wardgate.policy.approvals import APPROVAL_CANCELLED
 from wardgate.policy.killswitch import KillSwitch
 from wardgate.scan.catalog import AUDIT_UNAVAILABLE, KILL_SWITCH
@@ -84,6 +91,11 @@ _CANCELLED = "notifications/cancelled"
 _DESCRIBED = ("name", "title", "description", "inputSchema", "outputSchema", "annotations",
               "arguments", "uri", "uriTemplate", "mimeType")  # fmt: skip
 _SCHEMAS = ("inputSchema", "outputSchema")
+_BESIDE_FINGERPRINT = tuple(
+    k for k in _DESCRIBED if k not in FINGERPRINT_FIELDS and k != "outputSchema"
+)
+"""Described fields a tool's fingerprint leaves out (title, ...): its verdict's cache key
+adds them (see Guard._scan_entry)."""
 
 
 class Outcome(NamedTuple):
@@ -586,6 +598,7 @@ class Guard:
             if method == "tools/list" and self.registry.observe(entry):
                 verdict = self._policy(RUG_PULL, f"tool {name!r} changed after its baseline")
             listed_tool = method == "tools/list" and name is not None
+            fingerprint = self.registry.current.get(str(name)) if listed_tool else None
             if (
                 listed_tool
                 and verdict.action is not Action.BLOCK
@@ -598,7 +611,8 @@ class Guard:
                 shadowing = self._policy(TOOL_SHADOWING, excerpt)
                 verdict = _merge(verdict, shadowing, audit=self.audit_mode)
             if verdict.action is not Action.BLOCK:
-                verdict = _merge(verdict, self._scan_entry(entry), audit=self.audit_mode)
+                scanned = self._scan_entry(entry, fingerprint)
+                verdict = _merge(verdict, scanned, audit=self.audit_mode)
             if verdict.action is Action.ALLOW:
                 if listed_tool and self.shadows is not None:
                     self.shadows.claim(self.server, str(name))
@@ -630,8 +644,22 @@ class Guard:
             return None
         return owner
 
-    def _scan_entry(self, entry: JsonObject) -> Verdict:
-        """One listed tool/prompt/resource as a model reads it, scanned as a description."""
+    def _scan_entry(self, entry: JsonObject, fingerprint: str | None = None) -> Verdict:
+        """One listed tool/prompt/resource as a model reads it, scanned as a description.
+
+        The verdict depends only on the entry (and the configuration, fixed for the Guard's
+        life), so it is cached. A listed tool's key is its fingerprint, already computed for
+        the registry, plus the described fields the fingerprint leaves out: a listing seen
+        before then costs no walk of its entries at all. Other entries are keyed by the text
+        scanned, unless their schema's structure is flagged (`schema_findings`): that
+        verdict is not the text's alone."""
+        key = None
+        if fingerprint is not None:
+            beside = {k: entry[k] for k in _BESIDE_FINGERPRINT if k in entry}
+            key = text_key(f"{fingerprint}\n{canonical(beside)}" if beside else fingerprint)
+            cached = self.descriptions.get(key)
+            if cached is not None:
+                return cached
         subject = {k: entry[k] for k in _DESCRIBED if k in entry}
         body = jsonrpc.text_leaves(subject)
         for field in _SCHEMAS:  # parameter and result field names are read too
@@ -641,12 +669,17 @@ class Guard:
                 body += "\n" + "\n".join(str(name) for name in properties)
         if not body:
             return CLEAN
-        if schema_findings(entry):  # its structure counts too: scanned whole, never cached
-            return self.scan(Message(Direction.TOOL_DESCRIPTION, body=body, json_body=entry))
-        key = text_key(body)
-        verdict = self.descriptions.get(key)
-        if verdict is None:
-            verdict = self.scan(Message(direction=Direction.TOOL_DESCRIPTION, body=body))
+        structured = bool(schema_findings(entry))  # its structure counts too: scanned whole
+        if key is None and not structured:
+            key = text_key(body)
+            cached = self.descriptions.get(key)
+            if cached is not None:
+                return cached
+        message = Message(
+            Direction.TOOL_DESCRIPTION, body=body, json_body=entry if structured else None
+        )
+        verdict = self.scan(message)
+        if key is not None:
             self.descriptions.put(key, verdict)
         return verdict
 

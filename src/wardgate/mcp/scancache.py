@@ -4,8 +4,10 @@ Every MCP session lists its tools at least once, and most clients re-list after 
 notifications/tools/list_changed: with 200 tools that is 200 pipeline scans per listing, the
 bulk of a tools/list's cost. A description's verdict depends only on its text and on the
 configuration, which is fixed for the life of an `wardgate mcp` process, so the verdict is kept
-under a digest of the scanned text. Fingerprints and the registry (rug-pull, pins, removals) are
-still checked on every listing: only the pure scan is skipped.
+under a digest: for a listed tool, of its fingerprint and the described fields the fingerprint
+leaves out (no walk of the entry at all); for other entries, of the scanned text. Fingerprints
+and the registry (rug-pull, pins, removals) are still checked on every listing: only the scan
+and the walks that feed it are skipped.
 
 Bounded (least recently used out first) and locked: the HTTP transport decides small messages
 on the event loop and large ones on a worker thread, both of which may list tools.
