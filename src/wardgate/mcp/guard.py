@@ -656,7 +656,7 @@ class Guard:
         key = None
         if fingerprint is not None:
             beside = {k: entry[k] for k in _BESIDE_FINGERPRINT if k in entry}
-            key = text_key(f"{fingerprint}\n{canonical(beside)}" if beside else fingerprint)
+            key = text_key(f"{fingerprint}\n{jsonrpc.dumps(beside)}" if beside else fingerprint)
             cached = self.descriptions.get(key)
             if cached is not None:
                 return cached
