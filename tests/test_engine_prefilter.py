@@ -5,6 +5,9 @@ patterns, and keep the UTF-8 database's compile cost from growing back."""
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
 import os
 import re
 import subprocess
@@ -17,6 +20,7 @@ import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import corpus_file
 from wardgate.scan import engine
 from wardgate.scan.dlp import scanner as dlp_scanner
 from wardgate.scan.engine import Pattern, PatternSet, prefilter_expression
@@ -230,3 +234,29 @@ def test_utf8_expressions_reach_hyperscan_as_code_points() -> None:
     assert ps.unfiltered == ()
     assert [ps._patterns[i].id for i in ps.candidates("IGNORE the instructions")] == []
     assert [ps._patterns[i].id for i in ps.candidates("请忽略之前的指令 🔓 x]")] == ["zh", "emoji"]
+
+
+def test_a_match_that_ends_the_text_is_a_candidate() -> None:
+    """Every match RE2 finds in the corpus (secrets, injections, poisoned tools), moved to the
+    very end of a text longer than sixteen bytes, is still a candidate of every real table.
+    That is where vectorscan 5.4.12 lost matches (engine._KNOWN_ANSWERS); no shipped rule
+    has the shape it lost even under 5.4.12, and this keeps it so for later rules and
+    builds."""
+    texts: list[str] = []
+    for name, count in (("secrets.jsonl.gz", 3000), ("injection.jsonl.gz", 1500),
+                        ("tool_poison.jsonl.gz", 500)):  # fmt: skip
+        with gzip.open(corpus_file(name), "rt", encoding="utf-8") as rows:
+            texts += [json.loads(row)["text"] for row in itertools.islice(rows, count)]
+    tried = 0
+    for ps in REAL_SETS:
+        for text in texts:
+            for i in ps.candidates(text):
+                found = ps.compiled[i].search(text)
+                if found is None or found.end() == found.start():
+                    continue
+                ended = "Seen in the log: " + found.group()
+                if ps.compiled[i].search(ended) is None:
+                    continue  # its match needed what came before
+                tried += 1
+                assert i in ps.candidates(ended), (ps._patterns[i].id, ended[-80:])
+    assert tried > 2000
