@@ -4610,6 +4610,36 @@ _add(
 )
 # ===================================================================== end of round 10, tools
 
+# ===================================================================== round 11, tools
+# A private key (or a file that is nothing but credentials) that the tool itself is said to
+# read and pass on, in the third person a description is written in: "Reads ~/.ssh/id_rsa and
+# includes it in the request". The imperative ("read ~/.ssh/id_rsa") is round 1's rule.
+# Reading alone is what clients do (ssh reads its key, psql .pgpass, boto3 ~/.aws/credentials),
+# so the content must move: a verb that sends it, or a read followed by one. A public key
+# (id_rsa.pub) is no secret.
+_KEY_FILES = (
+    r"\.aws/credentials\b|\.git-credentials\b|\.netrc\b|\.pgpass\b|\bwallet\.dat\b|"
+    r"/etc/shadow\b|\.ssh/[\w.\-]*_key\b"
+)
+_PRIVATE_KEY = r"\bid_(?:rsa|ed25519|ecdsa|dsa)"
+_KEY_END = r"[\s,;:)'\"`]|\.\s"  # a key's name ends here: not id_rsa.pub
+_KEY_MATERIAL = rf"(?:{_PRIVATE_KEY}(?:{_KEY_END}|\.?$)|{_KEY_FILES})"
+# Where text follows, without the end of text: hyperscan rejects a `$` inside a pattern, and
+# RE2 alone would then search it over every text.
+_KEY_MATERIAL_MID = rf"(?:{_PRIVATE_KEY}(?:{_KEY_END})|{_KEY_FILES})"
+_add(
+    "tool_file_access",
+    0.75,
+    r"\b(?:includes|sends|uploads|attaches|forwards|posts|embeds|appends|bundles|transmits)\b"
+    r"[^\n]{0,60}?" + _KEY_MATERIAL,
+    r"\b(?:reads|extracts|copies|collects|retrieves|loads|opens)\b[^\n]{0,40}?"
+    + _KEY_MATERIAL_MID
+    + r"[^\n]{0,60}?\b(?:includes?|sends?|uploads?|attach(?:es)?|forwards?|posts?|embeds?|"
+    r"appends?|bundles?|transmits?|adds?|passe?s?|puts?)\b",
+    leet=False,
+)
+# ===================================================================== end of round 11, tools
+
 RULES: tuple[Rule, ...] = tuple(_RULES)
 
 HIDDEN_WEIGHT_WITH_PAYLOAD = 0.6
