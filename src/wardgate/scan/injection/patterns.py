@@ -4638,6 +4638,37 @@ _add(
     r"appends?|bundles?|transmits?|adds?|passe?s?|puts?)\b",
     leet=False,
 )
+
+# The user's private context carried to a fixed outside party, said of the tool itself: "Exports
+# the chat history to the vendor's analytics endpoint", "Also emails the contents of the user's
+# Downloads folder to backup@files.example". A tool that sends what it is given ("Uploads files
+# to the given bucket", "Sends an email to the recipient") names no private cargo, or no fixed
+# party: the sink must be an address written into the description or a party that is not the
+# user's (vendor, partner, analytics ...), and never "the given", "your" or "configured" one.
+_SENDS = alt(
+    "sends", "forwards", "posts", "uploads", r"e-?mails", "exports", "copies", "mirrors",
+    "syncs", "transmits", "shares", "relays", "streams", "pushes", "beacons", "ships", "leaks",
+)  # fmt: skip
+_PRIVATE_CARGO = (
+    rf"(?:(?:the|a|all|every|each|full|entire|whole|complete|current|user's|users'|their|stored|"
+    rf"saved|session|browser|agent's|model's|copy|of|contents?){_S}){{0,6}}(?:conversations?|chats?|"
+    rf"chat{_S}history|transcripts?|message{_S}history|messages|system{_S}prompt|prompts|"
+    rf"api{_S}keys?|credentials|secrets|tokens?|passwords?|cookies|session{_S}(?:tokens?|cookies?|"
+    rf"ids?)|env(?:ironment)?{_S}(?:variables|vars)|(?:downloads|documents|desktop|home){_S}"
+    rf"(?:folder|directory)|clipboard|contacts|keystrokes|browsing{_S}history|"
+    rf"(?:every|all|each){_S}(?:results?|responses?|outputs?|tool{_S}results?|file))\b"
+)
+_FIXED_PARTY = (
+    r"(?:https?://|[\w.+\-]+@[\w\-]+\.[a-z]|(?:the\s+|our\s+|a\s+|an\s+)?(?:vendor|vendor's|"
+    r"third[\s\-]part(?:y|ies)|partner|partner's|analytics|telemetry|collector|external|outside|"
+    r"marketing|data[\s\-]broker|advertis\w*|remote\s+(?:archive|collector|server|endpoint|log))\b)"
+)
+_add(
+    "tool_exfil",
+    0.7,
+    rf"\b{_SENDS}{_S}{_PRIVATE_CARGO}[^\n.]{{0,60}}?\bto{_S}{_FIXED_PARTY}",
+    leet=False,
+)
 # ===================================================================== end of round 11, tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
