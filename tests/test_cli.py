@@ -212,8 +212,11 @@ def test_env_secret_is_caught_and_never_printed() -> None:
 
 
 def test_version() -> None:
+    """The version, and how scanning runs: with the pinned hyperscan, its prefilter."""
     done = wardgate("version")
     assert done.returncode == 0 and done.stdout.startswith("wardgate ")
+    engine_line = done.stdout.splitlines()[1]
+    assert engine_line.startswith("scan engine: hyperscan ") and "prefilter" in engine_line
 
 
 def test_rules_lists_every_rule_with_a_description() -> None:

@@ -19,6 +19,7 @@ from wardgate import __version__
 from wardgate.audit import AuditEvent, sink_from_config
 from wardgate.config import Config, ConfigError, list_presets, load_config
 from wardgate.mcp.cli import add_parser as add_mcp_parser
+from wardgate.scan import engine
 from wardgate.scan.catalog import DESCRIPTIONS, all_rule_ids, unknown_rule_keys
 from wardgate.scan.pipeline import Pipeline
 from wardgate.scan.toolschema import definition
@@ -162,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "version":
             print(f"wardgate {__version__}")
+            print(f"scan engine: {engine.describe()}")
             return EXIT_OK
     except (ConfigError, UsageError) as exc:
         print(f"wardgate: {exc}", file=sys.stderr)

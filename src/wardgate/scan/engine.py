@@ -71,6 +71,18 @@ newline the same way. 5.4.11 (python-hyperscan 0.7.21, the version pyproject.tom
 reports all four. Hypothesis found each of them in tests/test_engine_regions.py."""
 
 
+def describe() -> str:
+    """How scanning runs in this process, for `wardgate version`: with hyperscan's prefilter,
+    or RE2 alone and why. Runs the known-answer check when it has not run yet."""
+    if _hs is None:
+        return "RE2 alone (hyperscan is not installed; same verdicts, slower)"
+    version = getattr(_hs, "__version__", "?")
+    build = getattr(getattr(_hs, "_hs_ext", None), "__version__", "?")
+    if not hyperscan_sound():
+        return f"RE2 alone (hyperscan {version}, {build}, misses a known match)"
+    return f"hyperscan {version} ({build}) prefilter, RE2 confirms"
+
+
 @functools.cache
 def hyperscan_sound() -> bool:
     """True when the installed hyperscan is present and finds every known answer. A build

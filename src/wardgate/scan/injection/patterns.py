@@ -1127,10 +1127,15 @@ _add(
     # "disclose" is below, without the objects of an e-mail's confidentiality notice ("do not
     # disclose this message to third parties")
     rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}(?:mention|reveal|"
-    rf"acknowledge|report|log|say{_S}anything{_S}about|talk{_S}about|explain|reference|refer"
+    rf"acknowledge|report|say{_S}anything{_S}about|talk{_S}about|explain|reference|refer"
     rf"{_S}to|tell{_S}anyone{_S}about|bring{_S}up|surface|repeat){_S}{_OF_THIS}(?:step|"
     rf"steps|instruction|instructions|message|action|actions|request|part|note|change|detail|"
     rf"operation|command|process|task|file|email|transaction|side{_S}effect)s?\b",
+    # "log" only with "this" and its like: "do not log the raw request" keeps secrets out of
+    # logs (round 11), "do not log this transfer" keeps an action out of sight
+    rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}log{_S}(?:this|these|"
+    rf"that|those){_S}(?:{_W}{_S})?(?:step|steps|instruction|instructions|action|actions|"
+    rf"request|change|operation|command|transaction|transfer|call|side{_S}effect)s?\b",
     rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not){_S}disclose{_S}{_OF_THIS}"
     rf"(?:step|steps|instruction|instructions|action|actions|request|part|change|operation|"
     rf"command|process|task|side{_S}effect)s?\b",
