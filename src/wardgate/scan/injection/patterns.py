@@ -4674,6 +4674,34 @@ _add(
     rf"\b{_SENDS}{_S}{_PRIVATE_CARGO}[^\n.]{{0,60}}?\bto{_S}{_FIXED_PARTY}",
     leet=False,
 )
+
+# Secrets no tool an agent calls has a use for, asked for by a field ("checksum_input: Recovery
+# words separated by spaces") or with a verb ("enter the 24 recovery words in ..."): a wallet's
+# recovery phrase, a card's security code, an authenticator's seed or backup codes, an online
+# banking password, a card PIN. Each is the whole of what it protects. A field's description is
+# its own line in the text scanned, so the field form is a line that opens with the secret;
+# "it never needs a seed phrase" neither opens a line nor asks. An OAuth refresh token, an API
+# key or an account password are left alone: real tools take them.
+_NEVER_ASKED = alt(
+    rf"(?:seed|recovery|mnemonic|backup|secret|wallet){_S}?(?:phrases?|words?|sentences?)",
+    r"(?:seed|wallet)[\s_\-]*mnemonics?",
+    r"(?:12|24|twelve|twenty[\s\-]four)[\s\-]words?(?:\s+(?:seed|recovery|backup|secret))?",
+    r"cvv2?|cvc2?|card[\s_\-]*security[\s_\-]*codes?|card[\s_\-]*verification[\s_\-]*(?:codes?|values?)",
+    r"(?:totp|otp|mfa|2fa|authenticator)[\s_\-]*(?:seeds?|secrets?|shared[\s_\-]*secrets?|"
+    r"recovery[\s_\-]*codes?|backup[\s_\-]*codes?)",
+    r"(?:online|internet|net|mobile)[\s_\-]*banking[\s_\-]*(?:passwords?|passcodes?|pins?|"
+    r"logins?|credentials)",
+    r"(?:card|atm|debit)[\s_\-]*pins?",
+)
+_add(
+    "tool_param_smuggling",
+    0.7,
+    rf"(?:^|\n)[\s*\"'`]*(?:(?:the|your|user's|full|current|wallet's|account's|all|complete|"
+    rf"exact)\s+){{0,3}}{_NEVER_ASKED}\b",
+    rf"\b(?:enter|provide|pass|include|paste|supply|put|fill|type|send|submit|attach|add|copy)\b"
+    rf"[^\n.]{{0,40}}?\b{_NEVER_ASKED}\b",
+    leet=False,
+)
 # ===================================================================== end of round 11, tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
