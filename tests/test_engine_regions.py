@@ -11,6 +11,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from unittest import mock
 
 import hyperscan
@@ -365,3 +366,24 @@ def test_a_build_that_misses_a_known_answer_is_refused() -> None:
     assert ps._db is None
     text = "x" * 40 + " a  b"
     assert ps.spans(text) == _full_pass(ps, text) == [("ab", 41, 45), ("g", 43, 45)]
+
+
+def test_a_passed_check_is_remembered_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check starts hyperscan's compiler (about 4 MB kept); a pass is remembered per
+    build and CPU, so a process whose databases come from the cache never starts it."""
+    monkeypatch.setenv("WARDGATE_CACHE", str(tmp_path))
+    assert engine.hyperscan_sound.__wrapped__() is True
+    [marker] = tmp_path.glob("sound-*")
+    deaf = mock.Mock(
+        wraps=hyperscan,
+        Database=_DeafDatabase,
+        __version__=hyperscan.__version__,
+        _hs_ext=hyperscan._hs_ext,
+    )
+    with mock.patch.object(engine, "_hs", deaf):
+        assert engine.hyperscan_sound.__wrapped__() is True  # the same build: not compiled
+    marker.unlink()
+    with mock.patch.object(engine, "_hs", deaf), pytest.warns(RuntimeWarning, match="misses"):
+        assert engine.hyperscan_sound.__wrapped__() is False

@@ -87,10 +87,17 @@ def describe() -> str:
 def hyperscan_sound() -> bool:
     """True when the installed hyperscan is present and finds every known answer. A build
     that misses one would make the prefilter drop real matches (a secret at the end of a
-    body), so it is not used at all: RE2 alone gives the same verdicts, only slower. Asked
-    once per process, before the first database is built (a few milliseconds)."""
+    body), so it is not used at all: RE2 alone gives the same verdicts, only slower.
+
+    Asked once per process, before the first database is built. The check compiles four
+    small databases, and hyperscan's compiler keeps about 4 MB of the process's memory once
+    it has run; a process whose databases all come from the disk cache would not otherwise
+    start it. So a pass is remembered in the cache, per build and CPU, as the databases are."""
     if _hs is None:
         return False
+    marker = cache_dir() / f"sound-{_build_key()}"
+    if marker.exists():
+        return True
     for expressions, text, wanted in _KNOWN_ANSWERS:
         db = _hs.Database()
         db.compile(expressions=list(expressions), ids=list(range(len(expressions))))
@@ -105,7 +112,24 @@ def hyperscan_sound() -> bool:
                 stacklevel=2,
             )
             return False
+    with contextlib.suppress(OSError):  # a read-only cache: the check runs each time
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
     return True
+
+
+def _build_key() -> str:
+    """The hyperscan build and the CPU features it dispatches on."""
+    build = (
+        getattr(_hs, "__version__", ""),
+        getattr(getattr(_hs, "_hs_ext", None), "__version__", ""),
+    )
+    try:
+        with open("/proc/cpuinfo", "rb") as cpuinfo:
+            flags = next((line for line in cpuinfo if line.startswith(b"flags")), b"")
+    except OSError:
+        flags = b""
+    return hashlib.sha256(repr((build, flags, _KNOWN_ANSWERS)).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
