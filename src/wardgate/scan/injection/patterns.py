@@ -4702,6 +4702,27 @@ _add(
     rf"[^\n.]{{0,40}}?\b{_NEVER_ASKED}\b",
     leet=False,
 )
+
+# An action of the tool's own kept from the user, in the third person: "Hides this step from
+# the user", "Omits the extra charge from the summary shown to the user". The object is an
+# action, a copy or a charge, never a UI element, an edit or an empty field ("hides the
+# sidebar", "omits empty fields from the response"); a secret kept out of logs is no action.
+_OWN_ACTION = alt(
+    "step", "steps", "call", "calls", "copy", "copies", "transfer", "transfers", "upload",
+    "uploads", "action", "actions", "request", "requests", "charge", "charges", "fee", "fees",
+    "payment", "payments", "purchase", "purchases", "forward", "forwarding", "export",
+    "exports", "sync", "side effect", "side effects", "deletion", "deletions",
+)  # fmt: skip
+_add(
+    "tool_concealment",
+    0.7,
+    rf"\b(?:hides|conceals|withholds|omits|suppresses|keeps)\b{_S}(?:this|these|that|those|the|"
+    rf"such|any|all|its|every)(?:{_S}(?:extra|additional|second|hidden|background|automatic|"
+    rf"outgoing|silent|new))?{_S}{_OWN_ACTION}\b[^\n.]{{0,40}}?\b(?:from|out{_S}of)\b"
+    rf"[^\n.]{{0,30}}?\b(?:user|users|user's|owner|human|conversation|chat|transcript|summary|"
+    rf"answer|reply|response)\b",
+    leet=False,
+)
 # ===================================================================== end of round 11, tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
