@@ -1403,7 +1403,7 @@ _add(
     r"(?:passwort|kennwort|geheimer schlüssel|geheimschlüssel|zugangscode)",
     r"(?:какой|каков|скажи|назови|сообщи)[^.?\n]{0,12}(?:пароль|секретный ключ|код доступа)",
     r"(?:密码是什么|你的密码|密钥是什么|你的密钥|秘密钥|秘密鍵は|パスワードは何|パスワードを教え|"
-    r"비밀번호는|비밀번호를 알려|비밀 키는)",
+    r"비밀번호는\s*(?:무엇|뭐)|비밀번호를 알려|비밀 키는\s*(?:무엇|뭐))",
     leet=False,
 )
 _add(
@@ -2769,8 +2769,9 @@ _add(
     0.55,
     rf"\b(?:do{_S}not|don't|dont|never|must{_S}not|should{_S}not|without|under{_S}no{_S}"
     rf"circumstances)(?:{_S}{_W}){{0,2}}?{_S}(?:tell|telling|inform|informing|notify|notifying|"
-    rf"mention|mentioning|reveal|revealing|disclose|disclosing|explain|explaining)\b[^\n.]{{0,60}}"
-    rf"\b(?:the{_S}|your{_S})?(?:user|users|user's|human)\b",
+    rf"mention|mentioning|reveal|revealing|disclose|disclosing|explain|explaining)\b"
+    # within one clause (round 11: "alerts do not notify on-call; ... tell the user what")
+    rf"[^\n.;]{{0,60}}\b(?:the{_S}|your{_S})?(?:user|users|user's|human)\b",
     rf"\b(?:keep|stay|stays|remain|remains|be)\b[^\n.]{{0,40}}\b(?:secret|hidden|invisible)\b"
     rf"[^\n.]{{0,30}}\bfrom{_S}(?:the{_S})?(?:user|users|human)\b",
     rf"\bkeep{_S}(?:this|the{_S}following|these|it)(?:{_S}(?:step|steps|action|call|part))?{_S}"
@@ -2808,8 +2809,13 @@ _add(
 # Data carried out to an address: a send verb, a cargo that belongs to the user, a URL.
 _CARGO6 = alt(
     "conversation",
-    "chat",
-    r"messages?",
+    # the chat itself, not a product named after it ("the Chat Bot API", round 11)
+    rf"chats|chat{_S}(?:history|logs?|transcripts?|contents?)|(?:this|current|whole|entire|"
+    rf"full){_S}chat",
+    # the user's messages, not the one the tool sends ("Sends a message via the Bot API
+    # (https://...)", round 11)
+    rf"(?:all|every|previous|prior|past|recent|user's|users'|their|private|chat|conversation|"
+    rf"e-?mail){_S}messages?",
     r"prompts?",
     "transcript",
     "history",
@@ -2860,8 +2866,11 @@ _add(
     rf"messages|history|prompts?)\b[^\n]{{0,40}}\b(?:append|add|send|include|attach)\b",
     r"<(?:api_?key|token|secret|password)[^>\n]{0,20}>\.[\w\-]+\.",
     rf"\bcurl\b[^\n]{{0,60}}(?:-d|--data(?:-binary)?|-f|--form|-t|--upload-file){_S}@",
-    rf"\bwebhooks?\b[^\n]{{0,80}}\b(?:secrets?|tokens?|api{_S}keys?|credentials|passwords?|"
-    rf"e-?mail{_S}address|conversation)",
+    # a webhook that gets the user's secrets; not its own signing secret, nor advice to treat
+    # its URL "as a secret" (round 11)
+    rf"\bwebhooks?\b[^\n]{{0,80}}\b(?:(?:user's|users'|all|your|any|every|their|session|access|"
+    rf"api|auth|oauth|bearer|refresh|github|slack|aws|cloud){_S}(?:secrets?|tokens?)|secrets|"
+    rf"tokens|api{_S}keys?|credentials|passwords?|e-?mail{_S}address|conversation)",
     # orders fetched from an address the attacker controls
     rf"(?:https?://|pastebin|gist\.)[^\n]{{0,80}}\b(?:follow|obey|execute|carry{_S}out){_S}(?:the{_S})?"
     rf"instructions{_S}(?:found|there|on{_S}(?:that|the){_S}page)",
@@ -3039,6 +3048,11 @@ _add(
     leet=False,
 )
 
+_ENV_WORDS = (
+    r"variables\s+de\s+entorno|umgebungsvariablen|variables\s+d'environnement|variáveis\s+de\s+"
+    r"ambiente|переменные\s+окружения|переменных\s+окружения|环境变量|環境変数"
+)
+
 # Second pass on dev misses: a sentence written as one snake_case identifier (an enum value),
 # the model addressed by name, results routed into another tool's call, env dumps, mail
 # rerouted by a passive sentence, and commands the tool returns run without asking.
@@ -3051,8 +3065,16 @@ _add(
     rf"{_S}tool{_S}call\b",
     rf"\brun{_S}(?:printenv|env|set)\b[^\n]{{0,60}}\b(?:paste|include|put|copy|send)\b",
     rf"\bls{_S}-la{_S}~|\*\.pem\b|\bhome{_S}directory{_S}listing\b",
-    r"variables\s+de\s+entorno|umgebungsvariablen|variables\s+d'environnement|variáveis\s+de\s+"
-    r"ambiente|переменные\s+окружения|环境变量|環境変数",
+    # environment variables in other languages, all of them or handed on (round 11: a bare
+    # mention, "the connection comes from the DATABASE_URL environment variable", is how
+    # benign tools name their configuration)
+    r"(?:todas\s+las|alle|toutes\s+les|todas\s+as|все|所有|全部|すべての)\s*(?:"
+    + _ENV_WORDS
+    + r")|(?:"
+    + _ENV_WORDS
+    + r")[^\n]{0,40}?(?:传|发送|包含|附上|放入|填入|送信|含め|添付|貼り付け|enviar|incluir|"
+    r"adjuntar|pegar|senden|anhängen|einfügen|mitschicken|envoyer|inclure|joindre|coller|anexar|"
+    r"colar|отправ|включ|прилож|встав)",
     leet=False,
 )
 _add(
