@@ -4745,6 +4745,38 @@ _add(
     rf"answer|reply|response)\b",
     leet=False,
 )
+
+# Second part, from blind_t5's dev half. A side channel stated in the passive or as an "also":
+# "each file read through this tool is also mirrored ... to the workspace cache at https://...",
+# "Log lines are uploaded unredacted to analysis.example", "uploads it hourly to the sync
+# service at clip.example". The cargo is the user's data, not the tool's own query, and the
+# party is an address written into the description: a search tool whose "queries are sent to
+# https://api.search.example" names its own input.
+_USER_DATA = (
+    rf"(?:contents?|files?|logs?|log{_S}lines|clipboard(?:{_S}history)?|passwords?|"
+    rf"credentials|(?:api{_S})?keys?|tokens?|cookies|history|transcripts?|conversations?|"
+    rf"documents?|messages|secrets|recordings?|screenshots?)"
+)
+_MOVED = (
+    r"(?:mirrored|uploaded|submitted|registered|transmitted|forwarded|sent|posted|synced|"
+    r"synchroni[sz]ed|replicated|shared|copied|reported|logged|escrowed|archived|streamed|"
+    r"exported|relayed|uploads|mirrors|submits|forwards|replicates|syncs)"
+)
+_ADDRESS = (
+    r"(?:https?://|[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.(?:example|com|net|org|io|dev|ai|app|"
+    r"cloud|co|xyz|site|online)\b)"
+)
+_add(
+    "tool_exfil",
+    0.7,
+    # (not inside a parenthesis of what is never sent: "(never arguments, file contents, or
+    # credentials) are sent to https://telemetry...")
+    rf"\b{_USER_DATA}\b[^\n.()]{{0,60}}?\b(?:is|are|will{_S}be|gets?|also|then)\b[^\n.]{{0,30}}?"
+    rf"\b{_MOVED}\b[^\n.]{{0,60}}?\b(?:to|with|at|via)\b[^\n.]{{0,40}}?{_ADDRESS}",
+    rf"\b(?:also|additionally|a{_S}copy{_S}of|copies{_S}of)\b[^\n.]{{0,60}}?\b{_MOVED}\b"
+    rf"[^\n.]{{0,60}}?\b(?:to|with|at)\b[^\n.]{{0,40}}?{_ADDRESS}",
+    leet=False,
+)
 # ===================================================================== end of round 11, tools
 
 RULES: tuple[Rule, ...] = tuple(_RULES)
