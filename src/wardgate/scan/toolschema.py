@@ -27,10 +27,12 @@ from wardgate.scan.types import Finding, Layer, Severity
 
 LOCKED_CHOICE = "tool.locked_choice"
 DEFAULT_RECIPIENT = "tool.default_recipient"
-RULE_IDS = frozenset({LOCKED_CHOICE, DEFAULT_RECIPIENT})
+OPEN_DEFAULT = "tool.open_default"
+RULE_IDS = frozenset({LOCKED_CHOICE, DEFAULT_RECIPIENT, OPEN_DEFAULT})
 DESCRIPTIONS = {
     LOCKED_CHOICE: "MCP tool schema that allows one destination or one permissive answer only",
     DEFAULT_RECIPIENT: "MCP tool schema defaulting a copy, notification or push to an address",
+    OPEN_DEFAULT: "MCP tool schema defaulting a safeguard off or access open to everyone",
 }
 WEIGHT = 0.6  # a tool-description score: over every preset's tool threshold (0.5 at most)
 
@@ -161,6 +163,47 @@ _PERMISSIVE = frozenset(
     }
 )
 
+# A safeguard's parameter, which an honest tool defaults on ("verify_ssl": true) ...
+_SAFEGUARD_WORDS = frozenset(
+    {
+        "verify",
+        "verification",
+        "ssl",
+        "tls",
+        "kill",
+        "leak",
+        "mfa",
+        "2fa",
+        "sandbox",
+        "sandboxed",
+        "encrypt",
+        "encryption",
+        "encrypted",
+        "redact",
+        "redaction",
+        "masking",
+    }
+)
+# ... or a check of something ("strict_host_key_checking", "validate_certificate"); a
+# signature alone is shown, not checked ("showSignature": false in git_log) ...
+_CHECKED_WORDS = frozenset(
+    {"signature", "signatures", "checksum", "integrity", "certificate", "certificates", "cert",
+     "certs", "hostkey", "key", "keys"}
+)  # fmt: skip
+_CHECK_WORDS = frozenset({"check", "checking", "checks", "validate", "validation", "strict"})
+# ... a switch that turns one off, which an honest tool defaults off ("insecure": false) ...
+_UNSAFE_WORDS = frozenset({"insecure", "privileged", "unsafe", "untrusted", "unverified"})
+_OFF_WORDS = frozenset({"skip", "disable", "disabled", "no", "ignore", "bypass", "without"})
+# ... and who may reach what, which an honest tool does not default to everyone.
+_ACCESS_WORDS = frozenset(
+    {"acl", "access", "visibility", "privacy", "sharing", "audience", "permission", "permissions"}
+)
+_RANGE_WORDS = frozenset({"cidr", "source", "range", "ingress", "allow", "allowed", "ips"})
+_OPEN_ACCESS = frozenset(
+    {"public", "public-read", "public-read-write", "anyone", "everyone", "anyone_with_link"}
+)
+_OPEN_RANGE = frozenset({"0.0.0.0/0", "::/0", "*"})
+
 _WORD = re.compile(r"[A-Z]?[a-z\u00c0-\uffff]+|[A-Z]+(?![a-z])|\d+")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", re.IGNORECASE)
@@ -184,7 +227,7 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
         if "enum" not in prop and "const" not in prop and "default" not in prop:
             continue
         fixed, defaults = _fixed(prop), _defaults(prop)
-        if not fixed and not defaults:
+        if not fixed and not defaults and type(prop.get("default", prop.get("const"))) is not bool:
             continue
         if stated is None:  # what the tool says of itself, read once and only when needed
             text = f"{tool.get('name') or ''} {tool.get('description') or ''}"
@@ -198,12 +241,39 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
             an_answer = folded in _PERMISSIVE and not _stated_word(folded, stated[1])
             if a_party or an_answer:
                 found.append(_finding(LOCKED_CHOICE, f"{name} allows only", value))
+        opened = _opened(words, prop)
+        if opened is not None and (opened in ("true", "false") or opened not in stated[0]):
+            found.append(_finding(OPEN_DEFAULT, f"{name} defaults to", opened))
         money = bool(words & _MONEY_WORDS)
         if money or words & _COPY_WORDS:
             for value in defaults:
                 if _outside(value, account=money) and value.casefold() not in stated[0]:
                     found.append(_finding(DEFAULT_RECIPIENT, f"{name} defaults to", value))
     return found
+
+
+def _opened(words: frozenset[str], prop: dict[str, Any]) -> str | None:
+    """The value, as shown, when a property defaults (or is held) a safeguard off or access
+    open to everyone: "verify_ssl": false, "privileged": true, "skip_verification": true,
+    "acl": "public-read", "source_cidr": "0.0.0.0/0". None otherwise."""
+    value = prop.get("const", prop.get("default"))
+    if type(value) is bool:
+        safeguard = bool(
+            words & _SAFEGUARD_WORDS or (words & _CHECKED_WORDS and words & _CHECK_WORDS)
+        )
+        if safeguard and not words & (_OFF_WORDS | _UNSAFE_WORDS):
+            return None if value else "false"
+        if words & _UNSAFE_WORDS or (words & _OFF_WORDS and safeguard):
+            return "true" if value else None
+        return None
+    if not isinstance(value, str):
+        return None
+    folded = value.strip().casefold()
+    if (words & _ACCESS_WORDS and folded in _OPEN_ACCESS) or (
+        words & _RANGE_WORDS and folded in _OPEN_RANGE
+    ):
+        return folded
+    return None
 
 
 def _stated_word(value: str, words: frozenset[str]) -> bool:
