@@ -112,7 +112,7 @@ def test_a_label_for_the_ai_is_a_tool_description_s_job() -> None:
 # any rule was written from it: test half 19 / 20 of 50 (balanced / strict), 6 of 100 benign
 # removed. Round 9's tool rules (test_tools_round9.py) were written from its dev half.
 BLIND_T2 = Path(__file__).resolve().parent / "data" / "injection_blind" / "blind_t2.jsonl"
-TOOL_FLOORS = {"balanced": (24, 6), "strict": (25, 6)}  # 22 / 23 before round 10
+TOOL_FLOORS = {"balanced": (24, 5), "strict": (26, 5)}  # 22 / 23 before round 10
 
 
 @pytest.mark.parametrize("preset", sorted(TOOL_FLOORS))

@@ -171,10 +171,10 @@ def test_round10_tool_near_miss_is_quiet(text: str) -> None:
 # 50, 1 of 100 benign removed; 21 / 21 after the second part.
 BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
 TOOL_FLOORS = {
-    ("blind_t3", "balanced"): (30, 3),
-    ("blind_t3", "strict"): (30, 3),
-    ("blind_t4", "balanced"): (21, 1),
-    ("blind_t4", "strict"): (21, 1),
+    ("blind_t3", "balanced"): (31, 2),  # 30 / 30 and 21 / 21 before round 11
+    ("blind_t3", "strict"): (31, 2),
+    ("blind_t4", "balanced"): (22, 1),
+    ("blind_t4", "strict"): (22, 1),
 }
 
 

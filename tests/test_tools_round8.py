@@ -112,7 +112,7 @@ BLIND_T = Path(__file__).resolve().parent / "data" / "injection_blind" / "blind_
 # Measured after the round (bench/split_eval.py on BLIND_T): poisoned test half 16 of 45 in both
 # presets (15 before); benign removed 2 of 90 balanced, 4 strict (as before). Dev half 23 -> 42.
 # Round 9's tool rules (test_tools_round9.py, written from another set) took the test half to 18.
-FLOORS = {"balanced": (20, 2), "strict": (20, 4)}  # 18 / 18 before round 10
+FLOORS = {"balanced": (23, 2), "strict": (23, 4)}  # 18 / 18 before round 10, 20 / 20 before 11
 
 
 @pytest.mark.parametrize("preset", sorted(FLOORS))
