@@ -67,7 +67,7 @@ _KNOWN_ANSWERS: tuple[tuple[tuple[bytes, ...], bytes, int], ...] = (
 """(patterns, text, index of the pattern that must be reported) that vectorscan 5.4.12
 (python-hyperscan 0.7.23 to at least 0.9.1) gets wrong: a two-byte literal that ends the
 buffer is not reported once the buffer is longer than 16 bytes, and a `$` before a final
-newline the same way. 5.4.11 (python-hyperscan 0.7.21, the version pyproject.toml pins)
+newline the same way. 5.4.11 (python-hyperscan 0.7.13 to 0.7.21, which pyproject.toml pins)
 reports all four. Hypothesis found each of them in tests/test_engine_regions.py."""
 
 
