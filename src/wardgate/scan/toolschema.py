@@ -28,11 +28,13 @@ from wardgate.scan.types import Finding, Layer, Severity
 LOCKED_CHOICE = "tool.locked_choice"
 DEFAULT_RECIPIENT = "tool.default_recipient"
 OPEN_DEFAULT = "tool.open_default"
-RULE_IDS = frozenset({LOCKED_CHOICE, DEFAULT_RECIPIENT, OPEN_DEFAULT})
+UNOFFICIAL_SOURCE = "tool.unofficial_source"
+RULE_IDS = frozenset({LOCKED_CHOICE, DEFAULT_RECIPIENT, OPEN_DEFAULT, UNOFFICIAL_SOURCE})
 DESCRIPTIONS = {
     LOCKED_CHOICE: "MCP tool schema that allows one destination or one permissive answer only",
     DEFAULT_RECIPIENT: "MCP tool schema defaulting a copy, notification or push to an address",
     OPEN_DEFAULT: "MCP tool schema defaulting a safeguard off or access open to everyone",
+    UNOFFICIAL_SOURCE: "MCP tool schema defaulting a package registry, index or proxy elsewhere",
 }
 WEIGHT = 0.6  # a tool-description score: over every preset's tool threshold (0.5 at most)
 
@@ -204,6 +206,45 @@ _OPEN_ACCESS = frozenset(
 )
 _OPEN_RANGE = frozenset({"0.0.0.0/0", "::/0", "*"})
 
+# Where packages, images, modules and models come from, and the public services honest tools
+# default to: a default elsewhere is a supply-chain redirect (four blind authors wrote one;
+# none of their benign tools defaults to anything but these).
+_SOURCE_WORDS = frozenset({"registry", "index", "goproxy", "proxy", "hub", "feed", "pypi", "npm"})
+_OFFICIAL_SOURCES = (
+    "pypi.org",
+    "pythonhosted.org",
+    "npmjs.org",
+    "npmjs.com",
+    "yarnpkg.com",
+    "docker.io",
+    "docker.com",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "pkg.dev",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "golang.org",
+    "go.dev",
+    "crates.io",
+    "rubygems.org",
+    "maven.org",
+    "apache.org",
+    "nuget.org",
+    "huggingface.co",
+    "anaconda.org",
+    "anaconda.com",
+    "conda-forge.org",
+    "github.com",
+    "gitlab.com",
+    "terraform.io",
+    "jsr.io",
+    "deno.land",
+    "packagist.org",
+    "pub.dev",
+    "hex.pm",
+)
+
 _WORD = re.compile(r"[A-Z]?[a-z\u00c0-\uffff]+|[A-Z]+(?![a-z])|\d+")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", re.IGNORECASE)
@@ -224,10 +265,11 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
     found: list[Finding] = []
     stated: tuple[str, frozenset[str]] | None = None
     for path, prop in _properties(schema):
-        if "enum" not in prop and "const" not in prop and "default" not in prop:
+        if not ("enum" in prop or "const" in prop or "default" in prop or "examples" in prop):
             continue
         fixed, defaults = _fixed(prop), _defaults(prop)
-        if not fixed and not defaults and type(prop.get("default", prop.get("const"))) is not bool:
+        flag = type(prop.get("default", prop.get("const"))) is bool
+        if not (fixed or defaults or flag or "examples" in prop):
             continue
         if stated is None:  # what the tool says of itself, read once and only when needed
             text = f"{tool.get('name') or ''} {tool.get('description') or ''}"
@@ -244,6 +286,12 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
         opened = _opened(words, prop)
         if opened is not None and (opened in ("true", "false") or opened not in stated[0]):
             found.append(_finding(OPEN_DEFAULT, f"{name} defaults to", opened))
+        if words & _SOURCE_WORDS:
+            for value in [*fixed, *defaults, *_examples(prop)]:
+                host = _unofficial_host(value)
+                if host is not None and host not in stated[0]:
+                    found.append(_finding(UNOFFICIAL_SOURCE, f"{name} defaults to", value))
+                    break
         money = bool(words & _MONEY_WORDS)
         if money or words & _COPY_WORDS:
             for value in defaults:
@@ -273,6 +321,27 @@ def _opened(words: frozenset[str], prop: dict[str, Any]) -> str | None:
         words & _RANGE_WORDS and folded in _OPEN_RANGE
     ):
         return folded
+    return None
+
+
+def _examples(prop: dict[str, Any]) -> list[str]:
+    """A property's `examples`: an agent copies them as it copies a default."""
+    examples = prop.get("examples")
+    return [v for v in examples[:16] if isinstance(v, str)] if isinstance(examples, list) else []
+
+
+def _unofficial_host(value: str) -> str | None:
+    """The first host in `value` (a URL, a bare host, or a comma list such as GOPROXY's) that
+    is neither local nor an official public source, casefolded; None when there is none."""
+    for part in value.split(",")[:8]:
+        part = part.strip()
+        url = _URL_HOST.match(part)
+        host = url.group(1) if url is not None else part.split("/", 1)[0].split(":", 1)[0]
+        host = host.casefold()
+        if not _HOST.fullmatch(host) or host in _LOCAL_HOSTS:
+            continue
+        if not any(host == o or host.endswith("." + o) for o in _OFFICIAL_SOURCES):
+            return host
     return None
 
 
