@@ -76,8 +76,7 @@ def describe() -> str:
     or RE2 alone and why. Runs the known-answer check when it has not run yet."""
     if _hs is None:
         return "RE2 alone (hyperscan is not installed; same verdicts, slower)"
-    version = getattr(_hs, "__version__", "?")
-    build = getattr(getattr(_hs, "_hs_ext", None), "__version__", "?")
+    version, build = _hs_build()
     if not hyperscan_sound():
         return f"RE2 alone (hyperscan {version}, {build}, misses a known match)"
     return f"hyperscan {version} ({build}) prefilter, RE2 confirms"
@@ -105,7 +104,7 @@ def hyperscan_sound() -> bool:
         db.scan(text, match_event_handler=lambda idx, *_, seen=found: seen.append(idx))
         if wanted not in found:
             warnings.warn(
-                f"hyperscan {getattr(_hs, '__version__', '?')} misses a known match; "
+                f"hyperscan {_hs_build()[0]} misses a known match; "
                 "scanning with RE2 alone (same verdicts, slower). Install the pinned "
                 "version: pip install 'hyperscan==0.7.21'",
                 RuntimeWarning,
@@ -118,12 +117,17 @@ def hyperscan_sound() -> bool:
     return True
 
 
+def _hs_build() -> tuple[str, str]:
+    """The python-hyperscan version and the version of the library it bundles."""
+    return (
+        getattr(_hs, "__version__", "?"),
+        getattr(getattr(_hs, "_hs_ext", None), "__version__", "?"),
+    )
+
+
 def _build_key() -> str:
     """The hyperscan build and the CPU features it dispatches on."""
-    build = (
-        getattr(_hs, "__version__", ""),
-        getattr(getattr(_hs, "_hs_ext", None), "__version__", ""),
-    )
+    build = _hs_build()
     try:
         with open("/proc/cpuinfo", "rb") as cpuinfo:
             flags = next((line for line in cpuinfo if line.startswith(b"flags")), b"")
