@@ -122,6 +122,8 @@ _COPY_WORDS = frozenset(
         "relay",
         "sync",
         "replica",
+        "replicas",
+        "mirrors",
         "attendees",
         "invitees",
         "participants",
@@ -205,6 +207,12 @@ _OPEN_ACCESS = frozenset(
     {"public", "public-read", "public-read-write", "anyone", "everyone", "anyone_with_link"}
 )
 _OPEN_RANGE = frozenset({"0.0.0.0/0", "::/0", "*"})
+# A safeguard set to a word that turns it off ("sandbox": "off", "ssl_mode": "disable") ...
+_OFF_VALUES = frozenset({"off", "none", "disabled", "disable", "false", "no", "never", "skip"})
+# ... and permissions asked by default beyond what any tool needs at first: an OAuth scope list
+# that defaults to administering an organisation or deleting repositories.
+_SCOPE_WORDS = frozenset({"scope", "scopes"})
+_WIDE_SCOPE = re.compile(r"admin|delete|owner|full[_\-]?access|sudo|root|^\*$", re.IGNORECASE)
 
 # Where packages, images, modules and models come from, and the public services honest tools
 # default to: a default elsewhere is a supply-chain redirect (four blind authors wrote one;
@@ -247,7 +255,10 @@ _OFFICIAL_SOURCES = (
 
 _WORD = re.compile(r"[A-Z]?[a-z\u00c0-\uffff]+|[A-Z]+(?![a-z])|\d+")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-_URL_HOST = re.compile(r"(?:https?|git|ssh|wss?)://(?:[^/@\s]*@)?([^/:\s?#]+)", re.IGNORECASE)
+_URL_HOST = re.compile(
+    r"(?:https?|git|ssh|wss?|s3|gs|az|abfss?|sftp|ftps?)://(?:[^/@\s]*@)?([^/:\s?#]+)",
+    re.IGNORECASE,
+)
 _HOST = re.compile(r"(?:[a-z0-9\-]+\.)+[a-z]{2,}", re.IGNORECASE)
 _PHONE = re.compile(r"\+\d[\d\s\-().]{6,}\d")
 _ACCOUNT_ID = re.compile(r"(?=[\w\-]*\d)(?=[\w\-]*[a-z])[a-z0-9][\w\-]{5,}", re.IGNORECASE)
@@ -284,7 +295,9 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
             if a_party or an_answer:
                 found.append(_finding(LOCKED_CHOICE, f"{name} allows only", value))
         opened = _opened(words, prop)
-        if opened is not None and (opened in ("true", "false") or opened not in stated[0]):
+        if opened is not None and (
+            opened in ("true", "false") or opened in _OFF_VALUES or opened not in stated[0]
+        ):
             found.append(_finding(OPEN_DEFAULT, f"{name} defaults to", opened))
         if words & _SOURCE_WORDS:
             for value in [*fixed, *defaults, *_examples(prop)]:
@@ -303,23 +316,27 @@ def schema_findings(tool: dict[str, Any]) -> list[Finding]:
 def _opened(words: frozenset[str], prop: dict[str, Any]) -> str | None:
     """The value, as shown, when a property defaults (or is held) a safeguard off or access
     open to everyone: "verify_ssl": false, "privileged": true, "skip_verification": true,
-    "acl": "public-read", "source_cidr": "0.0.0.0/0". None otherwise."""
+    "sandbox": "off", "acl": "public-read", "source_cidr": "0.0.0.0/0", or asks wide OAuth
+    scopes by default ("scopes": ["repo", "admin:org"]). None otherwise."""
     value = prop.get("const", prop.get("default"))
+    safeguard = bool(words & _SAFEGUARD_WORDS or (words & _CHECKED_WORDS and words & _CHECK_WORDS))
     if type(value) is bool:
-        safeguard = bool(
-            words & _SAFEGUARD_WORDS or (words & _CHECKED_WORDS and words & _CHECK_WORDS)
-        )
         if safeguard and not words & (_OFF_WORDS | _UNSAFE_WORDS):
             return None if value else "false"
         if words & _UNSAFE_WORDS or (words & _OFF_WORDS and safeguard):
             return "true" if value else None
         return None
+    if isinstance(value, list) and words & _SCOPE_WORDS:
+        wide = [v for v in value[:32] if isinstance(v, str) and _WIDE_SCOPE.search(v)]
+        return wide[0] if wide else None
     if not isinstance(value, str):
         return None
     folded = value.strip().casefold()
     if (words & _ACCESS_WORDS and folded in _OPEN_ACCESS) or (
         words & _RANGE_WORDS and folded in _OPEN_RANGE
     ):
+        return folded
+    if safeguard and folded in _OFF_VALUES:
         return folded
     return None
 

@@ -391,12 +391,29 @@ def _reported(ntext: str, hits: Sequence[_Hit]) -> list[_Hit]:
 
 def _quotation_end(ntext: str, opening: str, end: int) -> int:
     """The end of the quotation that `opening` opened and a hit ending at `end` lies in: its
-    closing quote within REPORTED_QUOTE characters, else the hit's own end."""
+    closing quote within REPORTED_QUOTE characters, else the hit's own end. A list of quoted
+    examples goes on with it ('patterns such as "ignore previous instructions", "you are now
+    in developer mode" and ...'), up to REPORTED_LIST quotations."""
     closing = _CLOSING.get(opening)
     if closing is None:
         return end
     found = ntext.find(closing, end, end + P.REPORTED_QUOTE)
-    return end if found < 0 else found
+    if found < 0:
+        return end
+    for _ in range(P.REPORTED_LIST):
+        following = _LIST_GOES_ON.match(ntext, found + 1, found + 16)
+        if following is None or not following.group(0).endswith(opening):
+            break
+        after = ntext.find(closing, following.end(), following.end() + P.REPORTED_QUOTE)
+        if after < 0:
+            break
+        found = after
+    return found
+
+
+_LIST_GOES_ON = re.compile(
+    r"\s*[,;/]\s*(?:(?:and|or)\s+)?[\"'`\u201c\u2018]|\s+(?:and|or)\s+[\"'`\u201c\u2018]"
+)
 
 
 _CLOSING = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019"}
