@@ -206,25 +206,29 @@ BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
 # it): test half 18 / 19 of 48, benign 14 / 16 of 100 (17 / 18 and 16 with round 9's code);
 # benign 11 / 14 after the API-documentation and quotation cases (patterns.API_AUTH_DOCS,
 # REPORTED_QUOTE) were written from its dev half's false alarms; test half 20 / 21 after the
-# reader-of-this-text form (blind_f 19 / 21).
+# reader-of-this-text form (blind_f 19 / 21). Round 12's cue model (trained on the dev halves
+# only; scan/learned/cues.py) took the balanced test halves of blind_a 33 -> 34, blind_c 23 ->
+# 30, blind_d 26 -> 28, blind_e 32 -> 34, blind_f 19 -> 20, blind_g 20 -> 22, and flagged
+# more benign rows: blind_d 6 -> 7, blind_f 9 -> 12 (strict 12 -> 13), blind_g 11 -> 12 (texts
+# about AI assistants and a mail addressed to a CRM assistant).
 FLOORS: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # (file, preset): (test injections flagged, of, benign flagged at most, of)
     ("blind", "balanced"): (26, 60, 11, 120),
     ("blind", "strict"): (29, 60, 18, 120),
-    ("blind_a", "balanced"): (33, 44, 1, 100),
+    ("blind_a", "balanced"): (34, 44, 1, 100),
     ("blind_a", "strict"): (35, 44, 3, 100),
     ("blind_b", "balanced"): (26, 55, 8, 110),
     ("blind_b", "strict"): (26, 55, 9, 110),
-    ("blind_c", "balanced"): (23, 47, 0, 100),
-    ("blind_c", "strict"): (26, 47, 2, 100),
-    ("blind_d", "balanced"): (26, 48, 6, 100),
-    ("blind_d", "strict"): (28, 48, 11, 100),
-    ("blind_e", "balanced"): (32, 48, 18, 100),
-    ("blind_e", "strict"): (35, 48, 23, 100),
-    ("blind_f", "balanced"): (19, 50, 9, 100),
-    ("blind_f", "strict"): (21, 50, 12, 100),
-    ("blind_g", "balanced"): (20, 48, 11, 100),
-    ("blind_g", "strict"): (21, 48, 14, 100),
+    ("blind_c", "balanced"): (30, 47, 0, 100),
+    ("blind_c", "strict"): (30, 47, 2, 100),
+    ("blind_d", "balanced"): (28, 48, 7, 100),
+    ("blind_d", "strict"): (29, 48, 11, 100),
+    ("blind_e", "balanced"): (34, 48, 18, 100),
+    ("blind_e", "strict"): (35, 48, 22, 100),
+    ("blind_f", "balanced"): (20, 50, 12, 100),
+    ("blind_f", "strict"): (21, 50, 13, 100),
+    ("blind_g", "balanced"): (22, 48, 12, 100),
+    ("blind_g", "strict"): (23, 48, 14, 100),
 }
 
 

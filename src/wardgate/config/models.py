@@ -322,12 +322,17 @@ class InjectionSettings(LayerSettings):
     MCP tool descriptions); the injection model's probability counts as reaching `threshold`
     at `model_threshold` (see scan/learned/fuse.py). Off by default: measured leave-one-
     source-out, the model added about one point of recall over the patterns at 1 % false
-    positives (docs/detection.md), so only the strict presets turn it on."""
+    positives (docs/detection.md), so only the strict presets turn it on. `cues` adds the cue
+    model to text (not tool descriptions), counted as `threshold` at `cue_threshold`."""
 
     threshold: Fraction = 0.5
     warn_threshold: Fraction = 0.3
     model: StrictBool = False
     model_threshold: Fraction = 0.62  # held-out: fused FPR 0.38 % (patterns alone 0.35 %)
+    # The cue model (scan/learned/cues.py): on by default, pure Python, no numpy. Its
+    # probability counts as reaching `threshold` at `cue_threshold` (docs/detection.md).
+    cues: StrictBool = True
+    cue_threshold: Fraction = 0.9
 
     @model_validator(mode="after")
     def _warn_below_block(self) -> InjectionSettings:

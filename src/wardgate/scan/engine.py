@@ -1119,6 +1119,18 @@ def _matches_empty(regex: str, compiled: Callable[[], Any]) -> bool:
     return least == 0 and compiled().fullmatch("") is not None
 
 
+def exact_database(expressions: Sequence[bytes]) -> tuple[Any, ThreadScratch, list[int]] | None:
+    """A hyperscan database that reports every end offset of every match of `expressions`
+    (exact, not a prefilter), its per-thread scratch, and the indexes hyperscan rejected;
+    from the disk cache when it was built before. None without a sound hyperscan: the
+    caller then searches with RE2. For cue sets whose matches are wanted everywhere (the
+    cue model, scan/learned/cues.py), where a prefilter would pass nearly every text."""
+    if not hyperscan_sound():
+        return None
+    db, rejected = _database([(i, e, 0) for i, e in enumerate(expressions)])
+    return None if db is None else (db, ThreadScratch(db), rejected)
+
+
 def _database(entries: Sequence[_Entry]) -> tuple[Any, list[int]]:
     """A prefilter database for `entries` from the disk cache or freshly compiled, and the
     indexes of patterns hyperscan rejected."""

@@ -388,28 +388,47 @@ class Pipeline:
             return []
         floor = min(config.warn_threshold, threshold)
 
+        use_cues = config.cues and not tool  # the cue model is trained on text, not tools
+
         def injection_in(text: str) -> list[Finding]:
-            evidence = None
-            if config.model:
-                # Normalised once for both layers (the model reads the same canonical form).
+            evidence = cue = None
+            if config.model or use_cues:
+                # Normalised once for every layer (the models read the same canonical form).
                 normalized = normalize(text)
                 result = scan_injection(text, tool=tool, normalized=normalized)
-                evidence = fuse.model_evidence(
-                    text,
-                    tool=tool,
-                    threshold=threshold,
-                    model_threshold=model_threshold,
-                    floor=floor,
-                    normalized=normalized,
-                )
+                if config.model:
+                    evidence = fuse.model_evidence(
+                        text,
+                        tool=tool,
+                        threshold=threshold,
+                        model_threshold=model_threshold,
+                        floor=floor,
+                        normalized=normalized,
+                    )
+                if use_cues:
+                    cue = fuse.cue_evidence(
+                        text,
+                        normalized,
+                        result.score,
+                        [f.rule for f in result.findings],
+                        threshold=threshold,
+                        cue_threshold=config.cue_threshold,
+                    )
             else:
                 result = scan_injection(text, tool=tool)
                 if not result.findings:
                     return []  # no evidence at all: the usual text
             score = fuse.fuse(result.score, evidence)
+            if cue is not None:
+                score = max(score, cue.scaled)
             if score < floor:
                 return []
             found = [replace(f, score=score) for f in result.findings]
+            if cue is not None and cue.scaled >= floor:
+                flag = fuse.cue_finding(cue, cue_threshold=config.cue_threshold)
+                if cue.scaled <= result.score:  # the patterns located it: explain, cut nothing
+                    flag = replace(flag, end=flag.start)
+                found.append(replace(flag, score=score))
             if evidence is not None and evidence.scaled >= floor:
                 model = fuse.model_finding(evidence, tool=tool, model_threshold=model_threshold)
                 if evidence.scaled <= result.score:

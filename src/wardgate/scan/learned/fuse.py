@@ -17,20 +17,25 @@ such as the weak order-on-a-record cue, which does not count alone) its threshol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import re2
 
 from wardgate.scan import learned
+from wardgate.scan.learned import cues
 from wardgate.scan.normalize import Normalized
 from wardgate.scan.types import Finding, Layer, Severity
 
 INJECTION_RULE = "injection.model"
 TOOL_RULE = "tool.model"
-RULE_IDS = frozenset({INJECTION_RULE, TOOL_RULE})
+CUE_RULE = "injection.cues"
+RULE_IDS = frozenset({INJECTION_RULE, TOOL_RULE, CUE_RULE})
 DESCRIPTIONS = {
     INJECTION_RULE: "learned detector (hashed n-gram model): text that reads like an injection",
     TOOL_RULE: "learned detector (hashed n-gram model): poisoned MCP tool description",
+    CUE_RULE: "cue model: a reader, an order, the user's data, an action, an address ... "
+    "meeting in one or two sentences",
 }
 EXPLAIN_TOP = 4
 NO_EVIDENCE = 0.5  # model probabilities up to this add nothing to the fused score
@@ -147,6 +152,55 @@ def model_finding(evidence: ModelEvidence, *, tool: bool, model_threshold: float
         severity=Severity.HIGH if w.score >= model_threshold else Severity.LOW,
         start=w.start,
         end=w.end,
+        excerpt=detail[:400],
+        score=evidence.scaled,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CueEvidence:
+    """The cue model's view of one text: its surest stretch, in the original text's
+    coordinates, and the score mapped to pattern scale."""
+
+    verdict: cues.CueVerdict
+    scaled: float
+    start: int
+    end: int
+
+
+def cue_evidence(
+    text: str,
+    normalized: Normalized,
+    pattern_score: float,
+    rules: Sequence[str],
+    *,
+    threshold: float,
+    cue_threshold: float,
+) -> CueEvidence | None:
+    """Score `text` with the cue model (scan/learned/cues.py), given the pattern layer's
+    score and rule ids on it; None for text that cannot carry an instruction."""
+    if not could_instruct(text):
+        return None
+    verdict = cues.load().score(normalized.text, pattern_score, rules, explain=EXPLAIN_TOP)
+    scaled = rescale(verdict.score, threshold=threshold, model_threshold=cue_threshold)
+    start, end = normalized.to_original(verdict.start, verdict.end)
+    return CueEvidence(verdict, scaled, start, end)
+
+
+def cue_finding(evidence: CueEvidence, *, cue_threshold: float) -> Finding:
+    """A finding for a cue-model flag, naming the stretch and the features that pushed it."""
+    v = evidence.verdict
+    pushed = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in v.top)
+    detail = (
+        f"cue model p={v.score:.3f} (threshold {cue_threshold:.2f}) in [{evidence.start}:"
+        f"{evidence.end}]" + (f"; pushed by {pushed}" if pushed else "")
+    )
+    return Finding(
+        layer=Layer.INJECTION,
+        rule=CUE_RULE,
+        severity=Severity.HIGH if v.score >= cue_threshold else Severity.LOW,
+        start=evidence.start,
+        end=evidence.end,
         excerpt=detail[:400],
         score=evidence.scaled,
     )
