@@ -113,10 +113,17 @@ def test_the_rule_is_catalogued_and_the_weights_match_the_features() -> None:
 def test_a_long_text_is_read_in_stretches_and_the_span_names_the_surest() -> None:
     filler = "The quarterly report is attached and the numbers look fine. " * 700  # ~42 KB
     text = filler + FIRING[0] + " " + filler
-    verdict = cues.load().score(normalize(text).text, 0.0, [])
-    assert len(cues.features(normalize(text).text, 0.0, [])) >= 3
-    assert verdict.start <= len(filler) < len(filler) + len(FIRING[0]) <= verdict.end
-    assert verdict.score > 0.5
+    ntext = normalize(text).text
+    result = scan_injection(text)
+    rules = [f.rule for f in result.findings]
+    model = cues.load()
+    verdict = model.score(ntext, result.score, rules)
+    assert len(cues.features(ntext, result.score, rules)) >= 3
+    assert verdict.stretch >= 1 and verdict.score >= 0.9
+    start, end, top = model.explain(ntext, verdict, result.score, rules, 4)
+    assert start < len(filler) + len(FIRING[0]) and end > len(filler)  # the order, not filler
+    assert end - start <= 2 * cues.CHUNK
+    assert top and all(weight > 0 for _, weight in top)
 
 
 _CUE_WORDS = st.sampled_from(
@@ -144,6 +151,8 @@ def test_any_text_gives_a_probability(text: str, score: float, rules: list[str])
     ntext = normalize(text).text
     for values in cues.features(ntext, score, rules):
         assert len(values) == len(cues.FEATURE_NAMES)
-    verdict = cues.load().score(ntext, score, rules, explain=4)
+    model = cues.load()
+    verdict = model.score(ntext, score, rules)
     assert 0.0 <= verdict.score <= 1.0
-    assert 0 <= verdict.start <= verdict.end <= len(ntext)
+    start, end, _ = model.explain(ntext, verdict, score, rules, 4)
+    assert 0 <= start <= end <= len(ntext)

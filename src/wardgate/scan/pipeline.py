@@ -22,7 +22,7 @@ from wardgate.scan.decode import DecodeError, Segment, decompress, expand
 from wardgate.scan.dlp import scan_secrets
 from wardgate.scan.envleak import EnvLeakDetector
 from wardgate.scan.injection import scan_injection
-from wardgate.scan.learned import fuse, warmed
+from wardgate.scan.learned import cues, fuse, warmed
 from wardgate.scan.normalize import normalize
 from wardgate.scan.split import Fragment, find_drip, find_split_secrets
 from wardgate.scan.toolschema import schema_findings
@@ -137,6 +137,8 @@ class Pipeline:
         )
         if config.injection.enabled and config.injection.model:
             warmed()  # the learned models load at start-up, not on the first message
+        if config.injection.enabled and config.injection.cues:
+            cues.warmed()  # so does the cue model, with its hyperscan database
         # What every scan asks of the configuration, looked up once (a config is immutable).
         self._run_dlp = config.dlp.enabled
         self._run_env = leak.enabled and len(self.env_leaks) > 0
@@ -413,6 +415,7 @@ class Pipeline:
                         [f.rule for f in result.findings],
                         threshold=threshold,
                         cue_threshold=config.cue_threshold,
+                        floor=floor,
                     )
             else:
                 result = scan_injection(text, tool=tool)

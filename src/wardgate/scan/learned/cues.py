@@ -80,7 +80,7 @@ CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         "order",
-        r"(?:^|[.!?]\s+|\n)[\s*\-#>\"'`\[(\x{2022}]*" + _LEAD + _words(*_ORDER_VERBS),
+        r"(?:^|[.!?]\s+|\n)[\s*\-#>\"'`\[(]*" + _LEAD + _words(*_ORDER_VERBS),
     ),
     (
         "modal",
@@ -292,12 +292,11 @@ def features(ntext: str, pattern_score: float, rules: Sequence[str]) -> list[lis
 
 @dataclass(frozen=True, slots=True)
 class CueVerdict:
-    """The model's probability for one stretch, and the features that pushed it most."""
+    """The model's probability for a text: that of its surest stretch (0 when no stretch
+    names a reader), and which stretch that is."""
 
     score: float
-    start: int  # the stretch, in normalised characters
-    end: int
-    top: tuple[tuple[str, float], ...]
+    stretch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,30 +323,29 @@ class CueModel:
         logit = self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
-    def score(
-        self, ntext: str, pattern_score: float, rules: Sequence[str], *, explain: int = 0
-    ) -> CueVerdict:
-        """The surest stretch of `ntext` (normalised), with the `explain` features that
-        pushed it most. The span (normalised characters) is where it is surest: the two
-        chunks of that stretch, one naming the reader, that carry the most cues."""
+    def score(self, ntext: str, pattern_score: float, rules: Sequence[str]) -> CueVerdict:
+        """The surest stretch of `ntext` (normalised) that names a reader."""
         stretches = features(ntext, pattern_score, rules)
         scores = [self.probability(v) if addressed(v) else 0.0 for v in stretches]
         best = max(range(len(scores)), key=scores.__getitem__)
+        return CueVerdict(scores[best], best)
+
+    def explain(
+        self, ntext: str, verdict: CueVerdict, pattern_score: float, rules: Sequence[str], top: int
+    ) -> tuple[int, int, tuple[tuple[str, float], ...]]:
+        """Where in `ntext` (normalised characters) the verdict's stretch is surest (the two
+        chunks, one naming the reader, that carry the most cues) and the `top` features that
+        pushed it most. Asked only of a text that is reported, so it may scan again."""
+        values = features(ntext, pattern_score, rules)[verdict.stretch]
         pushed = sorted(
-            (
-                (name, w * v)
-                for name, w, v in zip(FEATURE_NAMES, self.weights, stretches[best], strict=True)
-            ),
+            ((name, w * v) for name, w, v in zip(FEATURE_NAMES, self.weights, values, strict=True)),
             key=lambda item: -item[1],
         )
-        top = tuple(item for item in pushed[:explain] if item[1] > 0)
-        if scores[best] == 0.0:
-            return CueVerdict(0.0, 0, 0, top)
         data = ntext.encode("utf-8", "surrogatepass")
-        a, b = _focus(data, best)
+        a, b = _focus(data, verdict.stretch)
         start = len(data[:a].decode("utf-8", "ignore"))
-        end = start + len(data[a:b].decode("utf-8", "ignore"))
-        return CueVerdict(scores[best], start, min(end, len(ntext)), top)
+        end = min(len(ntext), start + len(data[a:b].decode("utf-8", "ignore")))
+        return start, end, tuple(item for item in pushed[:top] if item[1] > 0)
 
 
 def _focus(data: bytes, stretch: int) -> tuple[int, int]:
@@ -376,3 +374,10 @@ MODEL_PATH = Path(__file__).resolve().parent / "cues.json"
 def load() -> CueModel:
     """The shipped cue model, read on first use and kept."""
     return CueModel.load(MODEL_PATH)
+
+
+def warmed() -> None:
+    """Load the model and build its cue database now (start-up), so a missing weights file
+    fails before traffic and the first message does not pay for either."""
+    load()
+    _cues()

@@ -159,13 +159,14 @@ def model_finding(evidence: ModelEvidence, *, tool: bool, model_threshold: float
 
 @dataclass(frozen=True, slots=True)
 class CueEvidence:
-    """The cue model's view of one text: its surest stretch, in the original text's
-    coordinates, and the score mapped to pattern scale."""
+    """The cue model's view of one text: its probability mapped to pattern scale and, when
+    that reaches the reporting floor, where it is surest (original coordinates) and why."""
 
     verdict: cues.CueVerdict
     scaled: float
-    start: int
-    end: int
+    start: int = 0
+    end: int = 0
+    top: tuple[tuple[str, float], ...] = ()
 
 
 def cue_evidence(
@@ -176,21 +177,27 @@ def cue_evidence(
     *,
     threshold: float,
     cue_threshold: float,
+    floor: float,
 ) -> CueEvidence | None:
     """Score `text` with the cue model (scan/learned/cues.py), given the pattern layer's
-    score and rule ids on it; None for text that cannot carry an instruction."""
+    score and rule ids on it, and explain it when its mapped score reaches `floor`; None for
+    text that cannot carry an instruction."""
     if not could_instruct(text):
         return None
-    verdict = cues.load().score(normalized.text, pattern_score, rules, explain=EXPLAIN_TOP)
+    model = cues.load()
+    verdict = model.score(normalized.text, pattern_score, rules)
     scaled = rescale(verdict.score, threshold=threshold, model_threshold=cue_threshold)
-    start, end = normalized.to_original(verdict.start, verdict.end)
-    return CueEvidence(verdict, scaled, start, end)
+    if scaled < floor:
+        return CueEvidence(verdict, scaled)
+    a, b, top = model.explain(normalized.text, verdict, pattern_score, rules, EXPLAIN_TOP)
+    start, end = normalized.to_original(a, b)
+    return CueEvidence(verdict, scaled, start, end, top)
 
 
 def cue_finding(evidence: CueEvidence, *, cue_threshold: float) -> Finding:
     """A finding for a cue-model flag, naming the stretch and the features that pushed it."""
     v = evidence.verdict
-    pushed = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in v.top)
+    pushed = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in evidence.top)
     detail = (
         f"cue model p={v.score:.3f} (threshold {cue_threshold:.2f}) in [{evidence.start}:"
         f"{evidence.end}]" + (f"; pushed by {pushed}" if pushed else "")
