@@ -30,6 +30,7 @@ import tracemalloc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from wardgate.config import load_config
 from wardgate.scan.pipeline import Pipeline
@@ -69,6 +70,10 @@ def median_seconds(
             fn()
         samples.append((clock() - start) / inner)
     return statistics.median(samples)
+
+
+_OVERRIDES: dict[str, Any] = {}
+"""Configuration overrides of both pipelines (--no-cues)."""
 
 
 def benign_text(target: int) -> str:
@@ -138,7 +143,7 @@ def response_rows(balanced: Pipeline, text: str, *, quick: bool) -> list[tuple[s
     learned model) on a 16 KB body and on a multi-MB one, for the balanced and strict
     presets, against the >= 20 MB/s target. Timed in CPU seconds of this process: the
     target is one core's worth, and other load on a shared machine should not count."""
-    strict = Pipeline(load_config(preset="strict"), environ={})
+    strict = Pipeline(load_config(preset="strict", overrides=_OVERRIDES), environ={})
     cases = [
         ("balanced", balanced, text[: 16 << 10], 15, 20),
         ("balanced", balanced, text, 3, 1),
@@ -203,11 +208,18 @@ def small_message_row(pipeline: Pipeline, body: str, *, repeat: int) -> tuple[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 MB instead of 10 MB, fewer rounds")
+    parser.add_argument(
+        "--no-cues",
+        action="store_true",
+        help="cue model off (injection.cues), to measure its share",
+    )
     args = parser.parse_args()
+    if args.no_cues:
+        _OVERRIDES["injection"] = {"cues": False}
     megabytes = 1 if args.quick else 10
     repeat = 5 if args.quick else 9
 
-    pipeline = Pipeline(load_config(preset="balanced"), environ={})
+    pipeline = Pipeline(load_config(preset="balanced", overrides=_OVERRIDES), environ={})
     rows: list[tuple[str, str, str]] = []
 
     url_us = (
