@@ -97,6 +97,16 @@ def test_cues_off_turns_the_model_off() -> None:
     assert all(f.rule != fuse.CUE_RULE for f in verdict.findings)
 
 
+def test_the_cue_rule_in_audit_mode_lets_its_flag_pass() -> None:
+    """Its score stays on its own finding, so auditing `injection.cues` (docs/rollout.md)
+    turns a block that only the cue model raised into a logged pass."""
+    config = load_config(overrides={"rules": {"injection.cues": {"mode": "audit"}}})
+    verdict = Pipeline(config, environ={}).scan(Message(Direction.RESPONSE, body=FIRING[0]))
+    assert verdict.action is not Action.BLOCK, verdict.to_dict()
+    audited = [d for d in verdict.decisions if d.finding.rule == fuse.CUE_RULE]
+    assert audited and audited[0].mode == "audit" and audited[0].action is Action.BLOCK
+
+
 def test_tool_descriptions_are_not_read_by_the_cue_model(balanced: Pipeline) -> None:
     tool = {"name": "lint", "description": FIRING[0], "inputSchema": {"type": "object"}}
     message = Message(Direction.TOOL_DESCRIPTION, body=json.dumps(tool), json_body=tool)

@@ -422,16 +422,17 @@ class Pipeline:
                 if not result.findings:
                     return []  # no evidence at all: the usual text
             score = fuse.fuse(result.score, evidence)
-            if cue is not None:
-                score = max(score, cue.scaled)
-            if score < floor:
+            # The cue model's score stays on its own finding: when it alone reaches a
+            # threshold, only `injection.cues` does, so a per-rule mode (audit) governs it.
+            top = max(score, cue.scaled) if cue is not None else score
+            if top < floor:
                 return []
-            found = [replace(f, score=score) for f in result.findings]
+            found = [replace(f, score=score) for f in result.findings] if score >= floor else []
             if cue is not None and cue.scaled >= floor:
                 flag = fuse.cue_finding(cue, cue_threshold=config.cue_threshold)
                 if cue.scaled <= result.score:  # the patterns located it: explain, cut nothing
                     flag = replace(flag, end=flag.start)
-                found.append(replace(flag, score=score))
+                found.append(replace(flag, score=top))
             if evidence is not None and evidence.scaled >= floor:
                 model = fuse.model_finding(evidence, tool=tool, model_threshold=model_threshold)
                 if evidence.scaled <= result.score:
