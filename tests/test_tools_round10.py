@@ -175,6 +175,12 @@ TOOL_FLOORS = {
     ("blind_t3", "strict"): (31, 2),
     ("blind_t4", "balanced"): (22, 1),
     ("blind_t4", "strict"): (22, 1),
+    # blind_t6: by a twelfth author, written after round 11 and scored before anything was read
+    # from it: 24 / 26 % of its poisoned tools at 5 / 5 % of its benign tools removed. Round 12
+    # (test_tools_round12.py) read its dev half and benign false alarms: test half 12 / 12 of
+    # 50 before and after (the dev rules did not carry over), benign 5 -> 0 of 100.
+    ("blind_t6", "balanced"): (12, 0),
+    ("blind_t6", "strict"): (12, 0),
 }
 
 

@@ -141,19 +141,38 @@ def model_evidence(
 def model_finding(evidence: ModelEvidence, *, tool: bool, model_threshold: float) -> Finding:
     """A finding for a model flag, naming the window and the n-grams that pushed it."""
     w = evidence.window
-    pushed = ", ".join(f"{gram!r} +{weight:.2f}" for gram, weight in w.top)
-    detail = (
+    return _learned_finding(
+        TOOL_RULE if tool else INJECTION_RULE,
         f"model p={w.score:.3f} (threshold {model_threshold:.2f}) in window {w.index + 1}/"
-        f"{w.count} [{w.start}:{w.end}]" + (f"; pushed by {pushed}" if pushed else "")
-    )
-    return Finding(
-        layer=Layer.INJECTION,
-        rule=TOOL_RULE if tool else INJECTION_RULE,
-        severity=Severity.HIGH if w.score >= model_threshold else Severity.LOW,
+        f"{w.count} [{w.start}:{w.end}]",
+        w.top,
+        sure=w.score >= model_threshold,
         start=w.start,
         end=w.end,
-        excerpt=detail[:400],
         score=evidence.scaled,
+    )
+
+
+def _learned_finding(
+    rule: str,
+    verdict: str,
+    top: Sequence[tuple[str, float]],
+    *,
+    sure: bool,
+    start: int,
+    end: int,
+    score: float,
+) -> Finding:
+    """A learned layer's finding: its verdict and what pushed it, as the excerpt."""
+    pushed = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in top)
+    return Finding(
+        layer=Layer.INJECTION,
+        rule=rule,
+        severity=Severity.HIGH if sure else Severity.LOW,
+        start=start,
+        end=end,
+        excerpt=(verdict + (f"; pushed by {pushed}" if pushed else ""))[:400],
+        score=score,
     )
 
 
@@ -197,17 +216,13 @@ def cue_evidence(
 def cue_finding(evidence: CueEvidence, *, cue_threshold: float) -> Finding:
     """A finding for a cue-model flag, naming the stretch and the features that pushed it."""
     v = evidence.verdict
-    pushed = ", ".join(f"{name!r} +{weight:.2f}" for name, weight in evidence.top)
-    detail = (
+    return _learned_finding(
+        CUE_RULE,
         f"cue model p={v.score:.3f} (threshold {cue_threshold:.2f}) in [{evidence.start}:"
-        f"{evidence.end}]" + (f"; pushed by {pushed}" if pushed else "")
-    )
-    return Finding(
-        layer=Layer.INJECTION,
-        rule=CUE_RULE,
-        severity=Severity.HIGH if v.score >= cue_threshold else Severity.LOW,
+        f"{evidence.end}]",
+        evidence.top,
+        sure=v.score >= cue_threshold,
         start=evidence.start,
         end=evidence.end,
-        excerpt=detail[:400],
         score=evidence.scaled,
     )
