@@ -40,6 +40,7 @@ from wardgate.scan.normalize import normalize
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from split_eval import split  # noqa: E402  (the dev/test protocol of docs/detection.md)
+
 C = 1.0
 SEED = 20261127
 SHORT_SPANS = 2
@@ -98,7 +99,7 @@ def fit(blocks: list[tuple[list[list[float]], int]]) -> LogisticRegression:
 
 
 def text_scores(clf: LogisticRegression, blocks: list[tuple[list[list[float]], int]]) -> np.ndarray:
-    """Each text's score as the runtime gives it: its surest stretch that names a reader
+    """Each text's score as the runtime gives it: its surest stretch that speaks to a reader
     (cues.addressed), 0 when none does."""
     out = []
     for vectors, _ in blocks:

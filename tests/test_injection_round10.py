@@ -207,34 +207,33 @@ BLIND = Path(__file__).resolve().parent / "data" / "injection_blind"
 # benign 11 / 14 after the API-documentation and quotation cases (patterns.API_AUTH_DOCS,
 # REPORTED_QUOTE) were written from its dev half's false alarms; test half 20 / 21 after the
 # reader-of-this-text form (blind_f 19 / 21). Round 12's cue model (trained on the dev halves
-# only; scan/learned/cues.py) took the balanced test halves of blind_a 33 -> 34, blind_c 23 ->
-# 29, blind_d 26 -> 28, blind_e 32 -> 34, blind_f 19 -> 21, blind_g 20 -> 22, and flagged
-# more benign rows: blind_d 6 -> 7, blind_f 9 -> 11 (strict 12 -> 13), blind_g 11 -> 12 (texts
-# about AI assistants and a mail addressed to a CRM assistant).
+# only; scan/learned/cues.py) took the balanced test halves of blind_c 23 -> 27, blind_d 26 ->
+# 27, blind_e 32 -> 33, blind_f 19 -> 21, blind_g 20 -> 21, and flagged one more benign row of
+# blind_f (strict 12 -> 13) and of blind_g (texts about AI assistants).
 FLOORS: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # (file, preset): (test injections flagged, of, benign flagged at most, of)
     ("blind", "balanced"): (26, 60, 11, 120),
     ("blind", "strict"): (29, 60, 18, 120),
-    ("blind_a", "balanced"): (34, 44, 1, 100),
+    ("blind_a", "balanced"): (33, 44, 1, 100),
     ("blind_a", "strict"): (35, 44, 3, 100),
     ("blind_b", "balanced"): (26, 55, 8, 110),
     ("blind_b", "strict"): (26, 55, 9, 110),
-    ("blind_c", "balanced"): (29, 47, 0, 100),
-    ("blind_c", "strict"): (30, 47, 2, 100),
-    ("blind_d", "balanced"): (28, 48, 7, 100),
-    ("blind_d", "strict"): (29, 48, 11, 100),
-    ("blind_e", "balanced"): (34, 48, 18, 100),
+    ("blind_c", "balanced"): (27, 47, 0, 100),
+    ("blind_c", "strict"): (28, 47, 2, 100),
+    ("blind_d", "balanced"): (27, 48, 6, 100),
+    ("blind_d", "strict"): (28, 48, 11, 100),
+    ("blind_e", "balanced"): (33, 48, 18, 100),
     ("blind_e", "strict"): (35, 48, 22, 100),
-    ("blind_f", "balanced"): (21, 50, 11, 100),
+    ("blind_f", "balanced"): (21, 50, 10, 100),
     ("blind_f", "strict"): (21, 50, 13, 100),
-    ("blind_g", "balanced"): (22, 48, 12, 100),
-    ("blind_g", "strict"): (23, 48, 14, 100),
+    ("blind_g", "balanced"): (21, 48, 12, 100),
+    ("blind_g", "strict"): (22, 48, 14, 100),
     # blind_h: by an eleventh author, written after round 11 and scored before anything was
     # read from it: 46 / 56 % of its injections at 7 / 9 % of its benign rows. Round 12 read
     # its dev half and benign false alarms (test_injection_round12.py): test half 19 / 21 of 44
-    # before and after, benign 5 / 7; the cue model then took it to 22 / 23 at 5 / 8.
-    ("blind_h", "balanced"): (22, 44, 5, 100),
-    ("blind_h", "strict"): (23, 44, 8, 100),
+    # before and after, benign 5 / 7; the cue model then took it to 21 / 23 at 5 / 7.
+    ("blind_h", "balanced"): (21, 44, 5, 100),
+    ("blind_h", "strict"): (23, 44, 7, 100),
 }
 
 

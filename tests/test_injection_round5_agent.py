@@ -154,11 +154,6 @@ def test_narrowed_rules_keep_their_attacks(text: str) -> None:
     assert result.score >= DEFAULT_THRESHOLD, (text, result)
 
 
-ASSISTANT_TEAM_NOTE = (
-    "Note to the assistant team: the new FAQ is live; please link to it in replies about refunds."
-)
-
-
 def test_near_miss_set_is_large_and_unflagged_at_balanced() -> None:
     texts = _near_misses()
     assert len(texts) >= 150
@@ -169,9 +164,7 @@ def test_near_miss_set_is_large_and_unflagged_at_balanced() -> None:
         for direction in (Direction.REQUEST, Direction.RESPONSE)
         if would_block(pipeline.scan(Message(direction=direction, body=text)))
     ]
-    # The one the cue model (round 12) flags: a note "to the assistant team", which an AI
-    # assistant reading it would take as addressed to itself just the same.
-    assert flagged == [("response", ASSISTANT_TEAM_NOTE)]
+    assert flagged == []
 
 
 def test_order_on_a_record_with_confidential_data_far_apart_stays_weak() -> None:

@@ -154,13 +154,16 @@ belongs to the chunk its match ends in."""
 
 CUE_NAMES = tuple(name for name, _ in CUES)
 
-ADDRESSED = ("reader", "meta", "label")
-"""A stretch counts only when it names a machine reader ("assistants", "AI", "bot"), speaks
-of one reading ("when summarising", "if you are an AI") or labels a line for one ("Claims
-assistant:"). Ordinary business mail shares every other cue with an injection ("please
-update the shipping address for order 5512", "send the report to finance@..."); measured on
-272 such texts held out of training, the ungated model flagged 23 % of them at 0.9, the
-gated one 0.4 % (docs/detection.md, round 12)."""
+ADDRESSED = ("meta", "label", "reader+modal", "reader+order")
+"""A stretch counts only when it speaks to a machine reader: of one reading ("when
+summarising", "if you are an AI"), in a label for one ("Claims assistant:"), or naming one
+next to an order ("agents must ...", "Assistants: send ..."). Ordinary business mail shares
+every other cue with an injection ("please update the shipping address for order 5512, send
+the confirmation to ..."), and documentation names machine readers without speaking to them
+("the server sends a sampling request to the LLM"). Measured held out (docs/detection.md,
+round 12): ungated, the model flagged 23 % of 272 near-miss business texts at 0.9; gated on
+a mere mention of a reader, 0.4 % of them and two pages of an MCP server's own docs; gated
+as here, none of either."""
 _N = len(CUES)
 PAIRS = tuple(combinations(range(_N), 2))
 _I = {name: i for i, name in enumerate(CUE_NAMES)}
@@ -179,8 +182,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"rule {f}" for f in FAMILIES),
     *(f"share of chunks: {c}" for c in CUE_NAMES),
 )
-
-_ADDRESSED_AT = tuple(CUE_NAMES.index(name) for name in ADDRESSED)
+_ADDRESSED_AT = tuple(FEATURE_NAMES.index(name) for name in ADDRESSED)
+_ADDRESSED_BITS = tuple(
+    sum(1 << CUE_NAMES.index(part) for part in name.split("+")) for name in ADDRESSED
+)
 
 
 def addressed(values: Sequence[float]) -> bool:
@@ -293,7 +298,7 @@ def features(ntext: str, pattern_score: float, rules: Sequence[str]) -> list[lis
 @dataclass(frozen=True, slots=True)
 class CueVerdict:
     """The model's probability for a text: that of its surest stretch (0 when no stretch
-    names a reader), and which stretch that is."""
+    speaks to a reader), and which stretch that is."""
 
     score: float
     stretch: int
@@ -324,7 +329,7 @@ class CueModel:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
     def score(self, ntext: str, pattern_score: float, rules: Sequence[str]) -> CueVerdict:
-        """The surest stretch of `ntext` (normalised) that names a reader."""
+        """The surest stretch of `ntext` (normalised) that speaks to a reader (ADDRESSED)."""
         stretches = features(ntext, pattern_score, rules)
         scores = [self.probability(v) if addressed(v) else 0.0 for v in stretches]
         best = max(range(len(scores)), key=scores.__getitem__)
@@ -334,7 +339,7 @@ class CueModel:
         self, ntext: str, verdict: CueVerdict, pattern_score: float, rules: Sequence[str], top: int
     ) -> tuple[int, int, tuple[tuple[str, float], ...]]:
         """Where in `ntext` (normalised characters) the verdict's stretch is surest (the two
-        chunks, one naming the reader, that carry the most cues) and the `top` features that
+        chunks that speak to the reader and carry the most cues) and the `top` features that
         pushed it most. Asked only of a text that is reported, so it may scan again."""
         values = features(ntext, pattern_score, rules)[verdict.stretch]
         pushed = sorted(
@@ -349,20 +354,20 @@ class CueModel:
 
 
 def _focus(data: bytes, stretch: int) -> tuple[int, int]:
-    """The byte span of the two adjacent chunks of stretch `stretch` that carry the most cues,
-    one of them naming the reader (a flagged stretch has one)."""
+    """The byte span of the two adjacent chunks of stretch `stretch` that carry the most cues
+    and speak to the reader (ADDRESSED; a flagged stretch has such a pair)."""
     per = MAX_BYTES // CHUNK
     masks = {
         k: m
         for k, m in _cues().chunk_masks(data).items()
         if stretch * per <= k < (stretch + 1) * per
     }
-    addressed_bits = sum(1 << i for i in _ADDRESSED_AT)
     best_key, best_count = stretch * per, -1
     for key in masks:
         for first in (key - 1, key):
             both = masks.get(first, 0) | masks.get(first + 1, 0)
-            if both & addressed_bits and both.bit_count() > best_count:
+            speaks = any(both & need == need for need in _ADDRESSED_BITS)
+            if speaks and both.bit_count() > best_count:
                 best_key, best_count = first, both.bit_count()
     return max(0, best_key * CHUNK), min(len(data), (best_key + 2) * CHUNK)
 
